@@ -1,0 +1,5 @@
+"""Charles Schwab custodian: the Schwab Trader API (accounts, positions, transactions, orders) and its loopback sandbox.
+
+An installable smartx plugin distribution, discovered through the `smartx` entry-point group.
+It uses only smartx_engine's public API, exactly as a third party's plugin would.
+"""

@@ -1,0 +1,35 @@
+"""smartx-engine: an open-source turnkey asset management engine.
+
+The public API, for plugins and scripts. Anything not named here is internal.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .bookdata import BookData, ImportSummary
+from .csvfiles import CsvFile, CsvRow, Diagnostics
+from .domain import (
+    CASH_SYMBOL, Account, CashBalance, Household, Lot, ModelVersion, ModelWeight, Order, OrderStatus,
+    PricePoint, Registration, Security, Side, Sleeve, TaxTreatment, Term, Trade, TradeStatus,
+    Transaction, TransactionType,
+)
+from .errors import (
+    ConflictError, CustodianError, DataError, Diagnostic, NotFoundError, PluginError, PolicyError,
+    SmartxError,
+)
+from .fixedpoint import MONEY, PRICE, QUANTITY, round_money
+from .hookspecs import hookimpl
+from .store import Store
+
+try:
+    __version__ = version("smartx-engine")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "CASH_SYMBOL", "MONEY", "PRICE", "QUANTITY", "Account", "BookData", "CashBalance", "ConflictError",
+    "CsvFile", "CsvRow", "CustodianError", "DataError", "Diagnostic", "Diagnostics", "Household",
+    "ImportSummary", "Lot", "ModelVersion", "ModelWeight", "NotFoundError", "Order", "OrderStatus",
+    "PluginError", "PolicyError", "PricePoint", "Registration", "Security", "Side", "Sleeve",
+    "SmartxError", "Store", "TaxTreatment", "Term", "Trade", "TradeStatus", "Transaction",
+    "TransactionType", "__version__", "hookimpl", "round_money",
+]

@@ -1,0 +1,94 @@
+"""``smartx accounts``: the custodial accounts of the firm."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+import click
+
+from ..valuation import value_sleeves
+from . import Env, cli, pass_env
+from .output import emit, json_option, money, percent, print_table, quantity
+from .sleeves import sleeve_json
+
+
+@cli.group(name="accounts")
+def accounts_group() -> None:
+    """List and inspect accounts (linked from custodians or imported from a book)."""
+
+
+@accounts_group.command(name="list")
+@click.option("--household", help="Only this household's accounts.")
+@click.option("--custodian", help="Only accounts held at this custodian.")
+@json_option
+@pass_env
+def accounts_list(env: Env, household: str | None, custodian: str | None, as_json: bool) -> None:
+    """Every account with its household, registration, sleeves and value."""
+    store = env.store()
+    names = {h.household_id: h.name for h in store.households()}
+    sleeves = defaultdict(list)
+    for value in value_sleeves(store):
+        sleeves[value.sleeve.account_id].append(value)
+    accounts = [a for a in store.accounts(household)
+                if custodian is None or a.custodian == custodian]
+    data = []
+    for account in accounts:
+        own = sleeves[account.account_id]
+        market = sum((v.market_value for v in own), Decimal("0.00"))
+        cash = sum((v.cash for v in own), Decimal("0.00"))
+        data.append({
+            "account_id": account.account_id, "name": account.name, "custodian": account.custodian,
+            "household_id": account.household_id, "household_name": names[account.household_id],
+            "registration": account.registration, "tax_treatment": account.tax_treatment,
+            "st_tax_rate": account.st_tax_rate, "lt_tax_rate": account.lt_tax_rate,
+            "sleeves": [v.sleeve.sleeve_id for v in own],
+            "market_value": market, "cash": cash, "total_value": market + cash,
+        })
+
+    def human() -> None:
+        print_table("Accounts", ["account", "name", "household", "custodian", "registration", "sleeves",
+                                 "invested", "cash", "total"],
+                    [(a["account_id"], a["name"], a["household_name"], a["custodian"], a["registration"],
+                      len(a["sleeves"]), money(a["market_value"]), money(a["cash"]), money(a["total_value"]))
+                     for a in data], numeric=["sleeves", "invested", "cash", "total"],
+                    empty="no accounts yet; load some with `smartx import book DIR`")
+
+    emit(as_json, data, human)
+
+
+@accounts_group.command(name="show")
+@click.argument("account_id")
+@json_option
+@pass_env
+def accounts_show(env: Env, account_id: str, as_json: bool) -> None:
+    """One account: its details, its sleeves and what each holds."""
+    store = env.store()
+    account = store.account(account_id)
+    values = value_sleeves(store, account_id=account_id)
+    data = {
+        "account_id": account.account_id, "name": account.name, "custodian": account.custodian,
+        "household_id": account.household_id, "registration": account.registration,
+        "tax_treatment": account.tax_treatment, "st_tax_rate": account.st_tax_rate,
+        "lt_tax_rate": account.lt_tax_rate,
+        "total_value": sum((v.total_value for v in values), Decimal("0.00")),
+        "sleeves": [sleeve_json(v) for v in values],
+    }
+
+    def human() -> None:
+        click.echo(f"{account.account_id}  {account.name}")
+        click.echo(f"  household {account.household_id} · custodian {account.custodian} · "
+                   f"{account.registration} ({account.tax_treatment}) · tax rates "
+                   f"{percent(account.st_tax_rate)} short / {percent(account.lt_tax_rate)} long")
+        click.echo(f"  total value {money(data['total_value'])} in {len(values)} sleeve(s)")
+        for value in values:
+            print_table(
+                f"{value.sleeve.sleeve_id}: model {value.sleeve.model_id or '-'} · policy "
+                f"{value.sleeve.policy or '-'} · value {money(value.total_value)}",
+                ["symbol", "quantity", "price", "value", "cost basis", "lots", "weight"],
+                [(h.symbol, quantity(h.quantity), h.price, money(h.market_value), money(h.cost_basis),
+                  h.lots, percent(h.weight)) for h in value.holdings if h.quantity]
+                + [("cash", "", "", money(value.cash), "", "", percent(value.cash_weight))],
+                numeric=["quantity", "price", "value", "cost basis", "lots", "weight"])
+
+    emit(as_json, data, human)

@@ -1,0 +1,432 @@
+"""Domain values: households, accounts, securities, lots, cash, models, sleeves, trades, orders.
+
+Values are frozen attrs classes with validators for their invariants. Money and quantities are
+``Decimal`` (see :mod:`smartx_engine.fixedpoint`); dates are ``datetime.date``. Rows from the
+store become values through named constructors (``Lot.from_row``), never ``Lot(**row)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .fixedpoint import MONEY, PRICE, QUANTITY, round_money, to_decimal
+
+CASH_SYMBOL = "$CASH"
+#: Model weights must sum to 1 within this tolerance.
+WEIGHT_TOLERANCE = Decimal("0.000001")
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+_SYMBOL = re.compile(r"^(\$CASH|[A-Z0-9][A-Z0-9./-]*)$")
+_LOWER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class TaxTreatment(enum.StrEnum):
+    TAXABLE = "taxable"
+    TAX_DEFERRED = "tax_deferred"
+    TAX_EXEMPT = "tax_exempt"
+
+
+class Registration(enum.StrEnum):
+    """How an account is registered, which decides its tax treatment."""
+
+    TAXABLE = "taxable"
+    INDIVIDUAL = "individual"
+    JOINT = "joint"
+    TRUST = "trust"
+    CORPORATE = "corporate"
+    CUSTODIAL = "custodial"
+    IRA = "ira"
+    ROLLOVER_IRA = "rollover_ira"
+    SEP_IRA = "sep_ira"
+    SIMPLE_IRA = "simple_ira"
+    INHERITED_IRA = "inherited_ira"
+    K401 = "401k"
+    B403 = "403b"
+    ROTH = "roth"
+    HSA = "hsa"
+    PLAN_529 = "529"
+
+    @property
+    def tax_treatment(self) -> TaxTreatment:
+        if self in _TAX_EXEMPT:
+            return TaxTreatment.TAX_EXEMPT
+        if self in _TAX_DEFERRED:
+            return TaxTreatment.TAX_DEFERRED
+        return TaxTreatment.TAXABLE
+
+
+_TAX_DEFERRED = {
+    Registration.IRA, Registration.ROLLOVER_IRA, Registration.SEP_IRA, Registration.SIMPLE_IRA,
+    Registration.INHERITED_IRA, Registration.K401, Registration.B403,
+}
+_TAX_EXEMPT = {Registration.ROTH, Registration.HSA, Registration.PLAN_529}
+
+
+class TransactionType(enum.StrEnum):
+    """A cash or security movement; ``amount`` carries the sign of its cash effect."""
+
+    BUY = "buy"
+    SELL = "sell"
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    DIVIDEND = "dividend"
+    FEE = "fee"
+
+    @property
+    def cash_sign(self) -> int:
+        """+1 when the transaction brings cash in, -1 when it takes cash out."""
+        return 1 if self in {self.SELL, self.DEPOSIT, self.DIVIDEND} else -1
+
+    @property
+    def moves_shares(self) -> bool:
+        return self in {self.BUY, self.SELL}
+
+    @property
+    def needs_symbol(self) -> bool:
+        return self in {self.BUY, self.SELL, self.DIVIDEND}
+
+
+class Side(enum.StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class TradeStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUBMITTED = "submitted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"  # recorded with its client order id, not yet acknowledged
+    SUBMITTED = "submitted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+class Term(enum.StrEnum):
+    SHORT = "short"
+    LONG = "long"
+
+
+# ---------------------------------------------------------------- validators
+
+
+def identifier(text: str) -> str:
+    """``text`` if it is a valid id (account, sleeve, lot, model ...), else ValueError."""
+    if not _IDENTIFIER.match(text):
+        raise ValueError(
+            f"{text!r} is not a valid id (letters, digits and . _ : / -, starting with a letter or digit)"
+        )
+    return text
+
+
+def symbol(text: str) -> str:
+    """``text`` if it is a valid security symbol (or ``$CASH``), else ValueError."""
+    if not _SYMBOL.match(text):
+        raise ValueError(f"{text!r} is not a valid symbol (upper-case letters, digits, . / -)")
+    return text
+
+
+def lower_name(text: str) -> str:
+    """``text`` if it is a lower-case name like ``us_equity``, else ValueError."""
+    if not _LOWER_NAME.match(text):
+        raise ValueError(f"{text!r} must be a lower-case name like 'us_equity'")
+    return text
+
+
+def _checks(check):
+    """An attrs validator from a checking function."""
+
+    def validate(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None:
+            check(value)
+
+    return validate
+
+
+_identifier = _optional_identifier = _checks(identifier)
+_symbol = _checks(symbol)
+_lower_name = _checks(lower_name)
+
+
+def _non_empty(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+    if not value.strip():
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+def _fits(scale):
+    def check(instance: Any, attribute: attrs.Attribute, value: Decimal) -> None:
+        scale.check(value)
+
+    return check
+
+
+def _non_negative(instance: Any, attribute: attrs.Attribute, value: Decimal) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must not be negative, got {value}")
+
+
+def _positive(instance: Any, attribute: attrs.Attribute, value: Decimal) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be greater than zero, got {value}")
+
+
+def _fraction(instance: Any, attribute: attrs.Attribute, value: Decimal) -> None:
+    if not 0 <= value <= 1:
+        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value}")
+
+
+
+def _date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise TypeError("dates are dates, not datetimes")
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+# ---------------------------------------------------------------- book values
+
+
+@attrs.frozen
+class Household:
+    household_id: str = attrs.field(validator=_identifier)
+    name: str = attrs.field(validator=_non_empty)
+
+
+@attrs.frozen
+class Account:
+    """A custodial account; its registration decides how it is taxed."""
+
+    account_id: str = attrs.field(validator=_identifier)
+    name: str = attrs.field(validator=_non_empty)
+    custodian: str = attrs.field(validator=_lower_name)
+    household_id: str = attrs.field(validator=_identifier)
+    registration: Registration = attrs.field(converter=Registration)
+    st_tax_rate: Decimal = attrs.field(converter=to_decimal, validator=_fraction)
+    lt_tax_rate: Decimal = attrs.field(converter=to_decimal, validator=_fraction)
+
+    @property
+    def tax_treatment(self) -> TaxTreatment:
+        return self.registration.tax_treatment
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Account:
+        return cls(
+            account_id=row["account_id"], name=row["name"], custodian=row["custodian"],
+            household_id=row["household_id"], registration=row["registration"],
+            st_tax_rate=row["st_tax_rate"], lt_tax_rate=row["lt_tax_rate"],
+        )
+
+
+@attrs.frozen
+class Security:
+    symbol: str = attrs.field(validator=_symbol)
+    name: str = attrs.field(validator=_non_empty)
+    asset_class: str = attrs.field(validator=_lower_name)
+    price: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(PRICE)])
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Security:
+        return cls(
+            symbol=row["symbol"], name=row["name"], asset_class=row["asset_class"],
+            price=PRICE.to_decimal(row["price_e6"]),
+        )
+
+
+@attrs.frozen
+class Lot:
+    """A tax lot: shares of one security bought together, owned by one sleeve."""
+
+    lot_id: str = attrs.field(validator=_identifier)
+    account_id: str = attrs.field(validator=_identifier)
+    sleeve_id: str = attrs.field(validator=_identifier)
+    symbol: str = attrs.field(validator=_symbol)
+    quantity: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(QUANTITY)])
+    cost_basis: Decimal = attrs.field(converter=to_decimal, validator=[_non_negative, _fits(MONEY)])
+    acquired: dt.date = attrs.field(converter=_date)
+
+    def term(self, on: dt.date) -> Term:
+        """Long-term when sold more than one year after acquisition (the day after the anniversary)."""
+        return Term.LONG if on > _anniversary(self.acquired) else Term.SHORT
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Lot:
+        return cls(
+            lot_id=row["lot_id"], account_id=row["account_id"], sleeve_id=row["sleeve_id"],
+            symbol=row["symbol"], quantity=QUANTITY.to_decimal(row["quantity_e6"]),
+            cost_basis=MONEY.to_decimal(row["cost_basis_cents"]), acquired=row["acquired"],
+        )
+
+
+def _anniversary(day: dt.date) -> dt.date:
+    """The same date one year later; 29 February maps to 28 February."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+@attrs.frozen
+class CashBalance:
+    """Cash a sleeve holds; sleeves never hold a debit balance."""
+
+    account_id: str = attrs.field(validator=_identifier)
+    sleeve_id: str = attrs.field(validator=_identifier)
+    amount: Decimal = attrs.field(converter=to_decimal, validator=[_non_negative, _fits(MONEY)])
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CashBalance:
+        return cls(row["account_id"], row["sleeve_id"], MONEY.to_decimal(row["amount_cents"]))
+
+
+@attrs.frozen
+class Transaction:
+    """A historical movement of cash or shares in a sleeve; ``amount`` is its signed cash effect."""
+
+    transaction_id: str = attrs.field(validator=_identifier)
+    account_id: str = attrs.field(validator=_identifier)
+    sleeve_id: str = attrs.field(validator=_identifier)
+    date: dt.date = attrs.field(converter=_date)
+    type: TransactionType = attrs.field(converter=TransactionType)
+    amount: Decimal = attrs.field(converter=to_decimal, validator=_fits(MONEY))
+    symbol: str | None = None
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.amount and (self.amount > 0) != (self.type.cash_sign > 0):
+            direction = "positive" if self.type.cash_sign > 0 else "negative"
+            raise ValueError(f"the amount of a {self.type} must be {direction}, got {self.amount}")
+        if self.type.needs_symbol and not self.symbol:
+            raise ValueError(f"a {self.type} needs a symbol")
+        if self.type.moves_shares:
+            if self.quantity is None or self.quantity <= 0:
+                raise ValueError(f"a {self.type} needs a quantity greater than zero")
+            if self.price is None or self.price < 0:
+                raise ValueError(f"a {self.type} needs a price of zero or more")
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Transaction:
+        def opt(scale, key):
+            return None if row[key] is None else scale.to_decimal(row[key])
+
+        return cls(
+            transaction_id=row["transaction_id"],
+            account_id=row["account_id"], sleeve_id=row["sleeve_id"], date=row["date"],
+            type=row["type"], amount=MONEY.to_decimal(row["amount_cents"]), symbol=row["symbol"],
+            quantity=opt(QUANTITY, "quantity_e6"), price=opt(PRICE, "price_e6"),
+        )
+
+
+@attrs.frozen
+class PricePoint:
+    symbol: str = attrs.field(validator=_symbol)
+    date: dt.date = attrs.field(converter=_date)
+    close: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(PRICE)])
+
+
+# ---------------------------------------------------------------- targets
+
+
+@attrs.frozen
+class ModelWeight:
+    symbol: str = attrs.field(validator=_symbol)
+    weight: Decimal = attrs.field(converter=to_decimal, validator=_fraction)
+
+
+@attrs.frozen
+class ModelVersion:
+    """One immutable version of a model: symbols and weights (``$CASH`` for cash) summing to 1."""
+
+    model_id: str = attrs.field(validator=_identifier)
+    version: str = attrs.field(validator=_identifier)
+    weights: tuple[ModelWeight, ...] = attrs.field(converter=tuple)
+
+    def __attrs_post_init__(self) -> None:
+        symbols = [w.symbol for w in self.weights]
+        if len(set(symbols)) != len(symbols):
+            raise ValueError(f"model {self.model_id} {self.version} lists a symbol twice")
+        total = sum((w.weight for w in self.weights), Decimal(0))
+        if abs(total - 1) > WEIGHT_TOLERANCE:
+            raise ValueError(
+                f"model {self.model_id} version {self.version} weights sum to {total}, not 1"
+            )
+
+    @property
+    def cash_weight(self) -> Decimal:
+        return sum((w.weight for w in self.weights if w.symbol == CASH_SYMBOL), Decimal(0))
+
+    def as_dict(self) -> dict[str, Decimal]:
+        return {w.symbol: w.weight for w in self.weights}
+
+
+@attrs.frozen
+class Sleeve:
+    """A bucket of an account with its own target model and policy."""
+
+    sleeve_id: str = attrs.field(validator=_identifier)
+    account_id: str = attrs.field(validator=_identifier)
+    model_id: str | None = attrs.field(default=None, validator=_optional_identifier)
+    policy: str | None = attrs.field(default=None, validator=_optional_identifier)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Sleeve:
+        return cls(row["sleeve_id"], row["account_id"], row["model_id"], row["policy"])
+
+
+# ---------------------------------------------------------------- trading
+
+
+@attrs.frozen
+class Trade:
+    """A proposed (then approved, submitted, filled ...) trade of one sleeve."""
+
+    trade_id: str = attrs.field(validator=_identifier)
+    run_id: str = attrs.field(validator=_identifier)
+    account_id: str = attrs.field(validator=_identifier)
+    sleeve_id: str = attrs.field(validator=_identifier)
+    symbol: str = attrs.field(validator=_symbol)
+    side: Side = attrs.field(converter=Side)
+    quantity: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(QUANTITY)])
+    est_price: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(PRICE)])
+    status: TradeStatus = attrs.field(default=TradeStatus.PROPOSED, converter=TradeStatus)
+    reasons: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    @property
+    def est_value(self) -> Decimal:
+        return round_money(self.quantity * self.est_price)
+
+
+@attrs.frozen
+class Order:
+    """What is sent to a custodian: one account's net trade in one security."""
+
+    order_id: str = attrs.field(validator=_identifier)
+    client_order_id: str = attrs.field(validator=_identifier)
+    account_id: str = attrs.field(validator=_identifier)
+    symbol: str = attrs.field(validator=_symbol)
+    side: Side = attrs.field(converter=Side)
+    quantity: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(QUANTITY)])
+    status: OrderStatus = attrs.field(default=OrderStatus.PENDING, converter=OrderStatus)
+    trade_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    filled_quantity: Decimal = attrs.field(
+        default=Decimal(0), converter=to_decimal, validator=[_non_negative, _fits(QUANTITY)]
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.filled_quantity > self.quantity:
+            raise ValueError("an order cannot fill more than its quantity")

@@ -1,0 +1,72 @@
+"""One exception hierarchy for the engine; the CLI turns these into messages (exit 1).
+
+Anything that is not a :class:`SmartxError` reaching the CLI is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+
+class SmartxError(Exception):
+    """Base of every error an operator or a plugin author can cause and fix."""
+
+
+class DataError(SmartxError):
+    """Bad input data: a book, a custodian file, a model file; carries every diagnostic found."""
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()):
+        self.diagnostics = tuple(diagnostics)
+        lines = [message, *(d.render() for d in self.diagnostics)]
+        super().__init__("\n".join(lines))
+
+
+class NotFoundError(SmartxError):
+    """A named thing (account, sleeve, model ...) does not exist."""
+
+
+class ConflictError(SmartxError):
+    """The request contradicts what the store already holds."""
+
+
+class PolicyError(SmartxError):
+    """A policy file that does not parse, validate or compile."""
+
+
+class CustodianError(SmartxError):
+    """A custodian refused a request or sent something the engine cannot use."""
+
+
+class PluginError(SmartxError):
+    """A plugin failed to load, broke the hook contract, or clashed with another plugin."""
+
+
+@attrs.frozen
+class Diagnostic:
+    """One located problem in an input file: ``file:line:col: error: message``."""
+
+    file: str
+    line: int
+    column: int | None
+    message: str
+    field: str | None = None
+    hint: str | None = None
+    severity: str = "error"
+
+    def render(self) -> str:
+        where = f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
+        text = f"{where}: {self.severity}: {self.message}"
+        if self.field:
+            text += f" (column {self.field})"
+        if self.hint:
+            text += f"\n   = help: {self.hint}"
+        return text
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A 'did you mean' hint for ``word`` among ``choices``, or None when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None

@@ -1,0 +1,165 @@
+"""Versioned schema migrations, applied in order, each once, each in its own transaction.
+
+Add a migration by appending a decorated function; never edit one that has shipped.
+Money is stored as integer cents (``*_cents``), quantities and prices as integer millionths
+(``*_e6``), dates as ISO ``YYYY-MM-DD`` text, tax rates and model weights as exact decimal text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def applied(db: sqlite_utils.Database) -> list[str]:
+    """Names of the migrations already applied to ``db``."""
+    if "_smartx_migrations" not in db.table_names():
+        return []
+    return [row["name"] for row in db.query("select name from _smartx_migrations order by rowid")]
+
+
+def migrate(db: sqlite_utils.Database, upto: int | None = None) -> list[str]:
+    """Apply pending migrations (the first ``upto`` only, when given); the names applied."""
+    db.execute(
+        "create table if not exists _smartx_migrations (name text primary key, applied_at text not null)"
+    )
+    done = set(applied(db))
+    ran = []
+    for fn in MIGRATIONS[:upto]:
+        if fn.__name__ in done:
+            continue
+        with db.atomic():
+            fn(db)
+            db.execute(
+                "insert into _smartx_migrations (name, applied_at) values (?, ?)",
+                [fn.__name__, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")],
+            )
+        ran.append(fn.__name__)
+    return ran
+
+
+def _run(db: sqlite_utils.Database, script: str) -> None:
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migration
+def m001_book(db: sqlite_utils.Database) -> None:
+    """Households, accounts, securities, models, sleeves, lots, cash, transactions, prices."""
+    _run(db, """
+    create table households (
+        household_id text primary key,
+        name text not null
+    ) strict;
+    create table accounts (
+        account_id text primary key,
+        name text not null,
+        custodian text not null,
+        household_id text not null references households (household_id),
+        registration text not null,
+        st_tax_rate text not null,
+        lt_tax_rate text not null
+    ) strict;
+    create index accounts_household on accounts (household_id);
+    create table securities (
+        symbol text primary key,
+        name text not null,
+        asset_class text not null,
+        price_e6 integer not null check (price_e6 > 0)
+    ) strict;
+    create table models (
+        model_id text primary key,
+        name text,
+        manager text
+    ) strict;
+    create table model_versions (
+        model_id text not null references models (model_id),
+        version text not null,
+        seq integer not null,
+        primary key (model_id, version),
+        unique (model_id, seq)
+    ) strict;
+    create table model_weights (
+        model_id text not null,
+        version text not null,
+        symbol text not null,
+        weight text not null,
+        primary key (model_id, version, symbol),
+        foreign key (model_id, version) references model_versions (model_id, version)
+    ) strict;
+    create table sleeves (
+        sleeve_id text primary key,
+        account_id text not null references accounts (account_id),
+        model_id text references models (model_id),
+        policy text,
+        unique (account_id, sleeve_id)
+    ) strict;
+    create table lots (
+        lot_id text primary key,
+        account_id text not null,
+        sleeve_id text not null,
+        symbol text not null references securities (symbol),
+        quantity_e6 integer not null check (quantity_e6 > 0),
+        cost_basis_cents integer not null check (cost_basis_cents >= 0),
+        acquired text not null check (acquired = date(acquired)),
+        foreign key (account_id, sleeve_id) references sleeves (account_id, sleeve_id)
+    ) strict;
+    create index lots_sleeve on lots (sleeve_id, symbol);
+    create index lots_account on lots (account_id);
+    create table cash (
+        sleeve_id text primary key,
+        account_id text not null,
+        amount_cents integer not null check (amount_cents >= 0),
+        foreign key (account_id, sleeve_id) references sleeves (account_id, sleeve_id)
+    ) strict;
+    create table transactions (
+        transaction_id text primary key,
+        account_id text not null,
+        sleeve_id text not null,
+        date text not null check (date = date(date)),
+        type text not null,
+        symbol text references securities (symbol),
+        quantity_e6 integer,
+        price_e6 integer,
+        amount_cents integer not null,
+        foreign key (account_id, sleeve_id) references sleeves (account_id, sleeve_id)
+    ) strict;
+    create index transactions_sleeve_date on transactions (sleeve_id, date);
+    create index transactions_account on transactions (account_id);
+    create table prices (
+        symbol text not null references securities (symbol),
+        date text not null check (date = date(date)),
+        close_e6 integer not null check (close_e6 > 0),
+        primary key (symbol, date)
+    ) strict, without rowid
+    """)
+
+
+@migration
+def m002_audit(db: sqlite_utils.Database) -> None:
+    """The append-only audit log: who did what, when, to what."""
+    _run(db, """
+    create table audit (
+        audit_id integer primary key,
+        at text not null,
+        actor text not null,
+        action text not null,
+        subject text,
+        details text not null
+    ) strict;
+    create trigger audit_no_update before update on audit
+    begin select raise(abort, 'the audit log is append-only'); end;
+    create trigger audit_no_delete before delete on audit
+    begin select raise(abort, 'the audit log is append-only'); end
+    """)

@@ -1,0 +1,348 @@
+"""The embedded store: a ``Store`` façade over ``sqlite_utils.Database`` with domain methods.
+
+Every write runs in one transaction and appends an audit record in that same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import sqlite_utils
+
+from .bookdata import BookData, ImportSummary
+from .domain import (
+    Account, CashBalance, Household, Lot, ModelVersion, ModelWeight, Security, Sleeve, Transaction,
+)
+from .errors import ConflictError, DataError, Diagnostic, NotFoundError, did_you_mean
+from .fixedpoint import MONEY, PRICE, QUANTITY
+from .migrations import migrate
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def default_actor() -> str:
+    """Who is acting: ``SMARTX_ACTOR`` when set, else the operating-system user."""
+    return os.environ.get("SMARTX_ACTOR") or getpass.getuser()
+
+
+@attrs.frozen
+class Position:
+    """The lots of one security in one sleeve, summed."""
+
+    sleeve_id: str
+    symbol: str
+    quantity: Decimal
+    cost_basis: Decimal
+    lots: int
+
+
+@attrs.frozen
+class AuditRecord:
+    audit_id: int
+    at: str
+    actor: str
+    action: str
+    subject: str | None
+    details: dict[str, Any]
+
+
+class Store:
+    """A firm's database. Open with :meth:`open`; create with :meth:`create`."""
+
+    def __init__(self, db: sqlite_utils.Database, *, actor: str | None = None, clock: Clock = _utc_now):
+        self.db = db
+        self.actor = actor or default_actor()
+        self.clock = clock
+        db.execute("pragma foreign_keys = on")
+        db.execute("pragma busy_timeout = 10000")
+        migrate(db)
+
+    @classmethod
+    def open(cls, path: str | Path, **kwargs: Any) -> Store:
+        """Open an existing database, applying pending migrations."""
+        if str(path) != ":memory:" and not Path(path).exists():
+            raise NotFoundError(f"no database at {path}; create one with `smartx init`")
+        return cls._connect(path, **kwargs)
+
+    @classmethod
+    def create(cls, path: str | Path, **kwargs: Any) -> Store:
+        """Create (or bring up to date) a database at ``path``."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return cls._connect(path, **kwargs)
+
+    @classmethod
+    def _connect(cls, path: str | Path, **kwargs: Any) -> Store:
+        db = sqlite_utils.Database(path, execute_plugins=False)
+        if str(path) != ":memory:":
+            db.enable_wal()
+        return cls(db, **kwargs)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ transactions and audit
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All writes inside commit together or not at all."""
+        with self.db.atomic():
+            yield self
+
+    def audit(self, action: str, subject: str | None = None, **details: Any) -> None:
+        """Append an audit record (call inside the transaction that makes the change)."""
+        self.db.execute(
+            "insert into audit (at, actor, action, subject, details) values (?, ?, ?, ?, ?)",
+            [self.clock().isoformat(timespec="seconds"), self.actor, action, subject,
+             json.dumps(details, sort_keys=True, default=str)],
+        )
+
+    def audit_log(self, limit: int | None = None) -> list[AuditRecord]:
+        sql = "select * from audit order by audit_id desc" + (" limit ?" if limit else "")
+        rows = self.db.query(sql, [limit] if limit else [])
+        return [AuditRecord(**{**row, "details": json.loads(row["details"])}) for row in rows]
+
+    # ------------------------------------------------------------------ reads
+
+    def households(self) -> list[Household]:
+        return [Household(**row) for row in self.db.query("select * from households order by 1")]
+
+    def accounts(self, household_id: str | None = None) -> list[Account]:
+        where, params = ("where household_id = ?", [household_id]) if household_id else ("", [])
+        rows = self.db.query(f"select * from accounts {where} order by account_id", params)
+        return [Account.from_row(row) for row in rows]
+
+    def account(self, account_id: str) -> Account:
+        return Account.from_row(self._one("accounts", "account_id", account_id, "account"))
+
+    def securities(self) -> list[Security]:
+        return [Security.from_row(row) for row in self.db.query("select * from securities order by 1")]
+
+    def sleeves(self, account_id: str | None = None) -> list[Sleeve]:
+        where, params = ("where account_id = ?", [account_id]) if account_id else ("", [])
+        rows = self.db.query(f"select * from sleeves {where} order by account_id, sleeve_id", params)
+        return [Sleeve.from_row(row) for row in rows]
+
+    def sleeve(self, sleeve_id: str) -> Sleeve:
+        return Sleeve.from_row(self._one("sleeves", "sleeve_id", sleeve_id, "sleeve"))
+
+    def lots(self, *, account_id: str | None = None, sleeve_id: str | None = None) -> list[Lot]:
+        where, params = self._scope(account_id, sleeve_id)
+        rows = self.db.query(f"select * from lots {where} order by sleeve_id, symbol, acquired, lot_id", params)
+        return [Lot.from_row(row) for row in rows]
+
+    def positions(self, *, account_id: str | None = None, sleeve_id: str | None = None) -> list[Position]:
+        """Lots summed per sleeve and security (exact integer sums)."""
+        where, params = self._scope(account_id, sleeve_id)
+        rows = self.db.query(
+            f"""select sleeve_id, symbol, sum(quantity_e6) as q, sum(cost_basis_cents) as c,
+                count(*) as n from lots {where} group by sleeve_id, symbol order by sleeve_id, symbol""",
+            params,
+        )
+        return [Position(r["sleeve_id"], r["symbol"], QUANTITY.to_decimal(r["q"]),
+                         MONEY.to_decimal(r["c"]), r["n"]) for r in rows]
+
+    def cash(self, *, account_id: str | None = None, sleeve_id: str | None = None) -> list[CashBalance]:
+        where, params = self._scope(account_id, sleeve_id)
+        rows = self.db.query(f"select * from cash {where} order by account_id, sleeve_id", params)
+        return [CashBalance.from_row(row) for row in rows]
+
+    def transactions(self, *, account_id: str | None = None, sleeve_id: str | None = None) -> list[Transaction]:
+        where, params = self._scope(account_id, sleeve_id)
+        rows = self.db.query(f"select * from transactions {where} order by sleeve_id, date, transaction_id", params)
+        return [Transaction.from_row(row) for row in rows]
+
+    def model_ids(self) -> list[str]:
+        return [row["model_id"] for row in self.db.query("select model_id from models order by 1")]
+
+    def model_versions(self, model_id: str) -> list[str]:
+        """Versions of a model, oldest first."""
+        self._one("models", "model_id", model_id, "model")
+        rows = self.db.query("select version from model_versions where model_id = ? order by seq", [model_id])
+        return [row["version"] for row in rows]
+
+    def model_version(self, model_id: str, version: str | None = None) -> ModelVersion:
+        """A version of a model; the latest when ``version`` is None."""
+        versions = self.model_versions(model_id)
+        if not versions:
+            raise NotFoundError(f"model {model_id} has no versions")
+        version = version or versions[-1]
+        if version not in versions:
+            raise NotFoundError(f"model {model_id} has no version {version!r} (it has {', '.join(versions)})")
+        rows = self.db.query(
+            "select symbol, weight from model_weights where model_id = ? and version = ? order by symbol",
+            [model_id, version],
+        )
+        return ModelVersion(model_id, version, [ModelWeight(r["symbol"], r["weight"]) for r in rows])
+
+    def prices(self) -> dict[str, Decimal]:
+        """The current price of every security."""
+        return {row["symbol"]: PRICE.to_decimal(row["price_e6"])
+                for row in self.db.query("select symbol, price_e6 from securities")}
+
+    def count(self, table: str) -> int:
+        return self.db.table(table).count
+
+    def _one(self, table: str, key: str, value: str, kind: str) -> dict[str, Any]:
+        rows = list(self.db.query(f"select * from {table} where {key} = ?", [value]))
+        if not rows:
+            choices = [r[key] for r in self.db.query(f"select {key} from {table}")]
+            hint = did_you_mean(value, choices)
+            raise NotFoundError(f"no {kind} {value!r}" + (f"; {hint}" if hint else ""))
+        return rows[0]
+
+    @staticmethod
+    def _scope(account_id: str | None, sleeve_id: str | None) -> tuple[str, list[str]]:
+        clauses, params = [], []
+        if account_id:
+            clauses.append("account_id = ?")
+            params.append(account_id)
+        if sleeve_id:
+            clauses.append("sleeve_id = ?")
+            params.append(sleeve_id)
+        return ("where " + " and ".join(clauses) if clauses else ""), params
+
+    # ------------------------------------------------------------------ sleeves
+
+    def create_sleeve(self, sleeve: Sleeve) -> Sleeve:
+        """Add an empty sleeve to an account."""
+        self.account(sleeve.account_id)
+        if sleeve.model_id:
+            self.model_versions(sleeve.model_id)
+        if list(self.db.query("select 1 from sleeves where sleeve_id = ?", [sleeve.sleeve_id])):
+            raise ConflictError(f"sleeve {sleeve.sleeve_id} already exists")
+        with self.transaction():
+            self.db.table("sleeves").insert(attrs.asdict(sleeve))
+            self.db.table("cash").insert(
+                {"sleeve_id": sleeve.sleeve_id, "account_id": sleeve.account_id, "amount_cents": 0}
+            )
+            self.audit("sleeve.create", sleeve.sleeve_id, **attrs.asdict(sleeve))
+        return sleeve
+
+    def assign_sleeve(self, sleeve_id: str, *, model_id: str | None = None, policy: str | None = None) -> Sleeve:
+        """Set a sleeve's target model and/or policy."""
+        current = self.sleeve(sleeve_id)
+        if model_id:
+            self.model_versions(model_id)
+        updated = attrs.evolve(current, model_id=model_id or current.model_id,
+                               policy=policy or current.policy)
+        with self.transaction():
+            self.db.table("sleeves").update(sleeve_id, {"model_id": updated.model_id, "policy": updated.policy})
+            self.audit("sleeve.assign", sleeve_id, before=attrs.asdict(current), after=attrs.asdict(updated))
+        return updated
+
+    # ------------------------------------------------------------------ book import
+
+    def apply_book(self, book: BookData) -> ImportSummary:
+        """Store a whole book in one transaction; the accounts it names get exactly its holdings.
+
+        Accounts, securities, sleeves and prices are inserted or updated; lots and cash (and
+        transactions, when the book has them) of the book's accounts are replaced. Model versions
+        are immutable: an existing version must have the same weights.
+        """
+        try:
+            return self._apply_book(book)
+        except sqlite3.IntegrityError as exc:
+            raise DataError(f"{book.source}: the book conflicts with the database ({exc}); nothing was imported") from None
+
+    def _apply_book(self, book: BookData) -> ImportSummary:
+        with self.transaction():
+            added, unchanged = self._store_model_versions(book)
+            self._upsert("households", "household_id", book.households)
+            self._upsert("accounts", "account_id", book.accounts)
+            self.db.table("securities").upsert_all(
+                [{"symbol": s.symbol, "name": s.name, "asset_class": s.asset_class,
+                  "price_e6": PRICE.to_int(s.price)} for s in book.securities], pk="symbol")
+            self._upsert("sleeves", "sleeve_id", book.sleeves)
+            scope = json.dumps(sorted({a.account_id for a in book.accounts}))
+            replaced = ["lots", "cash"] + (["transactions"] if book.transactions is not None else [])
+            for table in replaced:
+                self.db.execute(f"delete from {table} where account_id in (select value from json_each(?))", [scope])
+            self.db.table("lots").insert_all(_lot_row(lot) for lot in book.lots)
+            self.db.table("cash").insert_all(
+                {"sleeve_id": c.sleeve_id, "account_id": c.account_id, "amount_cents": MONEY.to_int(c.amount)}
+                for c in book.cash)
+            if book.transactions is not None:
+                self.db.table("transactions").insert_all(_transaction_row(t) for t in book.transactions)
+            if book.prices is not None:
+                self.db.table("prices").upsert_all(
+                    [{"symbol": p.symbol, "date": p.date.isoformat(), "close_e6": PRICE.to_int(p.close)}
+                     for p in book.prices], pk=("symbol", "date"))
+            summary = ImportSummary(
+                source=book.source, digest=book.digest, households=len(book.households),
+                accounts=len(book.accounts), securities=len(book.securities),
+                model_versions_added=added, model_versions_unchanged=unchanged,
+                sleeves=len(book.sleeves), lots=len(book.lots), cash=len(book.cash),
+                transactions=None if book.transactions is None else len(book.transactions),
+                prices=None if book.prices is None else len(book.prices),
+            )
+            self.audit("book.import", book.source, **attrs.asdict(summary))
+        return summary
+
+    def _upsert(self, table: str, pk: str, values: Sequence[Any]) -> None:
+        self.db.table(table).upsert_all([_plain(attrs.asdict(v)) for v in values], pk=pk)
+
+    def _store_model_versions(self, book: BookData) -> tuple[int, int]:
+        added = unchanged = 0
+        conflicts = []
+        for mv in book.model_versions:
+            key = (mv.model_id, mv.version)
+            if list(self.db.query("select 1 from model_versions where model_id = ? and version = ?", key)):
+                if self.model_version(*key).as_dict() == mv.as_dict():
+                    unchanged += 1
+                    continue
+                file, line = book.locations.get(("model", f"{mv.model_id}@{mv.version}"), ("models.csv", 1))
+                conflicts.append(Diagnostic(
+                    file, line, None,
+                    f"model {mv.model_id} version {mv.version} is already stored with other weights",
+                    hint="model versions never change; give the new weights a new version"))
+                continue
+            self.db.table("models").insert({"model_id": mv.model_id}, ignore=True)
+            seq = self.db.execute(
+                "select coalesce(max(seq), 0) + 1 from model_versions where model_id = ?", [mv.model_id]
+            ).fetchone()[0]
+            self.db.table("model_versions").insert({"model_id": mv.model_id, "version": mv.version, "seq": seq})
+            self.db.table("model_weights").insert_all(
+                {"model_id": mv.model_id, "version": mv.version, "symbol": w.symbol, "weight": str(w.weight)}
+                for w in mv.weights)
+            added += 1
+        if conflicts:
+            raise DataError(f"{book.source}: the book was not imported", conflicts)
+        return added, unchanged
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """Decimal and enum values as exact text for the store."""
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+
+
+def _lot_row(lot: Lot) -> dict[str, Any]:
+    return {
+        "lot_id": lot.lot_id, "account_id": lot.account_id, "sleeve_id": lot.sleeve_id,
+        "symbol": lot.symbol, "quantity_e6": QUANTITY.to_int(lot.quantity),
+        "cost_basis_cents": MONEY.to_int(lot.cost_basis), "acquired": lot.acquired.isoformat(),
+    }
+
+
+def _transaction_row(t: Transaction) -> dict[str, Any]:
+    return {
+        "transaction_id": t.transaction_id, "account_id": t.account_id, "sleeve_id": t.sleeve_id,
+        "date": t.date.isoformat(), "type": str(t.type), "symbol": t.symbol,
+        "quantity_e6": None if t.quantity is None else QUANTITY.to_int(t.quantity),
+        "price_e6": None if t.price is None else PRICE.to_int(t.price),
+        "amount_cents": MONEY.to_int(t.amount),
+    }
