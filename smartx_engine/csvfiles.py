@@ -165,15 +165,15 @@ def decimal(scale: Scale, *, minimum: Decimal | None = None, strict_minimum: boo
     return parse
 
 
-def choice(enum_type: type[enum.StrEnum]) -> Callable[[str], Any]:
-    """A parser for the values of a string enumeration, with a did-you-mean hint."""
+def choice(enum_type: type[enum.StrEnum], what: str) -> Callable[[str], Any]:
+    """A parser for the values of a string enumeration (``what`` names it), with a did-you-mean hint."""
 
     def parse(text: str) -> Any:
         try:
             return enum_type(text.lower())
         except ValueError:
             values = [e.value for e in enum_type]
-            raise ParseError(f"unknown {enum_type.__name__.lower()} {text!r}",
+            raise ParseError(f"unknown {what} {text!r}",
                              hint=did_you_mean(text.lower(), values) or "one of: " + ", ".join(values)) from None
 
     return parse

@@ -149,17 +149,21 @@ def lower_name(text: str) -> str:
     return text
 
 
-def _checks(check):
-    """An attrs validator from a checking function."""
+def _checks(check, *, optional: bool = False):
+    """An attrs validator from a checking function; None passes only when ``optional``."""
 
     def validate(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if value is not None:
-            check(value)
+        if value is None:
+            if not optional:
+                raise TypeError(f"{attribute.name} is required")
+            return
+        check(value)
 
     return validate
 
 
-_identifier = _optional_identifier = _checks(identifier)
+_identifier = _checks(identifier)
+_optional_identifier = _checks(identifier, optional=True)
 _symbol = _checks(symbol)
 _lower_name = _checks(lower_name)
 
@@ -303,9 +307,11 @@ class Transaction:
     date: dt.date = attrs.field(converter=_date)
     type: TransactionType = attrs.field(converter=TransactionType)
     amount: Decimal = attrs.field(converter=to_decimal, validator=_fits(MONEY))
-    symbol: str | None = None
-    quantity: Decimal | None = None
-    price: Decimal | None = None
+    symbol: str | None = attrs.field(default=None, validator=_checks(symbol, optional=True))
+    quantity: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(to_decimal),
+                                           validator=_checks(QUANTITY.check, optional=True))
+    price: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(to_decimal),
+                                        validator=_checks(PRICE.check, optional=True))
 
     def __attrs_post_init__(self) -> None:
         if self.amount and (self.amount > 0) != (self.type.cash_sign > 0):

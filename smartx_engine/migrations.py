@@ -112,7 +112,7 @@ def m001_book(db: sqlite_utils.Database) -> None:
         symbol text not null references securities (symbol),
         quantity_e6 integer not null check (quantity_e6 > 0),
         cost_basis_cents integer not null check (cost_basis_cents >= 0),
-        acquired text not null check (acquired = date(acquired)),
+        acquired text not null check (acquired = date(julianday(acquired))),
         foreign key (account_id, sleeve_id) references sleeves (account_id, sleeve_id)
     ) strict;
     create index lots_sleeve on lots (sleeve_id, symbol);
@@ -127,7 +127,7 @@ def m001_book(db: sqlite_utils.Database) -> None:
         transaction_id text primary key,
         account_id text not null,
         sleeve_id text not null,
-        date text not null check (date = date(date)),
+        date text not null check (date = date(julianday(date))),
         type text not null,
         symbol text references securities (symbol),
         quantity_e6 integer,
@@ -139,7 +139,7 @@ def m001_book(db: sqlite_utils.Database) -> None:
     create index transactions_account on transactions (account_id);
     create table prices (
         symbol text not null references securities (symbol),
-        date text not null check (date = date(date)),
+        date text not null check (date = date(julianday(date))),
         close_e6 integer not null check (close_e6 > 0),
         primary key (symbol, date)
     ) strict, without rowid

@@ -106,7 +106,7 @@ def registered(hook_name: str, kind: str) -> dict[str, Any]:
     manager = get_plugin_manager()
     items: dict[str, Any] = {}
     owners: dict[str, str] = {}
-    for impl in reversed(getattr(manager.hook, hook_name).get_hookimpls()):
+    for impl in getattr(manager.hook, hook_name).get_hookimpls():  # in registration order
         def register(item: Any, _owner: str = impl.plugin_name) -> None:
             name = getattr(item, "name", None)
             if not isinstance(name, str) or not name:

@@ -154,7 +154,7 @@ class BookReader:
             household_name = row.get("household_name", required=False) or household_id
             account = _build(row, Account, account_id=account_id, name=row.get("name"),
                              custodian=row.get("custodian", lower_name), household_id=household_id,
-                             registration=row.get("registration", choice(Registration)),
+                             registration=row.get("registration", choice(Registration, "registration")),
                              st_tax_rate=row.get("st_tax_rate", RATE), lt_tax_rate=row.get("lt_tax_rate", RATE))
             if account and self._unique(row, "account", account_id, "account_id"):
                 accounts[account_id] = account
@@ -256,7 +256,7 @@ class BookReader:
             sym = row.get("symbol", symbol, required=False)
             known = sym is None or self._known(row, "symbol", sym, symbols, "symbol")
             values = dict(
-                type=row.get("type", choice(TransactionType)), symbol=sym,
+                type=row.get("type", choice(TransactionType, "transaction type")), symbol=sym,
                 quantity=row.get("quantity", decimal(QUANTITY, minimum=Decimal(0), strict_minimum=True),
                                  required=False),
                 price=row.get("price", decimal(PRICE, minimum=Decimal(0)), required=False),

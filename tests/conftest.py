@@ -1,0 +1,44 @@
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from smartx_engine.cli import cli
+from smartx_engine.store import Store
+
+from .support import SMALL_BOOK
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    """A private copy of the small book, free to break."""
+    return Path(shutil.copytree(SMALL_BOOK, tmp_path / "book"))
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    path = tmp_path / "firm.db"
+    Store.create(path).close()
+    return path
+
+
+@pytest.fixture
+def smartx(db_path: Path):
+    """Run a smartx command in-process against the test database; returns the click Result."""
+    runner = CliRunner()
+
+    def run(*args: str, expect: int = 0, env: dict | None = None):
+        result = runner.invoke(cli, ["--db", str(db_path), *args], env=env, catch_exceptions=True)
+        assert result.exit_code == expect, (result.output, result.exception)
+        if expect == 1:
+            assert "Traceback" not in result.output
+        return result
+
+    return run
+
+
+@pytest.fixture
+def imported(smartx, db_path: Path):
+    """The test database with the small book imported."""
+    smartx("import", "book", str(SMALL_BOOK))
+    return db_path
