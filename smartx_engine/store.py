@@ -121,6 +121,9 @@ class Store:
     def households(self) -> list[Household]:
         return [Household(**row) for row in self.db.query("select * from households order by 1")]
 
+    def household(self, household_id: str) -> Household:
+        return Household(**self._one("households", "household_id", household_id, "household"))
+
     def accounts(self, household_id: str | None = None) -> list[Account]:
         where, params = ("where household_id = ?", [household_id]) if household_id else ("", [])
         rows = self.db.query(f"select * from accounts {where} order by account_id", params)

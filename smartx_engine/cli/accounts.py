@@ -9,7 +9,7 @@ import click
 
 from ..valuation import value_sleeves
 from . import Env, cli, pass_env
-from .output import emit, json_option, money, percent, print_table, quantity
+from .output import emit, json_option, money, percent, price, print_table, quantity
 from .sleeves import sleeve_json
 
 
@@ -65,11 +65,12 @@ def accounts_show(env: Env, account_id: str, as_json: bool) -> None:
     """One account: its details, its sleeves and what each holds."""
     store = env.store()
     account = store.account(account_id)
+    household = store.household(account.household_id)
     values = value_sleeves(store, account_id=account_id)
     data = {
         "account_id": account.account_id, "name": account.name, "custodian": account.custodian,
-        "household_id": account.household_id, "registration": account.registration,
-        "tax_treatment": account.tax_treatment, "st_tax_rate": account.st_tax_rate,
+        "household_id": account.household_id, "household_name": household.name,
+        "registration": account.registration, "tax_treatment": account.tax_treatment, "st_tax_rate": account.st_tax_rate,
         "lt_tax_rate": account.lt_tax_rate,
         "total_value": sum((v.total_value for v in values), Decimal("0.00")),
         "sleeves": [sleeve_json(v) for v in values],
@@ -77,8 +78,8 @@ def accounts_show(env: Env, account_id: str, as_json: bool) -> None:
 
     def human() -> None:
         click.echo(f"{account.account_id}  {account.name}")
-        click.echo(f"  household {account.household_id} · custodian {account.custodian} · "
-                   f"{account.registration} ({account.tax_treatment}) · tax rates "
+        click.echo(f"  household {household.name} ({household.household_id}) · custodian {account.custodian} · "
+                   f"{account.registration}, {account.tax_treatment.replace('_', '-')} · tax rates "
                    f"{percent(account.st_tax_rate)} short / {percent(account.lt_tax_rate)} long")
         click.echo(f"  total value {money(data['total_value'])} in {len(values)} sleeve(s)")
         for value in values:
@@ -86,7 +87,7 @@ def accounts_show(env: Env, account_id: str, as_json: bool) -> None:
                 f"{value.sleeve.sleeve_id}: model {value.sleeve.model_id or '-'} · policy "
                 f"{value.sleeve.policy or '-'} · value {money(value.total_value)}",
                 ["symbol", "quantity", "price", "value", "cost basis", "lots", "weight"],
-                [(h.symbol, quantity(h.quantity), h.price, money(h.market_value), money(h.cost_basis),
+                [(h.symbol, quantity(h.quantity), price(h.price), money(h.market_value), money(h.cost_basis),
                   h.lots, percent(h.weight)) for h in value.holdings if h.quantity]
                 + [("cash", "", "", money(value.cash), "", "", percent(value.cash_weight))],
                 numeric=["quantity", "price", "value", "cost basis", "lots", "weight"])

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import click
 
-from ..builtin.csv_book import CsvBookImporter
+from ..plugins import registered
 from ..store import Store
-from . import Env, accounts, cli, models, pass_env, sleeves
+from . import Env, accounts, book, cli, models, setup, sleeves
+
+DEMO_NEW_SLEEVE = ("S-1004-ESG", "SCH-1004")
 
 
 @cli.command(name="demo")
@@ -16,51 +19,63 @@ from . import Env, accounts, cli, models, pass_env, sleeves
               show_default=True, help="Where to write the demo book and its database (replaced).")
 @click.pass_context
 def demo(ctx: click.Context, directory: Path) -> None:
-    """Build a demo firm in a fresh database and show it.
+    """Build a demo firm in a fresh database and walk through it.
 
     Writes a CSV book (households, taxable and IRA accounts at two custodians, multi-sleeve UMAs,
-    models, lots with years of history) into DIR, imports it into DIR/smartx.db, and prints what
-    each step did. Explore afterwards with `smartx --db DIR/smartx.db ...`.
+    versioned models, lots with years of history and prices) into DIR/book, imports it into
+    DIR/smartx.db, and shows each capability in turn. Explore afterwards with
+    `smartx --db DIR/smartx.db ...`.
     """
     from ..demo.firm import write_demo_book
 
-    book_dir = directory / "book"
-    db_path = directory / "smartx.db"
+    book_dir, db_path = directory / "book", directory / "smartx.db"
     for stale in (db_path, db_path.with_name("smartx.db-wal"), db_path.with_name("smartx.db-shm")):
         stale.unlink(missing_ok=True)
-    _step("1. Write a demo firm as a CSV book")
+    ctx.obj = Env(db_path, Path("rules"))
+    numbers = itertools.count(1)
+
+    def _step(title: str) -> None:
+        click.secho(f"\n== {next(numbers)}. {title}", bold=True)
+
+    _step("Write a demo firm as a CSV book")
     firm = write_demo_book(book_dir)
     click.echo(f"{book_dir}: {firm.households} households, {firm.accounts} accounts, {firm.sleeves} sleeves, "
                f"{firm.models} models, {firm.lots} lots, {firm.transactions} transactions, "
                f"{firm.prices} daily prices (as of {firm.as_of})")
 
-    _step("2. Create the firm database and import the book (all or nothing)")
-    store = Store.create(db_path)
-    summary = store.apply_book(CsvBookImporter().read(book_dir))
-    click.echo(f"{db_path}: imported {summary.accounts} accounts, {summary.sleeves} sleeves, "
-               f"{summary.lots} lots; digest {summary.digest[:12]}")
-    again = store.apply_book(CsvBookImporter().read(book_dir))
-    click.echo(f"re-import of the same book: {again.model_versions_added} new model versions, state unchanged")
+    _step("Create the firm database")
+    ctx.invoke(setup.setup_init)
+    _step("Import the book (all or nothing; a second import of the same book changes nothing)")
+    ctx.invoke(book.import_book, directory=book_dir)
+    again = ctx.obj.store().apply_book(registered("register_book_importers", "book importer")["csv"].read(book_dir))
+    click.echo(f"importing the same book again: {again.model_versions_added} model versions added, "
+               f"{again.model_versions_unchanged} unchanged; the accounts keep exactly the same lots and cash")
 
-    env = Env(db_path, Path("rules"))
-    ctx.obj = env
-    _step("3. Accounts")
+    _step("Accounts")
     ctx.invoke(accounts.accounts_list)
-    _step("4. Sleeves and their targets")
+    _step("Sleeves and their targets")
     ctx.invoke(sleeves.sleeves_list)
-    _step("5. Models")
+    _step("Models (every version kept)")
     ctx.invoke(models.models_list)
-    first_uma = _first_multi_sleeve_account(store)
-    _step(f"6. A multi-sleeve UMA: {first_uma}")
-    ctx.invoke(accounts.accounts_show, account_id=first_uma)
+
+    store = ctx.obj.store()
+    uma = _first_multi_sleeve_account(store)
+    _step(f"A multi-sleeve UMA: {uma}")
+    ctx.invoke(accounts.accounts_show, account_id=uma)
+    core = store.sleeves(uma)[0].sleeve_id
+    _step(f"A sleeve against its target model: {core}")
+    ctx.invoke(sleeves.sleeves_show, sleeve_id=core)
+
+    sleeve_id, account_id = DEMO_NEW_SLEEVE
+    _step(f"Split a new sleeve off {account_id} and give it a target and a policy")
+    ctx.invoke(sleeves.sleeves_create, sleeve_id=sleeve_id, account_id=account_id, model_id="GRO-80-20")
+    ctx.invoke(sleeves.sleeves_assign, sleeve_id=sleeve_id, model_id="BAL-60-40", policy="balanced")
+
     _step("Explore further")
-    click.echo(f"  smartx --db {db_path} sleeves show {store.sleeves(first_uma)[0].sleeve_id}\n"
-               f"  smartx --db {db_path} models show BAL-60-40 --json\n"
-               f"  smartx --db {db_path} accounts list --json")
-
-
-def _step(title: str) -> None:
-    click.secho(f"\n== {title}", bold=True)
+    click.echo(f"  smartx --db {db_path} sleeves show {core}\n"
+               f"  smartx --db {db_path} models show BAL-60-40 --version 2025.1\n"
+               f"  smartx --db {db_path} accounts list --json\n"
+               f"  smartx plugins list")
 
 
 def _first_multi_sleeve_account(store: Store) -> str:

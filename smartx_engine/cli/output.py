@@ -54,6 +54,12 @@ def percent(value: Decimal | None) -> str:
     return "" if value is None else f"{value * 100:.2f}%"
 
 
+def price(value: Decimal) -> str:
+    """A unit price with at least 2 decimals and no trailing zeros beyond them."""
+    whole, _, fraction = f"{value.normalize():f}".partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
+
+
 def quantity(value: Decimal) -> str:
     return f"{value.normalize():f}"
 

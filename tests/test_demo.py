@@ -1,0 +1,64 @@
+"""`smartx demo`: a realistic firm, built deterministically, through the real import path."""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from click.testing import CliRunner
+
+from smartx_engine.builtin.csv_book import CsvBookImporter
+from smartx_engine.cli import cli
+from smartx_engine.demo.firm import write_demo_book
+from smartx_engine.fixedpoint import round_money
+from smartx_engine.store import Store
+
+
+def test_demo_builds_and_shows_the_firm(tmp_path):
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    for section in ("Write a demo firm", "Import the book", "Accounts", "Sleeves and their targets",
+                    "Models", "A multi-sleeve UMA", "against its target model", "Split a new sleeve"):
+        assert section in result.output
+    store = Store.open(tmp_path / "demo" / "smartx.db")
+    assert store.sleeve("S-1004-ESG").model_id == "BAL-60-40"
+    assert len(store.households()) >= 3
+    registrations = {a.registration for a in store.accounts()}
+    assert {"ira", "roth"} & registrations and {"taxable", "joint", "trust"} & registrations
+    per_account = defaultdict(int)
+    for sleeve in store.sleeves():
+        per_account[sleeve.account_id] += 1
+    assert max(per_account.values()) >= 2  # multi-sleeve UMAs
+    assert len(store.model_versions("BAL-60-40")) == 2
+
+
+def test_demo_runs_twice_in_the_same_place(tmp_path):
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+
+
+def test_demo_book_is_deterministic(tmp_path):
+    first, second = write_demo_book(tmp_path / "a"), write_demo_book(tmp_path / "b")
+    assert first.lots == second.lots
+    for path in (tmp_path / "a").iterdir():
+        assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
+
+
+def test_demo_history_is_consistent(tmp_path):
+    """Cost bases come from the day's close; each sleeve's transactions add up to its cash."""
+    write_demo_book(tmp_path / "book", as_of=dt.date(2026, 11, 20))
+    store = Store.create(tmp_path / "firm.db")
+    store.apply_book(CsvBookImporter().read(tmp_path / "book"))
+    closes = {(r["symbol"], r["date"]): Decimal(r["close_e6"]) / 10**6
+              for r in store.db.query("select * from prices")}
+    lots = store.lots()
+    assert any(lot.acquired > dt.date(2025, 11, 20) for lot in lots)  # some short-term lots
+    for lot in lots:
+        assert lot.cost_basis == round_money(lot.quantity * closes[(lot.symbol, lot.acquired.isoformat())])
+    balances = defaultdict(Decimal)
+    for t in store.transactions():
+        balances[t.sleeve_id] += t.amount
+    for cash in store.cash():
+        assert balances[cash.sleeve_id] == cash.amount, cash.sleeve_id
+    latest = {s.symbol: s.price for s in store.securities()}
+    assert all(closes[(symbol, "2026-11-20")] == price for symbol, price in latest.items())
