@@ -31,6 +31,8 @@ class BookData:
     transactions: tuple[Transaction, ...] | None = None
     prices: tuple[PricePoint, ...] | None = None
     locations: Mapping[tuple[str, str], tuple[str, int]] = attrs.field(factory=dict)
+    #: households whose name the book does not give: an existing name is kept
+    unnamed_households: frozenset[str] = frozenset()
 
 
 @attrs.frozen

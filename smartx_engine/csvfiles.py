@@ -2,7 +2,8 @@
 
 A :class:`CsvFile` checks the header, yields :class:`CsvRow` objects that parse fields with
 column-precise diagnostics, and a :class:`Diagnostics` collects them so that a file is rejected
-whole, with every error at once. Public: plugins read custodian and model files with it.
+whole, with every error at once. This module is public API: plugins read custodian and model
+files with it (``from smartx_engine.csvfiles import CsvFile, decimal, iso_date ...``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .domain import parse_date
 from .errors import DataError, Diagnostic, did_you_mean
 from .fixedpoint import Scale
 
@@ -141,13 +143,9 @@ class ParseError(ValueError):
 
 def iso_date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text) if len(text) == 10 else _bad_date(text)
+        return parse_date(text)
     except ValueError:
-        return _bad_date(text)
-
-
-def _bad_date(text: str) -> dt.date:
-    raise ParseError(f"{text!r} is not a date", hint="write dates as YYYY-MM-DD, e.g. 2026-03-31")
+        raise ParseError(f"{text!r} is not a date", hint="write dates as YYYY-MM-DD, e.g. 2026-03-31") from None
 
 
 def decimal(scale: Scale, *, minimum: Decimal | None = None, strict_minimum: bool = False,

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from .fixedpoint import MONEY, PRICE, QUANTITY, round_money, to_decimal
+from .fixedpoint import MONEY, PRICE, QUANTITY, WEIGHT, round_money, to_decimal
 
 CASH_SYMBOL = "$CASH"
 #: Model weights must sum to 1 within this tolerance.
@@ -25,6 +25,7 @@ WEIGHT_TOLERANCE = Decimal("0.000001")
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 _SYMBOL = re.compile(r"^(\$CASH|[A-Z0-9][A-Z0-9./-]*)$")
 _LOWER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class TaxTreatment(enum.StrEnum):
@@ -142,6 +143,13 @@ def symbol(text: str) -> str:
     return text
 
 
+def security_symbol(text: str) -> str:
+    """``text`` if it is a valid symbol of a security (not ``$CASH``), else ValueError."""
+    if symbol(text) == CASH_SYMBOL:
+        raise ValueError(f"{CASH_SYMBOL} is cash, not a security; cash goes in cash.csv")
+    return text
+
+
 def lower_name(text: str) -> str:
     """``text`` if it is a lower-case name like ``us_equity``, else ValueError."""
     if not _LOWER_NAME.match(text):
@@ -165,6 +173,7 @@ def _checks(check, *, optional: bool = False):
 _identifier = _checks(identifier)
 _optional_identifier = _checks(identifier, optional=True)
 _symbol = _checks(symbol)
+_security_symbol = _checks(security_symbol)
 _lower_name = _checks(lower_name)
 
 
@@ -196,10 +205,17 @@ def _fraction(instance: Any, attribute: attrs.Attribute, value: Decimal) -> None
 
 
 
+def parse_date(text: str) -> dt.date:
+    """A calendar date written ``YYYY-MM-DD``, else ValueError."""
+    if not _ISO_DATE.match(text):
+        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
+    return dt.date.fromisoformat(text)
+
+
 def _date(value: dt.date | str) -> dt.date:
     if isinstance(value, dt.datetime):
         raise TypeError("dates are dates, not datetimes")
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    return value if isinstance(value, dt.date) else parse_date(value)
 
 
 # ---------------------------------------------------------------- book values
@@ -209,6 +225,10 @@ def _date(value: dt.date | str) -> dt.date:
 class Household:
     household_id: str = attrs.field(validator=_identifier)
     name: str = attrs.field(validator=_non_empty)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Household:
+        return cls(row["household_id"], row["name"])
 
 
 @attrs.frozen
@@ -220,8 +240,8 @@ class Account:
     custodian: str = attrs.field(validator=_lower_name)
     household_id: str = attrs.field(validator=_identifier)
     registration: Registration = attrs.field(converter=Registration)
-    st_tax_rate: Decimal = attrs.field(converter=to_decimal, validator=_fraction)
-    lt_tax_rate: Decimal = attrs.field(converter=to_decimal, validator=_fraction)
+    st_tax_rate: Decimal = attrs.field(converter=to_decimal, validator=[_fraction, _fits(WEIGHT)])
+    lt_tax_rate: Decimal = attrs.field(converter=to_decimal, validator=[_fraction, _fits(WEIGHT)])
 
     @property
     def tax_treatment(self) -> TaxTreatment:
@@ -238,7 +258,7 @@ class Account:
 
 @attrs.frozen
 class Security:
-    symbol: str = attrs.field(validator=_symbol)
+    symbol: str = attrs.field(validator=_security_symbol)
     name: str = attrs.field(validator=_non_empty)
     asset_class: str = attrs.field(validator=_lower_name)
     price: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(PRICE)])
@@ -258,7 +278,7 @@ class Lot:
     lot_id: str = attrs.field(validator=_identifier)
     account_id: str = attrs.field(validator=_identifier)
     sleeve_id: str = attrs.field(validator=_identifier)
-    symbol: str = attrs.field(validator=_symbol)
+    symbol: str = attrs.field(validator=_security_symbol)
     quantity: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(QUANTITY)])
     cost_basis: Decimal = attrs.field(converter=to_decimal, validator=[_non_negative, _fits(MONEY)])
     acquired: dt.date = attrs.field(converter=_date)
@@ -307,7 +327,7 @@ class Transaction:
     date: dt.date = attrs.field(converter=_date)
     type: TransactionType = attrs.field(converter=TransactionType)
     amount: Decimal = attrs.field(converter=to_decimal, validator=_fits(MONEY))
-    symbol: str | None = attrs.field(default=None, validator=_checks(symbol, optional=True))
+    symbol: str | None = attrs.field(default=None, validator=_checks(security_symbol, optional=True))
     quantity: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(to_decimal),
                                            validator=_checks(QUANTITY.check, optional=True))
     price: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(to_decimal),
@@ -324,6 +344,13 @@ class Transaction:
                 raise ValueError(f"a {self.type} needs a quantity greater than zero")
             if self.price is None or self.price < 0:
                 raise ValueError(f"a {self.type} needs a price of zero or more")
+        else:
+            if self.quantity is not None or self.price is not None:
+                raise ValueError(f"a {self.type} moves cash only; leave quantity and price empty")
+            if not self.amount:
+                raise ValueError(f"a {self.type} needs an amount")
+            if self.symbol and not self.type.needs_symbol:
+                raise ValueError(f"a {self.type} has no symbol")
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Transaction:
@@ -340,7 +367,7 @@ class Transaction:
 
 @attrs.frozen
 class PricePoint:
-    symbol: str = attrs.field(validator=_symbol)
+    symbol: str = attrs.field(validator=_security_symbol)
     date: dt.date = attrs.field(converter=_date)
     close: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(PRICE)])
 
@@ -351,7 +378,7 @@ class PricePoint:
 @attrs.frozen
 class ModelWeight:
     symbol: str = attrs.field(validator=_symbol)
-    weight: Decimal = attrs.field(converter=to_decimal, validator=_fraction)
+    weight: Decimal = attrs.field(converter=to_decimal, validator=[_fraction, _fits(WEIGHT)])
 
 
 @attrs.frozen
@@ -405,7 +432,7 @@ class Trade:
     run_id: str = attrs.field(validator=_identifier)
     account_id: str = attrs.field(validator=_identifier)
     sleeve_id: str = attrs.field(validator=_identifier)
-    symbol: str = attrs.field(validator=_symbol)
+    symbol: str = attrs.field(validator=_security_symbol)
     side: Side = attrs.field(converter=Side)
     quantity: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(QUANTITY)])
     est_price: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(PRICE)])
@@ -424,7 +451,7 @@ class Order:
     order_id: str = attrs.field(validator=_identifier)
     client_order_id: str = attrs.field(validator=_identifier)
     account_id: str = attrs.field(validator=_identifier)
-    symbol: str = attrs.field(validator=_symbol)
+    symbol: str = attrs.field(validator=_security_symbol)
     side: Side = attrs.field(converter=Side)
     quantity: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(QUANTITY)])
     status: OrderStatus = attrs.field(default=OrderStatus.PENDING, converter=OrderStatus)

@@ -15,13 +15,17 @@ class SmartxError(Exception):
     """Base of every error an operator or a plugin author can cause and fix."""
 
 
-class DataError(SmartxError):
-    """Bad input data: a book, a custodian file, a model file; carries every diagnostic found."""
+class DiagnosedError(SmartxError):
+    """An error that carries every located diagnostic found, rendered one after another."""
 
     def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()):
         self.diagnostics = tuple(diagnostics)
         lines = [message, *(d.render() for d in self.diagnostics)]
         super().__init__("\n".join(lines))
+
+
+class DataError(DiagnosedError):
+    """Bad input data: a book, a custodian file, a model file."""
 
 
 class NotFoundError(SmartxError):
@@ -32,7 +36,7 @@ class ConflictError(SmartxError):
     """The request contradicts what the store already holds."""
 
 
-class PolicyError(SmartxError):
+class PolicyError(DiagnosedError):
     """A policy file that does not parse, validate or compile."""
 
 
@@ -46,7 +50,11 @@ class PluginError(SmartxError):
 
 @attrs.frozen
 class Diagnostic:
-    """One located problem in an input file: ``file:line:col: error: message``."""
+    """One located problem in an input file: ``file:line:col: error: message``.
+
+    With ``snippet`` (the source line), it renders like a compiler: the line, then a caret under
+    the ``width`` characters at fault.
+    """
 
     file: str
     line: int
@@ -55,15 +63,18 @@ class Diagnostic:
     field: str | None = None
     hint: str | None = None
     severity: str = "error"
+    snippet: str | None = None
+    width: int = 1
 
     def render(self) -> str:
         where = f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
-        text = f"{where}: {self.severity}: {self.message}"
-        if self.field:
-            text += f" (column {self.field})"
+        lines = [f"{where}: {self.severity}: {self.message}" + (f" (column {self.field})" if self.field else "")]
+        if self.snippet is not None and self.column:
+            lines.append(f"   | {self.snippet}")
+            lines.append(f"   | {' ' * (self.column - 1)}{'^' * max(1, self.width)}")
         if self.hint:
-            text += f"\n   = help: {self.hint}"
-        return text
+            lines.append(f"   = help: {self.hint}")
+        return "\n".join(lines)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

@@ -29,7 +29,7 @@ def register_book_importers(register: Register) -> None:
     """Register book importers (``smartx import book DIR --format NAME``).
 
     Call ``register(importer)`` once per importer. An importer has ``name: str`` (its
-    ``--format``), ``description: str`` and ``read(path: pathlib.Path) -> Book``, which reads the
+    ``--format``), ``description: str`` and ``read(path: pathlib.Path) -> BookData``, which reads the
     whole book or raises :class:`smartx_engine.DataError` naming every bad file, line and column.
     Returns nothing.
     """

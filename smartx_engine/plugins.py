@@ -29,18 +29,29 @@ _distributions: dict[str, metadata.Distribution] = {}
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
-    """The plugin manager with every plugin loaded (on the first call only)."""
+    """The plugin manager with every plugin loaded (on the first successful call only)."""
     global _loaded
     if not _loaded:
-        _loaded = True
-        for module in DEFAULT_PLUGINS:
-            pm.register(importlib.import_module(module), name=module)
-        _load_entry_points(_allowed_names())
         try:
+            for module in DEFAULT_PLUGINS:
+                pm.register(importlib.import_module(module), name=module)
+            _load_entry_points(_allowed_names())
             pm.check_pending()
         except pluggy.PluginValidationError as exc:
+            _unload_all()
             raise PluginError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from None
+        except BaseException:
+            _unload_all()
+            raise
+        _loaded = True
     return pm
+
+
+def _unload_all() -> None:
+    """Leave no half-loaded state behind a failed load."""
+    for name, plugin in list(pm.list_name_plugin()):
+        pm.unregister(plugin, name=name)
+    _distributions.clear()
 
 
 def _allowed_names() -> set[str] | None:

@@ -119,10 +119,10 @@ class Store:
     # ------------------------------------------------------------------ reads
 
     def households(self) -> list[Household]:
-        return [Household(**row) for row in self.db.query("select * from households order by 1")]
+        return [Household.from_row(row) for row in self.db.query("select * from households order by 1")]
 
     def household(self, household_id: str) -> Household:
-        return Household(**self._one("households", "household_id", household_id, "household"))
+        return Household.from_row(self._one("households", "household_id", household_id, "household"))
 
     def accounts(self, household_id: str | None = None) -> list[Account]:
         where, params = ("where household_id = ?", [household_id]) if household_id else ("", [])
@@ -264,8 +264,13 @@ class Store:
 
     def _apply_book(self, book: BookData) -> ImportSummary:
         with self.transaction():
+            self._check_ownership(book)
             added, unchanged = self._store_model_versions(book)
-            self._upsert("households", "household_id", book.households)
+            named = [h for h in book.households if h.household_id not in book.unnamed_households]
+            self._upsert("households", "household_id", named)
+            self.db.table("households").insert_all(
+                [attrs.asdict(h) for h in book.households if h.household_id in book.unnamed_households],
+                pk="household_id", ignore=True)
             self._upsert("accounts", "account_id", book.accounts)
             self.db.table("securities").upsert_all(
                 [{"symbol": s.symbol, "name": s.name, "asset_class": s.asset_class,
@@ -279,6 +284,9 @@ class Store:
             self.db.table("cash").insert_all(
                 {"sleeve_id": c.sleeve_id, "account_id": c.account_id, "amount_cents": MONEY.to_int(c.amount)}
                 for c in book.cash)
+            self.db.execute(  # sleeves of these accounts that the book does not list keep a zero balance
+                "insert into cash (sleeve_id, account_id, amount_cents) select sleeve_id, account_id, 0"
+                " from sleeves where sleeve_id not in (select sleeve_id from cash)")
             if book.transactions is not None:
                 self.db.table("transactions").insert_all(_transaction_row(t) for t in book.transactions)
             if book.prices is not None:
@@ -295,6 +303,23 @@ class Store:
             )
             self.audit("book.import", book.source, **attrs.asdict(summary))
         return summary
+
+    def _check_ownership(self, book: BookData) -> None:
+        """Refuse lots and sleeves whose ids belong to another account in the database."""
+        problems = []
+        for kind, table, values in (("sleeve", "sleeves", book.sleeves), ("lot", "lots", book.lots)):
+            wanted = {getattr(v, f"{kind}_id"): v.account_id for v in values}
+            rows = self.db.query(
+                f"select {kind}_id as id, account_id from {table} where {kind}_id in (select value from json_each(?))",
+                [json.dumps(list(wanted))])
+            for row in rows:
+                if row["account_id"] != wanted[row["id"]]:
+                    file, line = book.locations.get((kind, row["id"]), (book.source, 1))
+                    problems.append(Diagnostic(
+                        file, line, 1, f"{kind} {row['id']} already belongs to account {row['account_id']}",
+                        hint=f"{kind} ids are unique across the firm; give this {kind} another id"))
+        if problems:
+            raise DataError(f"{book.source}: the book was not imported", problems)
 
     def _upsert(self, table: str, pk: str, values: Sequence[Any]) -> None:
         self.db.table(table).upsert_all([_plain(attrs.asdict(v)) for v in values], pk=pk)

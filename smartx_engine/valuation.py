@@ -12,10 +12,11 @@ from decimal import Decimal
 import attrs
 
 from .domain import CASH_SYMBOL, Sleeve
-from .fixedpoint import round_money
+from .fixedpoint import QUANTITY, round_money
 from .store import Store
 
 WEIGHT_PLACES = Decimal("0.000001")
+ZERO_WEIGHT = Decimal(0).quantize(WEIGHT_PLACES)
 
 
 @attrs.frozen
@@ -53,7 +54,7 @@ class SleeveValue:
 
 
 def _weight(value: Decimal, total: Decimal) -> Decimal:
-    return (value / total).quantize(WEIGHT_PLACES) if total else Decimal(0)
+    return (value / total).quantize(WEIGHT_PLACES) if total else ZERO_WEIGHT
 
 
 def value_sleeves(store: Store, *, account_id: str | None = None, sleeve_id: str | None = None) -> list[SleeveValue]:
@@ -79,7 +80,8 @@ def value_sleeves(store: Store, *, account_id: str | None = None, sleeve_id: str
         ]
         held_symbols = {h.symbol for h in holdings}
         holdings += [  # in the target but not held
-            HoldingValue(sym, Decimal(0), prices[sym], Decimal("0.00"), Decimal("0.00"), 0, Decimal(0), weight)
+            HoldingValue(sym, QUANTITY.to_decimal(0), prices[sym], Decimal("0.00"), Decimal("0.00"), 0, ZERO_WEIGHT,
+                         weight)
             for sym, weight in sorted(target.items()) if sym != CASH_SYMBOL and sym not in held_symbols
         ]
         values.append(SleeveValue(

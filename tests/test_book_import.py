@@ -97,6 +97,12 @@ def test_a_book_replaces_the_holdings_of_the_accounts_it_names(imported, smartx,
      "sleeves.csv:4:3: error: unknown model 'GRO-80-30' (column model_id)\n   = help: did you mean 'GRO-80-20'?"),
     ("prices.csv", "VTI,2026-11-20,312.45", "VTI,2026-11-19,312.45",
      "prices.csv:3:2: error: duplicate price VTI 2026-11-19 (column date)"),
+    ("securities.csv", "AAPL,Apple Inc.,us_equity,229.87", "$CASH,Cash,us_equity,1",
+     "securities.csv:6:1: error: $CASH is cash, not a security; cash goes in cash.csv (column symbol)"),
+    ("lots.csv", "7900.00,2021-05-10", "7900.00,2021-W19-1",
+     "lots.csv:8:7: error: '2021-W19-1' is not a date (column acquired)"),
+    ("transactions.csv", "2022-03-01,deposit,,,,100000.00", "2022-03-01,deposit,,10,,100000.00",
+     "transactions.csv:2: error: a deposit moves cash only; leave quantity and price empty"),
     ("securities.csv", "AAPL,Apple Inc.,us_equity,229.87", "AAPL,Apple Inc.,US Equity,229.87",
      "securities.csv:6:3: error: 'US Equity' must be a lower-case name like 'us_equity' (column asset_class)"),
 ])
@@ -105,6 +111,28 @@ def test_each_kind_of_bad_book_is_rejected_with_its_location(book, name, old, ne
     message = import_error(book)
     assert f"{book / name}:{expected.split(':', 1)[1]}" in message
     assert "nothing was imported" in message
+
+
+def test_reimport_keeps_sleeves_the_book_does_not_list_and_their_zero_cash(imported, smartx):
+    smartx("sleeves", "create", "SCH-1-ESG", "--account", "SCH-1")
+    smartx("import", "book", str(SMALL_BOOK))
+    store = Store.open(imported)
+    assert [c.amount for c in store.cash(sleeve_id="SCH-1-ESG")] == [0]
+    assert {s.sleeve_id for s in store.sleeves()} == {c.sleeve_id for c in store.cash()}
+
+
+def test_household_names_are_kept_when_a_book_omits_them(imported, smartx, book):
+    text = (book / "accounts.csv").read_text().replace(",Rivera Household", ",")
+    (book / "accounts.csv").write_text(text.replace(",Okafor Family\n", ",\n"))
+    smartx("import", "book", str(book))
+    assert Store.open(imported).household("HH-RIVERA").name == "Rivera Household"
+
+
+def test_a_household_is_named_once_and_later_rows_may_leave_it_blank(book, tmp_path):
+    edit(book, "accounts.csv", "ira,0.35,0.15,Rivera Household", "ira,0.35,0.15,")
+    store = Store.create(tmp_path / "x.db")
+    store.apply_book(CsvBookImporter().read(book))
+    assert store.household("HH-RIVERA").name == "Rivera Household"
 
 
 def test_every_problem_is_reported_at_once(book):
@@ -158,5 +186,10 @@ def test_a_conflict_with_another_account_in_the_database_is_a_data_error(importe
     (other / "cash.csv").write_text("account_id,sleeve_id,amount\n")
     before = dump(imported)
     result = smartx("import", "book", str(other), expect=1)
-    assert "conflicts with the database" in result.output and "nothing was imported" in result.output
+    assert f"{other / 'lots.csv'}:2:1: error: lot L-001 already belongs to account SCH-1" in result.output
+    assert dump(imported) == before
+    (other / "lots.csv").write_text("lot_id,account_id,sleeve_id,symbol,quantity,cost_basis,acquired\n")
+    (other / "sleeves.csv").write_text("sleeve_id,account_id,model_id,policy\nSCH-2-CORE,SCH-7,,\n")
+    result = smartx("import", "book", str(other), expect=1)
+    assert f"{other / 'sleeves.csv'}:2:1: error: sleeve SCH-2-CORE already belongs to account SCH-2" in result.output
     assert dump(imported) == before

@@ -58,8 +58,8 @@ def test_sleeves_show_compares_weights_with_the_target(imported, smartx):
     assert holdings["VTI"]["market_value"] == "18747.00"
     assert holdings["VTI"]["weight"] == "0.663256"  # 18747 / 28265.10 = 0.66325610...
     assert holdings["VTI"]["target"] == "0.6"
-    assert holdings["VEA"] == {"symbol": "VEA", "quantity": "0", "price": "51.620000", "market_value": "0.00",
-                               "cost_basis": "0.00", "unrealized_gain": "0.00", "lots": 0, "weight": "0",
+    assert holdings["VEA"] == {"symbol": "VEA", "quantity": "0.000000", "price": "51.620000", "market_value": "0.00",
+                               "cost_basis": "0.00", "unrealized_gain": "0.00", "lots": 0, "weight": "0.000000",
                                "target": "0.19"}  # in the target, not held
     assert data["cash_target"] == "0.02"
     assert "drift" in smartx("sleeves", "show", "SCH-2-CORE").output
@@ -79,6 +79,7 @@ def test_sleeves_create_and_assign(imported, smartx):
     (["sleeves", "assign", "SCH-1-CORE"], 2, "give --model, --policy or both"),
     (["sleeves", "assign", "SCH-1-CORE", "--model", "GRO-80"], 1, "no model 'GRO-80'; did you mean 'GRO-80-20'?"),
     (["sleeves", "create", "bad id", "--account", "SCH-1"], 2, "not a valid id"),
+    (["sleeves", "assign", "SCH-1-CORE", "--policy", "bad name"], 2, "not a valid id"),
     (["sleeves", "create", "S-X", "--account", "SCH-9"], 1, "no account 'SCH-9'"),
     (["sleeves", "show", "NOPE"], 1, "no sleeve 'NOPE'"),
     (["models", "show", "BAL-60-40", "--version", "1999"], 1, "has no version '1999'"),

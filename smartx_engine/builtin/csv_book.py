@@ -20,7 +20,7 @@ from ..csvfiles import CsvFile, CsvRow, Diagnostics, choice, decimal, iso_date
 from ..domain import (
     CASH_SYMBOL, WEIGHT_TOLERANCE, Account, CashBalance, Household, Lot, ModelVersion, ModelWeight,
     PricePoint, Registration, Security, Sleeve, Transaction, TransactionType, identifier, lower_name,
-    symbol,
+    security_symbol, symbol,
 )
 from ..errors import DataError, did_you_mean
 from ..fixedpoint import MONEY, PRICE, QUANTITY, WEIGHT
@@ -75,7 +75,7 @@ class BookReader:
             raise DataError(f"{self.directory}: not a directory of CSV files")
         if missing := [f for f in COLUMNS if f not in OPTIONAL_FILES and not (self.directory / f).exists()]:
             raise DataError(f"{self.directory}: missing {', '.join(missing)} (see docs/book-format.md)")
-        households, accounts = self._accounts()
+        households, accounts, unnamed = self._accounts()
         securities = self._securities()
         symbols = {s.symbol for s in securities}
         models = self._models(symbols)
@@ -89,7 +89,7 @@ class BookReader:
             source=str(self.directory), digest=self._digest(), households=households,
             accounts=tuple(accounts.values()), securities=securities, model_versions=models,
             sleeves=tuple(sleeves.values()), lots=lots, cash=cash, transactions=transactions,
-            prices=prices, locations=self.locations,
+            prices=prices, locations=self.locations, unnamed_households=unnamed,
         )
 
     # ------------------------------------------------------------------ helpers
@@ -144,31 +144,34 @@ class BookReader:
 
     # ------------------------------------------------------------------ files
 
-    def _accounts(self) -> tuple[tuple[Household, ...], dict[str, Account]]:
+    def _accounts(self) -> tuple[tuple[Household, ...], dict[str, Account], frozenset[str]]:
+        """The accounts, their households, and the households the book gives no name."""
         accounts: dict[str, Account] = {}
-        households: dict[str, Household] = {}
+        households: dict[str, str | None] = {}
         for row in self._file("accounts.csv").rows():
             account_id = row.get("account_id", identifier)
             self.defined.add(("account", account_id))
             household_id = row.get("household_id", identifier)
-            household_name = row.get("household_name", required=False) or household_id
+            household_name = row.get("household_name", required=False)
             account = _build(row, Account, account_id=account_id, name=row.get("name"),
                              custodian=row.get("custodian", lower_name), household_id=household_id,
                              registration=row.get("registration", choice(Registration, "registration")),
                              st_tax_rate=row.get("st_tax_rate", RATE), lt_tax_rate=row.get("lt_tax_rate", RATE))
             if account and self._unique(row, "account", account_id, "account_id"):
                 accounts[account_id] = account
-                known = households.setdefault(household_id, Household(household_id, household_name))
-                if known.name != household_name:
-                    row.error(f"household {household_id} is named {known.name!r} on an earlier line",
+                known = households.setdefault(household_id, household_name)
+                if household_name and known and known != household_name:
+                    row.error(f"household {household_id} is named {known!r} on an earlier line",
                               field="household_name")
-        return tuple(households.values()), accounts
+                households[household_id] = known or household_name
+        return tuple(Household(h, name or h) for h, name in households.items()), accounts, \
+            frozenset(h for h, name in households.items() if not name)
 
     def _securities(self) -> tuple[Security, ...]:
         securities = []
         for row in self._file("securities.csv").rows():
             self.defined.add(("symbol", row.values.get("symbol")))
-            security = _build(row, Security, symbol=row.get("symbol", symbol), name=row.get("name"),
+            security = _build(row, Security, symbol=row.get("symbol", security_symbol), name=row.get("name"),
                               asset_class=row.get("asset_class", lower_name),
                               price=row.get("price", decimal(PRICE, minimum=Decimal(0), strict_minimum=True)))
             if security and self._unique(row, "security", security.symbol, "symbol"):
@@ -216,13 +219,14 @@ class BookReader:
                             policy=row.get("policy", identifier, required=False))
             if ok and sleeve and self._unique(row, "sleeve", sleeve_id, "sleeve_id"):
                 sleeves[sleeve_id] = sleeve
+                self.locations[("sleeve", sleeve_id)] = (row.file.display, row.line)
         return sleeves
 
     def _lots(self, accounts: dict, sleeves: dict, symbols: set[str]) -> tuple[Lot, ...]:
         lots = []
         for row in self._file("lots.csv").rows():
             owner = self._sleeve_of(row, accounts, sleeves)
-            sym = row.get("symbol", symbol)
+            sym = row.get("symbol", security_symbol)
             known = self._known(row, "symbol", sym, symbols, "symbol")
             lot = _build(row, Lot, lot_id=row.get("lot_id", identifier),
                          account_id=owner and owner[0], sleeve_id=owner and owner[1], symbol=sym,
@@ -231,6 +235,7 @@ class BookReader:
                          acquired=row.get("acquired", iso_date))
             if lot and known and self._unique(row, "lot", lot.lot_id, "lot_id"):
                 lots.append(lot)
+                self.locations[("lot", lot.lot_id)] = (row.file.display, row.line)
         return tuple(lots)
 
     def _cash(self, accounts: dict, sleeves: dict) -> tuple[CashBalance, ...]:
@@ -253,7 +258,7 @@ class BookReader:
         for row in file.rows():
             owner = self._sleeve_of(row, accounts, sleeves)
             date = row.get("date", iso_date)
-            sym = row.get("symbol", symbol, required=False)
+            sym = row.get("symbol", security_symbol, required=False)
             known = sym is None or self._known(row, "symbol", sym, symbols, "symbol")
             values = dict(
                 type=row.get("type", choice(TransactionType, "transaction type")), symbol=sym,
@@ -277,7 +282,7 @@ class BookReader:
             return None
         prices = []
         for row in file.rows():
-            sym = row.get("symbol", symbol)
+            sym = row.get("symbol", security_symbol)
             known = self._known(row, "symbol", sym, symbols, "symbol")
             point = _build(row, PricePoint, symbol=sym, date=row.get("date", iso_date),
                            close=row.get("close", decimal(PRICE, minimum=Decimal(0), strict_minimum=True)))

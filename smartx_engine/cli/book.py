@@ -8,8 +8,7 @@ import attrs
 import click
 
 from ..bookdata import ImportSummary
-from ..errors import SmartxError
-from ..plugins import call_event, registered
+from ..importing import read_book, store_book
 from . import Env, cli, pass_env
 from .output import emit, json_option, print_table
 
@@ -28,20 +27,17 @@ def import_group() -> None:
 def import_book(env: Env, directory: Path, format_name: str, as_json: bool) -> None:
     """Import the book in DIRECTORY, all or nothing.
 
-    The accounts it names get exactly the lots and cash it lists; securities, models, sleeves and
-    prices are added or updated. Every problem is reported with its file, line and column, and
-    nothing is imported while any remains. Importing the same book again changes nothing.
+    The accounts it names get exactly the lots and cash it lists (and its transactions, when the
+    book has them); securities, models, sleeves and prices are added or updated. Every problem is
+    reported with its file, line and column, and nothing is imported while any remains. Importing
+    the same book again leaves the firm's data as it was (the audit log records the import).
 
     \b
     Example:
       smartx import book ./onboarding/2026-11
     """
-    importers = registered("register_book_importers", "book importer")
-    if format_name not in importers:
-        raise SmartxError(f"no book importer {format_name!r}; installed: {', '.join(sorted(importers))}")
-    book = importers[format_name].read(directory)
-    summary = env.store().apply_book(book)
-    call_event("on_book_imported", summary=summary)
+    book = read_book(directory, format_name)  # a bad book is reported before the database is opened
+    summary = store_book(env.store(), book)
 
     def human() -> None:
         rows = [(name.replace("_", " "), value) for name, value in _counts(summary).items()]

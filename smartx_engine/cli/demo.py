@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..plugins import registered
+from ..importing import read_book, store_book
 from ..store import Store
 from . import Env, accounts, book, cli, models, setup, sleeves
 
@@ -47,7 +47,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
     ctx.invoke(setup.setup_init)
     _step("Import the book (all or nothing; a second import of the same book changes nothing)")
     ctx.invoke(book.import_book, directory=book_dir)
-    again = ctx.obj.store().apply_book(registered("register_book_importers", "book importer")["csv"].read(book_dir))
+    again = store_book(ctx.obj.store(), read_book(book_dir))
     click.echo(f"importing the same book again: {again.model_versions_added} model versions added, "
                f"{again.model_versions_unchanged} unchanged; the accounts keep exactly the same lots and cash")
 

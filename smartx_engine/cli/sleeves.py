@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..domain import Sleeve
+from ..domain import Sleeve, identifier
 from ..valuation import SleeveValue, value_sleeves
 from . import Env, cli, pass_env
 from .output import emit, json_option, money, percent, print_table, quantity
@@ -115,10 +115,15 @@ def sleeves_assign(env: Env, sleeve_id: str, model_id: str | None, policy: str |
 
     \b
     Example:
-      smartx sleeves assign SCH-1001-CORE --model GRO-80-20 --policy growth
+      smartx sleeves assign S-1001-CORE --model GRO-80-20 --policy growth
     """
     if not (model_id or policy):
         raise click.UsageError("give --model, --policy or both")
+    for name in filter(None, (model_id, policy)):
+        try:
+            identifier(name)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
     sleeve = env.store().assign_sleeve(sleeve_id, model_id=model_id, policy=policy)
     emit(as_json, sleeve, lambda: click.echo(
         f"sleeve {sleeve_id}: model {sleeve.model_id or '-'}, policy {sleeve.policy or '-'}"))
