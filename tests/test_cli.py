@@ -77,7 +77,7 @@ def test_sleeves_create_and_assign(imported, smartx):
 
 @pytest.mark.parametrize("args, code, message", [
     (["sleeves", "assign", "SCH-1-CORE"], 2, "give --model, --policy or both"),
-    (["sleeves", "assign", "SCH-1-CORE", "--model", "GRO-80"], 1, "no model 'GRO-80'; did you mean 'GRO-80-20'?"),
+    (["sleeves", "assign", "SCH-1-CORE", "--model", "GRO-80"], 1, "no model 'GRO-80'; did you mean `GRO-80-20`?"),
     (["sleeves", "create", "bad id", "--account", "SCH-1"], 2, "not a valid id"),
     (["sleeves", "assign", "SCH-1-CORE", "--policy", "bad name"], 2, "not a valid id"),
     (["sleeves", "create", "S-X", "--account", "SCH-9"], 1, "no account 'SCH-9'"),

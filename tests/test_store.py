@@ -107,7 +107,7 @@ def test_create_sleeve_checks_its_references(store):
 
 
 def test_unknown_names_get_a_did_you_mean(store):
-    with pytest.raises(NotFoundError, match="did you mean 'SCH-1-CORE'"):
+    with pytest.raises(NotFoundError, match="did you mean `SCH-1-CORE`"):
         store.sleeve("SCH-1-COR")
 
 

@@ -10,7 +10,6 @@ import functools
 import hashlib
 import os
 import re
-import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -68,13 +67,11 @@ def _cache_path(grammar: str) -> Path | None:
 
 def parse(source: str, path: str = "<policy>") -> ast.PolicyFile:
     """Parse a policy file; raises :class:`PolicyError` with a located diagnostic on a syntax error."""
-    comments: list[ast.Comment] = []
-    parser = lark_parser()
     try:
-        tree = parser.parse(source) if not _has_comment(source) else _parse_keeping_comments(source, comments)
+        tree = lark_parser().parse(source)
     except UnexpectedInput as exc:
         raise PolicyError(f"{path}: syntax error", [syntax_diagnostic(exc, source, path)]) from None
-    return ast.PolicyFile(path, source, ToAst().transform(tree), tuple(comments))
+    return ast.PolicyFile(path, source, ToAst().transform(tree), comments(source))
 
 
 def parse_file(path: str | Path) -> ast.PolicyFile:
@@ -87,26 +84,18 @@ def parse_file(path: str | Path) -> ast.PolicyFile:
     return parse(source, str(path))
 
 
-def _has_comment(source: str) -> bool:
-    return "#" in source
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
 
-def _parse_keeping_comments(source: str, comments: list[ast.Comment]) -> lark.Tree:
-    """Parse and collect the comments, which the formatter keeps."""
-    parser = _comment_parser()
-    tokens_seen: list[lark.Token] = []
-    parser.options.lexer_callbacks["COMMENT"] = tokens_seen.append
-    try:
-        return parser.parse(source)
-    finally:
-        comments.extend(ast.Comment(str(t), t.line, t.column) for t in tokens_seen)
-
-
-@functools.cache
-def _comment_parser() -> lark.Lark:
-    text = grammar_text()
-    return lark.Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=True,
-                     lexer_callbacks={"COMMENT": lambda token: None})
+def comments(source: str) -> tuple[ast.Comment, ...]:
+    """Every comment in ``source`` (a ``#`` inside a string is not one), for the formatter."""
+    found = []
+    for match in _STRING_OR_COMMENT.finditer(source):
+        if match.group().startswith("#"):
+            line = source.count("\n", 0, match.start()) + 1
+            column = match.start() - (source.rfind("\n", 0, match.start()) + 1) + 1
+            found.append(ast.Comment(match.group().rstrip(), line, column))
+    return tuple(found)
 
 
 # ---------------------------------------------------------------- syntax diagnostics
@@ -134,11 +123,32 @@ def syntax_diagnostic(exc: UnexpectedInput, source: str, path: str) -> Diagnosti
     )
 
 
+STATEMENT_KEYWORDS = {"applies", "drift", "trigger", "rebalance", "target", "min", "shares", "lots", "avoid",
+                      "gain", "harvest", "wash", "substitute", "identical", "restrict", "rule"}
+OPERATORS = {"COMPARE", "ADD_OP", "MUL_OP", "and", "or", "in", "not"}
+OPERANDS = {"NUMBER", "STRING", "NAME", "LPAR", "LSQB"}
+
+
 def _expected(exc: UnexpectedInput) -> list[str]:
-    """What the parser would have accepted, in words, keywords first."""
-    names = getattr(exc, "accepts", None) or getattr(exc, "expected", None) or set()
-    words = sorted({_word(name) for name in names})
-    return sorted(words, key=lambda w: (not w.startswith("`"), w))
+    """What the parser would have accepted, in words: statements and operators summarised."""
+    names = set(getattr(exc, "accepts", None) or getattr(exc, "expected", None) or ())
+    literals = {name: _terminal_literals().get(name) for name in names}
+    statements = {n for n in names if literals[n] in STATEMENT_KEYWORDS}
+    operators = {n for n in names if n in OPERATORS or literals[n] in OPERATORS}
+    found = getattr(getattr(exc, "token", None), "type", None)
+    words = []
+    if operators and "COMPARE" in names and found in OPERANDS:
+        words.append(TERMINAL_WORDS["COMPARE"])  # an operand after an operand: a comparison is missing
+    elif operators:
+        words.append("an operator")
+    if statements:
+        words.append("a statement")
+    values = set()
+    if {"NUMBER", "STRING", "NAME"} <= names:  # the start of an operand
+        values = {n for n in names if n in OPERANDS or literals[n] in {"-", "true", "false"}}
+        words.append("a value (a number, a quoted string, a field such as holding.weight, a list ...)")
+    words += sorted(_word(n) for n in names - statements - operators - values)
+    return words
 
 
 @functools.cache
@@ -154,10 +164,6 @@ def _word(terminal: str) -> str:
 
 
 def _words(words: list[str]) -> str:
-    keywords = [w for w in words if w.startswith("`") and w[1:-1].isalpha()]
-    if len(keywords) > 6:  # the start of a statement: say so rather than list every keyword
-        others = [w for w in words if w not in keywords]
-        return " or ".join(["a statement (" + ", ".join(k.strip("`") for k in keywords[:6]) + " ...)", *others])
     if len(words) <= 1:
         return words[0] if words else "something else"
     return ", ".join(words[:-1]) + " or " + words[-1]
@@ -167,21 +173,20 @@ def _repair_hint(exc: UnexpectedToken, snippet: str) -> str | None:
     """A 'did you mean' from the smallest edit that lets the parse go on."""
     accepts = exc.accepts or exc.expected
     token = exc.token
-    keywords = [_terminal_literals()[n] for n in accepts if n in _terminal_literals()
-                and _terminal_literals()[n].isalpha()]
-    if token.type == "NAME" and (close := did_you_mean(str(token), keywords)):
+    keywords = {n: _terminal_literals()[n] for n in accepts
+                if n in _terminal_literals() and _terminal_literals()[n].isalpha()}
+    if token.type == "NAME" and (close := did_you_mean(str(token), keywords.values())):
         return close
     if "STRING" in accepts and token.type == "NAME":
-        return f'did you mean `"{token}"`? (names of symbols, models and messages are quoted)'
-    for terminal, text in REPAIRS.items():
-        if terminal in accepts and _continues(exc, terminal, text):
-            start = exc.column - 1
-            before = snippet[:start].rstrip()
-            fragment_start = max(before.rfind(" ") + 1, 0)
-            end = start + len(str(token))
-            fixed = f"{before[fragment_start:]} {text} {snippet[start:end]}" if terminal == "COMPARE" \
-                else f"{snippet[fragment_start:start].rstrip()}{text}"
-            return f"did you mean `{fixed.strip()}`?"
+        return f'did you mean `"{token}"`? (symbols, model names and messages are quoted)'
+    candidates = [("COMPARE", ">=", " "), ("COMMA", ",", "")] + [(n, kw, " ") for n, kw in keywords.items()]
+    start = exc.column - 1
+    before = snippet[:start].rstrip()
+    previous = before[before.rfind(" ") + 1:]
+    word = re.match(r"\S*", snippet[start:]).group()
+    for terminal, text, separator in candidates:
+        if terminal in accepts and (len(keywords) == 1 or terminal not in keywords) and _continues(exc, terminal, text):
+            return f"did you mean `{previous}{separator}{text} {word}`?"
     return None
 
 
