@@ -283,3 +283,20 @@ class PolicyFile:
     source: str
     policies: tuple[Policy, ...]
     comments: tuple[Comment, ...]
+
+
+def children(node: object) -> list[object]:
+    """The nodes directly inside ``node`` (spans excluded)."""
+    found = []
+    for value in attrs.astuple(node, recurse=False):
+        for child in value if isinstance(value, tuple) else (value,):
+            if attrs.has(type(child)) and not isinstance(child, Span):
+                found.append(child)
+    return found
+
+
+def walk(node: object):
+    """``node`` and every node inside it, depth first."""
+    yield node
+    for child in children(node):
+        yield from walk(child)

@@ -502,12 +502,7 @@ def _finest_field(node: ast.Expr, grain: Grain) -> ast.Field | None:
         return node if spec and spec.grain > grain else None
     if isinstance(node, ast.Call) and node.name in AGGREGATES:
         return None
-    for child in attrs.astuple(node, recurse=False):
-        children = child if isinstance(child, tuple) else (child,)
-        for c in children:
-            if attrs.has(type(c)) and not isinstance(c, ast.Span) and (found := _finest_field(c, grain)):
-                return found
-    return None
+    return next((found for child in ast.children(node) if (found := _finest_field(child, grain))), None)
 
 
 def _close(word: str, choices: Sequence[str]) -> str | None:

@@ -1,0 +1,218 @@
+"""The book as columns: every sleeve, holding and lot of the firm in numpy arrays, joined by index.
+
+Rows are sorted so that each sleeve's holdings, and each holding's lots, are contiguous:
+``holding_sleeve`` and ``lot_holding`` are non-decreasing. A *holding* is a (sleeve, security)
+pair that the sleeve holds or that its model targets. Strings are integer codes into sorted
+vocabularies. Money and quantities are float64 here, for analytics only; the store stays exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from functools import cached_property
+
+import attrs
+import numpy as np
+
+from .domain import CASH_SYMBOL, Registration
+from .store import Store
+
+
+def _codes(values: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes into a sorted vocabulary (None becomes -1)."""
+    vocab = np.array(sorted({v for v in values if v is not None}), dtype=object)
+    index = {v: i for i, v in enumerate(vocab)}
+    return np.array([index.get(v, -1) for v in values], dtype=np.int32), vocab
+
+
+@attrs.frozen(eq=False)
+class Book:
+    """A snapshot of the firm for vectorised evaluation. Build with :meth:`assemble` or :meth:`from_store`."""
+
+    as_of: dt.date
+    # securities
+    symbols: np.ndarray            # str, sorted
+    symbol_asset_class: np.ndarray  # code into asset_classes
+    asset_classes: np.ndarray
+    symbol_price: np.ndarray       # float64
+    # accounts
+    account_ids: np.ndarray
+    account_registration: np.ndarray  # code into registrations
+    registrations: np.ndarray
+    account_custodian: np.ndarray
+    custodians: np.ndarray
+    account_household: np.ndarray
+    households: np.ndarray
+    account_st_rate: np.ndarray
+    account_lt_rate: np.ndarray
+    # sleeves
+    sleeve_ids: np.ndarray
+    sleeve_account: np.ndarray     # index into account_ids
+    sleeve_model: np.ndarray       # code into models, -1 without a model
+    models: np.ndarray
+    sleeve_policy: np.ndarray      # the explicitly assigned policy name, or None
+    sleeve_cash: np.ndarray
+    sleeve_cash_target: np.ndarray  # the model's cash weight (NaN without a model)
+    # holdings
+    holding_sleeve: np.ndarray
+    holding_symbol: np.ndarray
+    holding_quantity: np.ndarray
+    holding_cost: np.ndarray
+    holding_target: np.ndarray     # model weight; 0 when not in the model; NaN without a model
+    holding_in_model: np.ndarray
+    # lots
+    lot_ids: np.ndarray
+    lot_holding: np.ndarray
+    lot_quantity: np.ndarray
+    lot_cost: np.ndarray
+    lot_acquired: np.ndarray       # datetime64[D]
+
+    @property
+    def n_sleeves(self) -> int:
+        return len(self.sleeve_ids)
+
+    @property
+    def n_holdings(self) -> int:
+        return len(self.holding_sleeve)
+
+    @property
+    def n_lots(self) -> int:
+        return len(self.lot_holding)
+
+    @cached_property
+    def lot_sleeve(self) -> np.ndarray:
+        return self.holding_sleeve[self.lot_holding]
+
+    def digest(self) -> str:
+        """A content hash of the snapshot, recorded with each run."""
+        digest = hashlib.sha256(str(self.as_of).encode())
+        for field in attrs.fields(type(self))[1:]:
+            array = getattr(self, field.name)
+            digest.update(field.name.encode())
+            digest.update("\0".join(map(str, array)).encode() if array.dtype == object else array.tobytes())
+        return digest.hexdigest()
+
+    def select(self, sleeves: np.ndarray) -> Book:
+        """The sub-book of the given sleeve indices (sorted), with indices renumbered."""
+        sleeves = np.asarray(sleeves, dtype=np.int64)
+        sleeve_map = np.full(self.n_sleeves, -1, dtype=np.int64)
+        sleeve_map[sleeves] = np.arange(len(sleeves))
+        holdings = np.flatnonzero(sleeve_map[self.holding_sleeve] >= 0)
+        holding_map = np.full(self.n_holdings, -1, dtype=np.int64)
+        holding_map[holdings] = np.arange(len(holdings))
+        lots = np.flatnonzero(holding_map[self.lot_holding] >= 0)
+        return attrs.evolve(
+            self,
+            sleeve_ids=self.sleeve_ids[sleeves], sleeve_account=self.sleeve_account[sleeves],
+            sleeve_model=self.sleeve_model[sleeves], sleeve_policy=self.sleeve_policy[sleeves],
+            sleeve_cash=self.sleeve_cash[sleeves], sleeve_cash_target=self.sleeve_cash_target[sleeves],
+            holding_sleeve=sleeve_map[self.holding_sleeve[holdings]].astype(np.int32),
+            holding_symbol=self.holding_symbol[holdings], holding_quantity=self.holding_quantity[holdings],
+            holding_cost=self.holding_cost[holdings], holding_target=self.holding_target[holdings],
+            holding_in_model=self.holding_in_model[holdings],
+            lot_ids=self.lot_ids[lots], lot_holding=holding_map[self.lot_holding[lots]].astype(np.int32),
+            lot_quantity=self.lot_quantity[lots], lot_cost=self.lot_cost[lots], lot_acquired=self.lot_acquired[lots],
+        )
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def assemble(
+        cls, *, as_of: dt.date,
+        securities: Sequence[tuple[str, str, float]],
+        accounts: Sequence[tuple[str, str, str, str, float, float]],
+        sleeves: Sequence[tuple[str, str, str | None, str | None, float]],
+        models: dict[str, dict[str, float]],
+        positions: Sequence[tuple[str, str, float, float]],
+        lots: Sequence[tuple[str, str, str, float, float, dt.date]],
+    ) -> Book:
+        """Build a book from plain rows.
+
+        ``securities``: (symbol, asset_class, price); ``accounts``: (account_id, registration,
+        custodian, household_id, st_rate, lt_rate); ``sleeves``: (sleeve_id, account_id, model_id,
+        policy, cash); ``models``: model_id -> {symbol: weight} with ``$CASH``; ``positions``:
+        (sleeve_id, symbol, quantity, cost); ``lots``: (lot_id, sleeve_id, symbol, quantity, cost,
+        acquired). Positions must equal the lots summed, when lots are given.
+        """
+        securities = sorted(securities)
+        symbols = np.array([s[0] for s in securities], dtype=object)
+        symbol_index = {s: i for i, s in enumerate(symbols)}
+        asset_class, asset_classes = _codes([s[1] for s in securities])
+        accounts = sorted(accounts)
+        account_index = {a[0]: i for i, a in enumerate(accounts)}
+        registration, registrations = _codes([a[1] for a in accounts])
+        custodian, custodians = _codes([a[2] for a in accounts])
+        household, households = _codes([a[3] for a in accounts])
+        sleeves = sorted(sleeves)
+        sleeve_index = {s[0]: i for i, s in enumerate(sleeves)}
+        model_code, model_vocab = _codes([s[2] for s in sleeves])
+        cash_target = np.array([models[s[2]].get(CASH_SYMBOL, 0.0) if s[2] else np.nan for s in sleeves])
+
+        held = {(sleeve_index[s], symbol_index[sym]): (q, c) for s, sym, q, c in positions}
+        targets = {(i, symbol_index[sym]): w for i, s in enumerate(sleeves) if s[2]
+                   for sym, w in models[s[2]].items() if sym != CASH_SYMBOL}
+        keys = sorted(set(held) | set(targets))
+        holding_index = {k: i for i, k in enumerate(keys)}
+        has_model = np.array([bool(sleeves[k[0]][2]) for k in keys], dtype=bool)
+        lot_rows = sorted((holding_index[(sleeve_index[s], symbol_index[sym])], acquired, lot_id, q, c)
+                          for lot_id, s, sym, q, c, acquired in lots)
+        return cls(
+            as_of=as_of,
+            symbols=symbols, symbol_asset_class=asset_class, asset_classes=asset_classes,
+            symbol_price=np.array([s[2] for s in securities], dtype=np.float64),
+            account_ids=np.array([a[0] for a in accounts], dtype=object),
+            account_registration=registration, registrations=registrations,
+            account_custodian=custodian, custodians=custodians, account_household=household, households=households,
+            account_st_rate=np.array([a[4] for a in accounts], dtype=np.float64),
+            account_lt_rate=np.array([a[5] for a in accounts], dtype=np.float64),
+            sleeve_ids=np.array([s[0] for s in sleeves], dtype=object),
+            sleeve_account=np.array([account_index[s[1]] for s in sleeves], dtype=np.int32),
+            sleeve_model=model_code, models=model_vocab,
+            sleeve_policy=np.array([s[3] for s in sleeves], dtype=object),
+            sleeve_cash=np.array([s[4] for s in sleeves], dtype=np.float64),
+            sleeve_cash_target=cash_target,
+            holding_sleeve=np.array([k[0] for k in keys], dtype=np.int32),
+            holding_symbol=np.array([k[1] for k in keys], dtype=np.int32),
+            holding_quantity=np.array([held.get(k, (0.0, 0.0))[0] for k in keys], dtype=np.float64),
+            holding_cost=np.array([held.get(k, (0.0, 0.0))[1] for k in keys], dtype=np.float64),
+            holding_target=np.where(has_model, [targets.get(k, 0.0) for k in keys], np.nan).astype(np.float64),
+            holding_in_model=np.array([k in targets for k in keys], dtype=bool),
+            lot_ids=np.array([r[2] for r in lot_rows], dtype=object),
+            lot_holding=np.array([r[0] for r in lot_rows], dtype=np.int32),
+            lot_quantity=np.array([r[3] for r in lot_rows], dtype=np.float64),
+            lot_cost=np.array([r[4] for r in lot_rows], dtype=np.float64),
+            lot_acquired=np.array([r[1] for r in lot_rows], dtype="datetime64[D]"),
+        )
+
+    @classmethod
+    def from_store(cls, store: Store, as_of: dt.date) -> Book:
+        """Snapshot the store: current prices, latest model versions, every sleeve, holding and lot."""
+        q = store.db.execute
+        securities = [(s, a, p / 1e6) for s, a, p in q("select symbol, asset_class, price_e6 from securities")]
+        accounts = [(a, r, c, h, float(st), float(lt)) for a, r, c, h, st, lt in q(
+            "select account_id, registration, custodian, household_id, st_tax_rate, lt_tax_rate from accounts")]
+        sleeves = [(s, a, m, p, (cash or 0) / 100) for s, a, m, p, cash in q(
+            "select s.sleeve_id, s.account_id, s.model_id, s.policy, c.amount_cents from sleeves s"
+            " left join cash c on c.sleeve_id = s.sleeve_id")]
+        models: dict[str, dict[str, float]] = {}
+        for model_id, symbol_, weight in q(
+                "select w.model_id, w.symbol, w.weight from model_weights w join model_versions v"
+                " on v.model_id = w.model_id and v.version = w.version"
+                " where v.seq = (select max(seq) from model_versions x where x.model_id = v.model_id)"):
+            models.setdefault(model_id, {})[symbol_] = float(weight)
+        lots = [(lot_id, s, sym, qty / 1e6, cost / 100, dt.date.fromisoformat(acquired)) for lot_id, s, sym, qty, cost,
+                acquired in q("select lot_id, sleeve_id, symbol, quantity_e6, cost_basis_cents, acquired from lots")]
+        positions = [(s, sym, qty / 1e6, cost / 100) for s, sym, qty, cost in q(
+            "select sleeve_id, symbol, sum(quantity_e6), sum(cost_basis_cents) from lots group by sleeve_id, symbol")]
+        return cls.assemble(as_of=as_of, securities=securities, accounts=accounts, sleeves=sleeves,
+                            models=models, positions=positions, lots=lots)
+
+
+def tax_treatment_codes(book: Book) -> tuple[np.ndarray, np.ndarray]:
+    """Per account, a code into (taxable, tax_deferred, tax_exempt)."""
+    vocab = np.array(["taxable", "tax_deferred", "tax_exempt"], dtype=object)
+    by_registration = np.array([list(vocab).index(Registration(r).tax_treatment.value) for r in book.registrations],
+                               dtype=np.int32)
+    return by_registration[book.account_registration], vocab
