@@ -12,6 +12,8 @@ from .domain import (
     PricePoint, Registration, Security, Side, Sleeve, TaxTreatment, Term, Trade, TradeStatus,
     Transaction, TransactionType,
 )
+from .dsl.functions import PolicyFunction
+from .dsl.schema import BOOL, DATE, DAYS, PLAIN, RATIO, STRING, USD
 from .errors import (
     ConflictError, CustodianError, DataError, Diagnostic, NotFoundError, PluginError, PolicyError,
     SmartxError,
@@ -26,6 +28,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
+    "BOOL", "DATE", "DAYS", "PLAIN", "RATIO", "STRING", "USD", "PolicyFunction",
     "CASH_SYMBOL", "MONEY", "PRICE", "QUANTITY", "Account", "BookData", "CashBalance", "ConflictError",
     "CsvFile", "CsvRow", "CustodianError", "DataError", "Diagnostic", "Diagnostics", "Household",
     "ImportSummary", "Lot", "ModelVersion", "ModelWeight", "NotFoundError", "Order", "OrderStatus",

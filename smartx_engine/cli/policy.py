@@ -12,6 +12,7 @@ from ..dsl.explain import explain_sleeve
 from ..dsl.fmt import format_file
 from ..dsl.parser import parse_file
 from ..dsl.policyset import check_sources, load_rules, policy_paths
+from ..dsl.schema import FIELDS
 from ..errors import NotFoundError, PolicyError
 from . import Env, cli, pass_env
 from .output import emit, json_option, print_table
@@ -173,4 +174,11 @@ def _pct(value: float | None) -> str:
 
 
 def _values(values: dict) -> str:
-    return ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in values.items())
+    """``field = value`` pairs, each number shown in its field's unit."""
+    shown = []
+    for name, value in values.items():
+        unit = FIELDS[tuple(name.split("."))].type.unit if isinstance(value, float) else None
+        text = (_pct(value) if unit == "ratio" else f"{value:,.2f} USD" if unit == "usd"
+                else f"{value:g}" if isinstance(value, float) else str(value))
+        shown.append(f"{name} = {text}")
+    return ", ".join(shown)
