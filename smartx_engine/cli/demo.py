@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import click
 
 from ..importing import read_book, store_book
 from ..store import Store
-from . import Env, accounts, book, cli, models, setup, sleeves
+from . import Env, accounts, book, cli, models, policy, setup, sleeves
 
 DEMO_NEW_SLEEVE = ("S-1004-ESG", "SCH-1004")
 
@@ -31,7 +32,8 @@ def demo(ctx: click.Context, directory: Path) -> None:
     book_dir, db_path = directory / "book", directory / "smartx.db"
     for stale in (db_path, db_path.with_name("smartx.db-wal"), db_path.with_name("smartx.db-shm")):
         stale.unlink(missing_ok=True)
-    ctx.obj = Env(db_path, Path("rules"))
+    rules_dir = ctx.find_object(Env).rules_dir
+    ctx.obj = Env(db_path, rules_dir)
     numbers = itertools.count(1)
 
     def _step(title: str) -> None:
@@ -66,6 +68,14 @@ def demo(ctx: click.Context, directory: Path) -> None:
     _step(f"A sleeve against its target model: {core}")
     ctx.invoke(sleeves.sleeves_show, sleeve_id=core)
 
+    if rules_dir.is_dir():
+        _step(f"Check the firm's policies ({rules_dir}) against every sleeve")
+        ctx.invoke(policy.policy_check)
+        _step(f"Why {core} rebalances: the policy's bands, triggers and rules, as of {firm.as_of}")
+        ctx.invoke(policy.policy_explain, sleeve_id=core, as_of=dt.datetime.combine(firm.as_of, dt.time()))
+    else:
+        _step(f"Policies: no rules directory at {rules_dir}; run the demo from the repository or pass --rules")
+
     sleeve_id, account_id = DEMO_NEW_SLEEVE
     _step(f"Split a new sleeve off {account_id} and give it a target and a policy")
     ctx.invoke(sleeves.sleeves_create, sleeve_id=sleeve_id, account_id=account_id, model_id="GRO-80-20")
@@ -75,6 +85,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
     click.echo(f"  smartx --db {db_path} sleeves show {core}\n"
                f"  smartx --db {db_path} models show BAL-60-40 --version 2025.1\n"
                f"  smartx --db {db_path} accounts list --json\n"
+               f"  smartx --db {db_path} policy explain --sleeve {core} --as-of {firm.as_of}\n"
                f"  smartx plugins list")
 
 

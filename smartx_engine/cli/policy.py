@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import click
 
 from ..book import Book
+from ..dsl import policytest
 from ..dsl.explain import explain_sleeve
 from ..dsl.fmt import format_file
 from ..dsl.parser import parse_file
@@ -76,7 +78,8 @@ def policy_check(env: Env, paths: tuple[Path, ...], book: bool, as_json: bool) -
             click.secho(diagnostic.render(), fg="red" if diagnostic.severity == "error" else "yellow", err=True)
         for sleeve_id, problem in sleeve_problems.items():
             click.secho(f"error: sleeve {sleeve_id} {problem}", fg="red", err=True)
-        click.echo(f"{len(checked.policies)} policies in {len(files)} file(s): "
+        count = len(checked.policies)
+        click.echo(f"{count} polic{'ies' if count != 1 else 'y'} in {len(files)} file(s): "
                    f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
 
     emit(as_json, data, human)
@@ -110,6 +113,53 @@ def policy_fmt(env: Env, paths: tuple[Path, ...], check: bool) -> None:
     click.echo(f"{len(changed)} file(s) {verb}" if changed else "all policy files are formatted")
     if check and changed:
         raise SystemExit(1)
+
+
+@policy_group.command(name="test")
+@click.argument("target", required=False, type=click.Path(exists=True, path_type=Path))
+@json_option
+@pass_env
+def policy_test(env: Env, target: Path | None, as_json: bool) -> None:
+    """Run the table-driven policy tests (*.test.toml) and report coverage.
+
+    TARGET is a rules directory (default: the rules directory) or one test file in it. Its
+    policies are loaded and validated first, so a broken policy fails the run. Each case is a
+    one-sleeve book and what the policies should decide for it. Exits 1 when a case fails.
+
+    \b
+    Examples:
+      smartx policy test                          every test in the rules directory
+      smartx policy test rules/growth.test.toml   one file
+    """
+    result = policytest.run(target or env.rules_dir)
+    emit(as_json, result.to_json(), lambda: _print_test_run(result))
+    if not result.passed:
+        raise SystemExit(1)
+
+
+def _print_test_run(result: policytest.PolicyTestRun) -> None:
+    for file, group in itertools.groupby(result.results, key=lambda r: r.case.file):
+        click.echo(file)
+        for case in group:
+            if case.passed:
+                click.echo(f"  {click.style('PASS', fg='green')}  {case.case.name}")
+                continue
+            click.echo(f"  {click.style('FAIL', fg='red')}  {case.case.name}  ({case.case.where})")
+            for mismatch in case.mismatches:
+                click.echo(f"          {mismatch.render()}")
+    for policy, items in itertools.groupby(result.coverage, key=lambda c: c.policy):
+        items = list(items)
+        covered = sum(item.covered for item in items)
+        print_table(f"Coverage of {policy}: {covered}/{len(items)} statements fired by a passing case",
+                    ["", "statement", "at", "fired by"],
+                    [("ok" if item.covered else "UNCOVERED", item.statement, f"{item.path}:{item.line}",
+                      (item.cases[0] + (f" (+{len(item.cases) - 1})" if len(item.cases) > 1 else ""))
+                      if item.covered else "") for item in items],
+                    empty="no bands, triggers or rules")
+    failed, uncovered = len(result.failures), len(result.uncovered)
+    summary = (f"{len(result.results)} cases: {len(result.results) - failed} passed, {failed} failed; "
+               f"{len(result.coverage) - uncovered}/{len(result.coverage)} statements covered")
+    click.secho(summary, fg="red" if failed else "yellow" if uncovered else "green")
 
 
 @policy_group.command(name="explain")

@@ -38,7 +38,8 @@ class CompiledExpr:
 
 
 def _literal(node: ast.Quantity) -> float:
-    return float(node.value) * UNITS[node.unit][1]
+    """The literal in its unit's base (a fraction for % and bps), exact until the final float."""
+    return float(node.value * UNITS[node.unit][1])
 
 
 class ExprCompiler:
@@ -103,7 +104,12 @@ class ExprCompiler:
         if node.name == "abs":
             return lambda frame: np.abs(args[0](frame))
         function = self.functions[node.name].implementation
-        return lambda frame: function(*(np.broadcast_to(a(frame), frame.size[grain]) for a in args))
+        return lambda frame: function(*(np.broadcast_to(_plain(a(frame)), frame.size[grain]) for a in args))
+
+
+def _plain(value: Any) -> Any:
+    """What a plugin function receives: strings as text, not codes."""
+    return value.strings() if isinstance(value, Categorical) else value
 
 
 def _fold(combine, values: list) -> Any:
@@ -125,9 +131,9 @@ def compare(op: str, left: Any, right: Any) -> Any:
         return found if op == "in" else np.logical_not(found)
     if isinstance(left, Categorical) or isinstance(right, Categorical):
         left, right = _codes_pair(left, right)
-    elif isinstance(left, np.ndarray) and left.dtype.kind == "M" and isinstance(right, str):
+    elif isinstance(right, str) and np.asarray(left).dtype.kind == "M":
         right = np.datetime64(right, "D")
-    elif isinstance(right, np.ndarray) and right.dtype.kind == "M" and isinstance(left, str):
+    elif isinstance(left, str) and np.asarray(right).dtype.kind == "M":
         left = np.datetime64(left, "D")
     return {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
             ">": np.greater, ">=": np.greater_equal}[op](left, right)
@@ -321,10 +327,12 @@ class CompiledPolicy:
 
 
 def _specificity(where: ast.Expr | None) -> int:
-    """How specific a band's `for` condition is: the number of conditions joined by `and`."""
+    """How specific a band's `for` condition is: the number of conditions joined by `and` (at any depth)."""
     if where is None:
         return 0
-    return len(where.operands) if isinstance(where, ast.BoolOp) and where.op == "and" else 1
+    if isinstance(where, ast.BoolOp) and where.op == "and":
+        return sum(_specificity(operand) for operand in where.operands)
+    return 1
 
 
 def _fraction(node: ast.Quantity | None) -> float | None:

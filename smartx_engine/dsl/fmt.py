@@ -14,9 +14,10 @@ INDENT = "  "
 
 
 def quantity(node: ast.Quantity) -> str:
+    number = format(node.value, "f")  # never exponent notation, which would not parse
     if node.unit is None:
-        return str(node.value)
-    return f"{node.value}{node.unit}" if node.unit == "%" else f"{node.value} {node.unit}"
+        return number
+    return f"{number}{node.unit}" if node.unit == "%" else f"{number} {node.unit}"
 
 
 def string(node: ast.String) -> str:

@@ -163,8 +163,9 @@ class Frame:
         return self.drift_abs
 
     def _holding_drift_rel(self):
-        target = self.book.holding_target
-        return np.where(target > 0, _ratio(self.drift_abs, target), np.where(self.weight > 0, np.inf, 0.0))
+        target = self.book.holding_target  # NaN without a model: no relative drift at all
+        relative = np.where(target > 0, _ratio(self.drift_abs, target), np.where(self.weight > 0, np.inf, 0.0))
+        return np.where(np.isnan(target), np.nan, relative)
 
     def _holding_value(self):
         return self.value

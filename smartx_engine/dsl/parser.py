@@ -28,6 +28,7 @@ TERMINAL_WORDS = {
     "NAME": "a name",
     "COMPARE": "a comparison operator (==, !=, <, <=, >, >=)",
     "UNIT": "a unit (%, bps, USD, days)",
+    "MIN_TRADE": "`min trade`",
     "ADD_OP": "`+` or `-`",
     "MUL_OP": "`*` or `/`",
     "$END": "the end of the file",
@@ -101,40 +102,83 @@ def comments(source: str) -> tuple[ast.Comment, ...]:
 # ---------------------------------------------------------------- syntax diagnostics
 
 
+#: hints for characters the language does not use
+CHARACTER_HINTS = {
+    "'": "strings use double quotes",
+    '"': "this string is not closed on its line",
+    "=": "compare with `==`",
+    "&": "join conditions with `and`",
+    "|": "join conditions with `or`",
+    "!": "negate with `not`, or compare with `!=`",
+}
+#: hints for words people write for units and operators
+WORD_HINTS = {
+    "percent": "write `%` right after the number, e.g. `4%`",
+    "pct": "write `%` right after the number, e.g. `4%`",
+    "bp": "write `bps`, e.g. `300 bps`",
+    "usd": "write `USD`, e.g. `250 USD`",
+    "dollars": "write `USD`, e.g. `250 USD`",
+    "day": "write `days`, e.g. `30 days`",
+}
+#: the words a bare name may be, after the keyword that introduces it
+NAME_CHOICES = {
+    "band": "a band kind (absolute or relative)",
+    "to": "`target` or `band`",
+    "lots": "a lot method (FIFO, LIFO, HIFO, LOFO, MIN_TAX)",
+    "shares": "`whole` or `fractional`",
+    "per": "a period (year)",
+    "across": "`household` or `account`",
+    "restrict": "`buy` or `sell`",
+}
+
+
 def syntax_diagnostic(exc: UnexpectedInput, source: str, path: str) -> Diagnostic:
-    lines = source.splitlines() or [""]
+    lines = [text.removesuffix("\r") for text in source.split("\n")]  # lark counts lines by "\n" only
     line = max(1, min(exc.line if exc.line > 0 else len(lines), len(lines)))
     snippet = lines[line - 1] if line <= len(lines) else ""
     if isinstance(exc, UnexpectedCharacters):
         char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
-        hint = "strings use double quotes" if char == "'" else None
-        return Diagnostic(path, line, exc.column, f"unexpected character `{char}`", hint=hint, snippet=snippet)
+        return Diagnostic(path, line, exc.column, f"unexpected character `{char}`", hint=CHARACTER_HINTS.get(char),
+                          snippet=snippet)
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
-        expected = _expected(exc)
+        expected = _expected(exc, snippet)
         column = len(snippet) + 1
         hint = "close the policy with `}`" if "`}`" in expected else None
-        return Diagnostic(path, len(lines), column, f"unexpected end of file; expected {_words(expected)}",
-                          hint=hint, snippet=lines[-1])
-    token = exc.token
-    expected = _expected(exc)
-    return Diagnostic(
-        path, line, exc.column, f"expected {_words(expected)}, found `{token}`",
-        hint=_repair_hint(exc, snippet), snippet=snippet, width=len(str(token)),
-    )
+        return Diagnostic(path, line, column, f"unexpected end of file; expected {_words(expected)}",
+                          hint=hint, snippet=snippet)  # just after the last token
+    column, found = _found_word(exc, snippet)
+    hint = _repair_hint(exc, snippet)
+    if found.lower() in WORD_HINTS:
+        hint = WORD_HINTS[found.lower()]
+    elif found != str(exc.token) and found.endswith(str(exc.token)):  # a keyword matched the start of a word
+        hint = f"did you mean `{found[:-len(str(exc.token))]}`? (`{found}` is not a word of the language)"
+    return Diagnostic(path, line, column, f"expected {_words(_expected(exc, snippet))}, found `{found}`",
+                      hint=hint, snippet=snippet, width=len(found))
+
+
+def _found_word(exc: UnexpectedToken, snippet: str) -> tuple[int, str]:
+    """Where the offending text starts and what it is: a whole word, even when a keyword matched its start."""
+    start, token = exc.column - 1, str(exc.token)
+    if token[:1].isalnum() or token[:1] == "_":
+        while start > 0 and (snippet[start - 1].isalnum() or snippet[start - 1] == "_"):
+            start -= 1
+        return start + 1, re.match(r"\w+", snippet[start:]).group()
+    return exc.column, token
 
 
 STATEMENT_KEYWORDS = {"applies", "drift", "trigger", "rebalance", "target", "min", "shares", "lots", "avoid",
                       "gain", "harvest", "wash", "substitute", "identical", "restrict", "rule"}
-OPERATORS = {"COMPARE", "ADD_OP", "MUL_OP", "and", "or", "in", "not"}
+OPERATORS = {"COMPARE", "ADD_OP", "MUL_OP", "and", "or", "in"}
 OPERANDS = {"NUMBER", "STRING", "NAME", "LPAR", "LSQB"}
 
 
-def _expected(exc: UnexpectedInput) -> list[str]:
-    """What the parser would have accepted, in words: statements and operators summarised."""
+def _expected(exc: UnexpectedInput, snippet: str) -> list[str]:
+    """What the parser would have accepted, in words: statements, operators and values summarised."""
     names = set(getattr(exc, "accepts", None) or getattr(exc, "expected", None) or ())
     literals = {name: _terminal_literals().get(name) for name in names}
-    statements = {n for n in names if literals[n] in STATEMENT_KEYWORDS}
-    operators = {n for n in names if n in OPERATORS or literals[n] in OPERATORS}
+    statements = {n for n in names if literals[n] in STATEMENT_KEYWORDS or n == "MIN_TRADE"}
+    operators = {n for n in names if n in OPERATORS or literals[n] in OPERATORS
+                 or (literals[n] == "not" and "COMPARE" in names)}  # after a value, `not` starts `not in`
     found = getattr(getattr(exc, "token", None), "type", None)
     words = []
     if operators and "COMPARE" in names and found in OPERANDS:
@@ -145,10 +189,18 @@ def _expected(exc: UnexpectedInput) -> list[str]:
         words.append("a statement")
     values = set()
     if {"NUMBER", "STRING", "NAME"} <= names:  # the start of an operand
-        values = {n for n in names if n in OPERANDS or literals[n] in {"-", "true", "false"}}
+        values = {n for n in names if n in OPERANDS or literals[n] in {"-", "true", "false", "not"}}
         words.append("a value (a number, a quoted string, a field such as holding.weight, a list ...)")
-    words += sorted(_word(n) for n in names - statements - operators - values)
-    return words
+    rest = names - statements - operators - values
+    previous = _previous_word(exc, snippet)
+    if rest == {"NAME"} and previous in NAME_CHOICES:
+        return [*words, NAME_CHOICES[previous]]
+    return words + sorted(_word(n) for n in rest)
+
+
+def _previous_word(exc: UnexpectedInput, snippet: str) -> str:
+    before = snippet[: max(0, getattr(exc, "column", 1) - 1)].split()
+    return before[-1] if before else ""
 
 
 @functools.cache
@@ -169,24 +221,35 @@ def _words(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1]
 
 
+#: keywords tried first when one is missing (the ones that join parts of a statement)
+JOINING_KEYWORDS = ("when", "then", "to", "with", "per", "across", "for")
+
+
 def _repair_hint(exc: UnexpectedToken, snippet: str) -> str | None:
     """A 'did you mean' from the smallest edit that lets the parse go on."""
     accepts = exc.accepts or exc.expected
     token = exc.token
-    keywords = {n: _terminal_literals()[n] for n in accepts
-                if n in _terminal_literals() and _terminal_literals()[n].isalpha()}
-    if token.type == "NAME" and (close := did_you_mean(str(token), keywords.values())):
+    literals = _terminal_literals()
+    keywords = {n: literals[n] for n in accepts if n in literals and literals[n].isalpha()}
+    start = exc.column - 1
+    is_field = snippet[start + len(str(token)):start + len(str(token)) + 1] == "."
+    if token.type == "NAME" and not is_field and (close := did_you_mean(str(token), keywords.values())):
         return close
+    if "MIN_TRADE" in accepts and str(token) == "min":
+        return "did you mean `min trade`?"
     if "STRING" in accepts and token.type == "NAME":
         return f'did you mean `"{token}"`? (symbols, model names and messages are quoted)'
-    candidates = [("COMPARE", ">=", " "), ("COMMA", ",", "")] + [(n, kw, " ") for n, kw in keywords.items()]
-    start = exc.column - 1
+    if set(accepts) <= {"LPAR", "DOT"}:
+        return "write a field as grain.name, e.g. `sleeve.cash_weight`, or call a function, e.g. `any(...)`"
+    joining = [(n, kw, " ") for n, kw in keywords.items() if kw in JOINING_KEYWORDS]
+    single = [(n, kw, " ") for n, kw in keywords.items()] if len(keywords) == 1 else []
+    candidates = [("COMMA", ",", ""), *joining, ("COMPARE", ">=", " "), *single]
     before = snippet[:start].rstrip()
     previous = before[before.rfind(" ") + 1:]
     word = re.match(r"\S*", snippet[start:]).group()
     for terminal, text, separator in candidates:
-        if terminal in accepts and (len(keywords) == 1 or terminal not in keywords) and _continues(exc, terminal, text):
-            return f"did you mean `{previous}{separator}{text} {word}`?"
+        if terminal in accepts and _continues(exc, terminal, text):
+            return f"did you mean `{f'{previous}{separator}{text} {word}'.strip()}`?"
     return None
 
 

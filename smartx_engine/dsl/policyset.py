@@ -23,9 +23,6 @@ from .functions import PolicyFunction, policy_functions
 from .parser import parse, parse_file
 from .validate import Checked, validate
 
-_CACHE: dict[str, PolicySet] = {}
-
-
 @attrs.frozen
 class Resolution:
     """Which policy each sleeve follows (an index into ``names``, -1 when unresolved) and why."""
@@ -99,7 +96,8 @@ class PolicySet:
         for code, name in enumerate(resolution.names):
             sleeves = np.flatnonzero(resolution.policy_of == code)
             if len(sleeves):
-                evaluations[name] = self.compiled[name].evaluate(book.select(sleeves), sleeves)
+                own = book if len(sleeves) == book.n_sleeves else book.select(sleeves)
+                evaluations[name] = self.compiled[name].evaluate(own, sleeves)
         return BookEvaluation(book, resolution, evaluations)
 
     def book_diagnostics(self, book: Book) -> list[Diagnostic]:
@@ -111,7 +109,7 @@ class PolicySet:
         for name, compiled in self.compiled.items():
             applies = compiled.resolved.first(ast.Applies)
             if name not in used and applies is not None and not compiled.selects(frame).any():
-                source = next(f for f in self.files if f.path == compiled.resolved.path).source.splitlines()
+                source = next(f for f in self.files if f.path == compiled.resolved.path).source.split("\n")
                 span = applies.span
                 found.append(Diagnostic(compiled.resolved.path, span.line, span.column,
                                         f"policy {name!r} selects no sleeve of the book", severity="warning",
@@ -140,15 +138,25 @@ def check_sources(sources: Sequence[tuple[str, str]], functions: dict[str, Polic
     return files, attrs.evolve(checked, diagnostics=tuple(diagnostics) + checked.diagnostics)
 
 
-def load(paths: Sequence[Path], functions: dict[str, PolicyFunction] | None = None) -> PolicySet:
-    """Load, check and compile policy files; raises PolicyError listing every error. Cached by content."""
-    sources = []
-    for path in paths:
-        sources.append((str(path), parse_file(path).source))
-    key = hashlib.sha256("\0".join(f"{p}\0{t}" for p, t in sources).encode()).hexdigest()
-    if key in _CACHE:
-        return _CACHE[key]
-    functions = functions if functions is not None else policy_functions()
+def load(paths: Sequence[Path]) -> PolicySet:
+    """Load, check and compile policy files; raises PolicyError listing every error.
+
+    Compiled once per content: loading the same sources again returns the cached set.
+    """
+    sources = tuple((str(path), parse_file(path).source) for path in paths)
+    functions = policy_functions()
+    key = (sources, tuple(sorted(functions.items(), key=lambda item: item[0])))
+    if key not in _COMPILED:
+        if len(_COMPILED) >= 16:
+            _COMPILED.clear()
+        _COMPILED[key] = _compile(sources, functions)
+    return _COMPILED[key]
+
+
+_COMPILED: dict[tuple, PolicySet] = {}
+
+
+def _compile(sources: tuple[tuple[str, str], ...], functions: dict[str, PolicyFunction]) -> PolicySet:
     files, checked = check_sources(sources, functions)
     if checked.errors:
         count = len(checked.errors)
@@ -157,8 +165,7 @@ def load(paths: Sequence[Path], functions: dict[str, PolicyFunction] | None = No
     text = {f.path: f.source for f in files}
     digests = {name: hashlib.sha256("\0".join(text[checked.policies[p].path] for p in policy.lineage).encode()
                                     ).hexdigest()[:16] for name, policy in checked.policies.items()}
-    _CACHE[key] = PolicySet(tuple(files), checked, compiled, digests)
-    return _CACHE[key]
+    return PolicySet(tuple(files), checked, compiled, digests)
 
 
 def load_rules(rules_dir: Path) -> PolicySet:

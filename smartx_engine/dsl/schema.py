@@ -8,6 +8,7 @@ broadcast to finer rows; finer values reach a coarser clause only through an agg
 from __future__ import annotations
 
 import enum
+from decimal import Decimal
 
 import attrs
 
@@ -36,8 +37,15 @@ class Type:
             return {"ratio": "a percentage", "usd": "an amount in USD", "days": "a number of days",
                     None: "a plain number"}[self.unit]
         if self.kind == "list":
-            return f"a list of {str(self.item).removeprefix('a ').removeprefix('an ')}s" if self.item else "a list"
+            return f"a list of {self.item.plural}" if self.item else "a list"
         return {"bool": "a condition", "string": "a string", "date": "a date"}[self.kind]
+
+    @property
+    def plural(self) -> str:
+        if self.kind == "number":
+            return {"ratio": "percentages", "usd": "amounts in USD", "days": "numbers of days",
+                    None: "plain numbers"}[self.unit]
+        return {"bool": "conditions", "string": "strings", "date": "dates", "list": "lists"}[self.kind]
 
 
 RATIO = Type("number", "ratio")
@@ -49,7 +57,8 @@ STRING = Type("string")
 DATE = Type("date")
 
 #: the unit a literal suffix gives, and the factor from the written number to the stored value
-UNITS = {"%": (RATIO, 0.01), "bps": (RATIO, 0.0001), "USD": (USD, 1.0), "days": (DAYS, 1.0), None: (PLAIN, 1.0)}
+UNITS = {"%": (RATIO, Decimal("0.01")), "bps": (RATIO, Decimal("0.0001")), "USD": (USD, Decimal(1)),
+         "days": (DAYS, Decimal(1)), None: (PLAIN, Decimal(1))}
 
 
 @attrs.frozen

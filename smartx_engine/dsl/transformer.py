@@ -73,7 +73,7 @@ class ToAst(Transformer):
     cash_max = cash_min
 
     def min_trade(self, meta, children):
-        return ast.MinTrade(children[0], span_of(meta))
+        return ast.MinTrade(children[-1], span_of(meta))
 
     def shares(self, meta, children):
         mode, decimals = children

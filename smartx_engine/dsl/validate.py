@@ -92,7 +92,7 @@ class Validator:
     # ------------------------------------------------------------ reporting
 
     def report(self, span: ast.Span, message: str, hint: str | None = None, severity: str = "error") -> None:
-        lines = self.file.source.splitlines() if self.file else []
+        lines = self.file.source.split("\n") if self.file else []  # lines as lark counts them
         snippet = lines[span.line - 1] if 0 < span.line <= len(lines) else None
         width = (span.end_column - span.column) if span.end_line == span.line else len(snippet or "") - span.column + 1
         self.diagnostics.append(Diagnostic(self.file.path if self.file else "<policy>", span.line, span.column,
@@ -138,18 +138,27 @@ class Validator:
 
     def resolve(self, seen: dict[str, tuple[ast.PolicyFile, ast.Policy]]) -> dict[str, ResolvedPolicy]:
         resolved: dict[str, ResolvedPolicy] = {}
+        failed: set[str] = set()
 
         def resolve_one(name: str, chain: tuple[str, ...]) -> ResolvedPolicy | None:
-            if name in resolved:
-                return resolved[name]
+            if name in resolved or name in failed:
+                return resolved.get(name)
+            result = resolve_from(name, chain)
+            if result is None:
+                failed.add(name)
+            return result
+
+        def resolve_from(name: str, chain: tuple[str, ...]) -> ResolvedPolicy | None:
             policy_file, policy = seen[name]
             self.file = policy_file
             statements, origins, lineage = list(policy.statements), [name] * len(policy.statements), (name,)
             if policy.extends is not None:
                 parent_name = policy.extends.value
-                if parent_name in chain:
-                    self.report(policy.extends.span, f"policy {name!r} extends itself through "
-                                + " -> ".join((*chain, parent_name)))
+                if parent_name in chain or parent_name == name:
+                    cycle = (*chain[chain.index(parent_name):], name, parent_name) if parent_name in chain \
+                        else (name, name)
+                    self.report(policy.extends.span, f"policy {name!r} extends itself: " + " -> ".join(cycle))
+                    failed.update(cycle)
                     return None
                 if parent_name not in seen:
                     self.report(policy.extends.span, f"policy {name!r} extends {parent_name!r}, which is not defined",
@@ -164,10 +173,9 @@ class Validator:
                 statements = [s for s, _ in kept] + statements
                 origins = [o for _, o in kept] + origins
                 lineage = (name, *parent.lineage)
-            result = ResolvedPolicy(name, policy.version.value if policy.version else None, policy_file.path,
-                                    policy, tuple(statements), tuple(origins), lineage)
-            resolved[name] = result
-            return result
+            resolved[name] = ResolvedPolicy(name, policy.version.value if policy.version else None,
+                                            policy_file.path, policy, tuple(statements), tuple(origins), lineage)
+            return resolved[name]
 
         for name in seen:
             resolve_one(name, ())
@@ -270,9 +278,7 @@ class Validator:
             suggestion = f"{node.value}{UNIT_WORDS[expected.unit]}"
             self.report(node.span, f"{what} is {expected}, not {type_}", hint=f"write `{suggestion}`")
             return None
-        value = node.value * Decimal(str(factor))
-        if value < 0:
-            self.report(node.span, f"{what} cannot be negative")
+        value = node.value * factor
         if maximum is not None and value > maximum:
             self.report(node.span, f"{what} cannot be above {maximum * 100:.0f}%")
         return value
@@ -290,7 +296,8 @@ class Validator:
         if expr_grain > grain:
             field = _finest_field(node, grain)
             at = field.span if field else node.span
-            self.report(at, f"{fmt.expr(field) if field else 'this'} is per {expr_grain.noun}, but `{clause}` "
+            field_grain = FIELDS[(field.grain, field.name)].grain if field else expr_grain
+            self.report(at, f"{fmt.expr(field) if field else 'this'} is per {field_grain.noun}, but `{clause}` "
                         f"needs a condition per {grain.noun}",
                         hint=f"wrap it in an aggregate: any(...), all(...) or count(...) > N over the "
                         f"{expr_grain.noun}s of each {grain.noun}")
@@ -387,9 +394,13 @@ class Validator:
         if not _comparable(lt, rt):
             self.report(node.span, f"cannot compare {lt} with {rt}", hint=_unit_hint(node, lt, rt))
             return None
+        if lt.kind == "list" or rt.kind == "list":
+            self.report(node.span, f"`{node.op}` compares single values; a list goes on the right of `in`",
+                        hint="e.g. `account.registration in [\"ira\", \"roth\"]`")
+            return None
         if node.op not in ("==", "!=") and lt.kind not in ("number", "date"):
-            self.report(node.span, f"`{node.op}` orders numbers and dates, not {lt}s",
-                        hint="strings compare with == and != only")
+            self.report(node.span, f"`{node.op}` orders numbers and dates, not {lt.plural}",
+                        hint=f"{lt.plural} compare with == and != only")
             return None
         return BOOL, grain
 
@@ -445,12 +456,16 @@ class Validator:
         if len(node.args) != 1:
             self.report(node.span, f"{node.name}(...) takes one {'condition' if kind == 'bool' else 'number'}")
             return None
+        if context == Grain.LOT:
+            self.report(node.span, f"a per-lot clause has nothing finer to gather: write the condition "
+                        f"without {node.name}(...)")
+            return None
         inner = self.expr(node.args[0], Grain.LOT)
         if inner is None:
             return None
         type_, grain = inner
         if grain <= context:
-            self.report(node.span, f"{node.name}(...) gathers the {Grain(context + 1).noun if context < 3 else 'lot'}s "
+            self.report(node.span, f"{node.name}(...) gathers the {Grain(context + 1).noun}s "
                         f"of each {context.noun}, but its argument is per {grain.noun}",
                         hint="aggregate a holding.* or lot.* expression, or drop the aggregate")
             return None
