@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..dsl import policytest
 from ..importing import read_book, store_book
 from ..store import Store
 from . import Env, accounts, book, cli, models, policy, setup, sleeves
@@ -71,6 +72,8 @@ def demo(ctx: click.Context, directory: Path) -> None:
     if rules_dir.is_dir():
         _step(f"Check the firm's policies ({rules_dir}) against every sleeve")
         ctx.invoke(policy.policy_check)
+        _step("Run the policies' own table-driven tests (smartx policy test)")
+        click.echo(policytest.run(rules_dir).summary)
         _step(f"Why {core} rebalances: the policy's bands, triggers and rules, as of {firm.as_of}")
         ctx.invoke(policy.policy_explain, sleeve_id=core, as_of=dt.datetime.combine(firm.as_of, dt.time()))
     else:

@@ -156,10 +156,7 @@ def _print_test_run(result: policytest.PolicyTestRun) -> None:
                       (item.cases[0] + (f" (+{len(item.cases) - 1})" if len(item.cases) > 1 else ""))
                       if item.covered else "") for item in items],
                     empty="no bands, triggers or rules")
-    failed, uncovered = len(result.failures), len(result.uncovered)
-    summary = (f"{len(result.results)} cases: {len(result.results) - failed} passed, {failed} failed; "
-               f"{len(result.coverage) - uncovered}/{len(result.coverage)} statements covered")
-    click.secho(summary, fg="red" if failed else "yellow" if uncovered else "green")
+    click.secho(result.summary, fg="red" if result.failures else "yellow" if result.uncovered else "green")
 
 
 @policy_group.command(name="explain")

@@ -593,6 +593,12 @@ class PolicyTestRun:
     def uncovered(self) -> list[CoverageItem]:
         return [c for c in self.coverage if not c.covered]
 
+    @property
+    def summary(self) -> str:
+        failed, uncovered = len(self.failures), len(self.uncovered)
+        return (f"{len(self.results)} cases: {len(self.results) - failed} passed, {failed} failed; "
+                f"{len(self.coverage) - uncovered}/{len(self.coverage)} statements covered")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "passed": sum(r.passed for r in self.results), "failed": len(self.failures),
