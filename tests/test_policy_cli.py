@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from .support import SMALL_BOOK
 
 ROOT = Path(__file__).parent.parent
 BALANCED = ROOT / "rules" / "balanced.policy"

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from smartx_engine.book import Book
 from smartx_engine.cli import cli
-from smartx_engine.dsl import policytest
+from smartx_engine.dsl import policytest, testcases
 from smartx_engine.dsl.fmt import format_file
 from smartx_engine.dsl.parser import parse_file
 from smartx_engine.dsl.policyset import load, policy_paths
@@ -122,7 +122,7 @@ def test_a_passing_suite(rules):
 
 
 def test_the_documented_example_passes(rules):
-    doc = policytest.__doc__
+    doc = testcases.__doc__
     write(rules, textwrap.dedent(doc[doc.index("A file::") + len("A file::"):doc.index("Expectation keys")]))
     run = policytest.run(rules)
     assert run.passed and [r.case.name for r in run.results] == ["equities rallied"]
