@@ -152,7 +152,7 @@ def _codes_pair(left: Any, right: Any) -> tuple[Any, Any]:
 
 def _isin(left: Any, items: list) -> Any:
     if isinstance(left, Categorical):
-        codes = [code for code in (left.code_of(item) for item in items) if code >= 0]
+        codes = [code for code in (left.code_of(item) for item in items) if code != -2]  # -1 is ""
         return np.isin(left.codes, codes)
     if isinstance(left, str):
         return left in items

@@ -133,8 +133,12 @@ class Frame:
         return self.book.holding_quantity * self.price
 
     @cached_property
+    def invested(self) -> np.ndarray:
+        return self.reduce("sum", self.value, Grain.HOLDING, Grain.SLEEVE)
+
+    @cached_property
     def sleeve_value(self) -> np.ndarray:
-        return self.reduce("sum", self.value, Grain.HOLDING, Grain.SLEEVE) + self.book.sleeve_cash
+        return self.invested + self.book.sleeve_cash
 
     @cached_property
     def weight(self) -> np.ndarray:
@@ -199,7 +203,7 @@ class Frame:
         return self.sleeve_value
 
     def _sleeve_invested(self):
-        return self.sleeve_value - self.book.sleeve_cash
+        return self.invested
 
     def _sleeve_cash(self):
         return self.book.sleeve_cash
@@ -290,11 +294,15 @@ class Frame:
     def _lot_gain(self):
         return self.lot_gain
 
+    @cached_property
+    def lot_loss(self) -> np.ndarray:
+        return np.where(self.lot_gain < 0, -self.lot_gain, 0.0)  # never -0.0
+
     def _lot_loss(self):
-        return np.maximum(0.0, -self.lot_gain)
+        return self.lot_loss
 
     def _lot_gain_pct(self):
         return np.where(self.book.lot_cost > 0, _ratio(self.lot_gain, self.book.lot_cost), 0.0)
 
     def _lot_loss_pct(self):
-        return np.where(self.book.lot_cost > 0, _ratio(np.maximum(0.0, -self.lot_gain), self.book.lot_cost), 0.0)
+        return np.where(self.book.lot_cost > 0, _ratio(self.lot_loss, self.book.lot_cost), 0.0)
