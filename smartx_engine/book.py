@@ -94,6 +94,31 @@ class Book:
             digest.update("\0".join(map(str, array)).encode() if array.dtype == object else array.tobytes())
         return digest.hexdigest()
 
+    def chunks(self, size: int) -> list[Book]:
+        """Consecutive sub-books of about ``size`` sleeves each, sharing this book's memory."""
+        if self.n_sleeves <= size:
+            return [self]
+        bounds = np.arange(0, self.n_sleeves + size, size, dtype=self.holding_sleeve.dtype)
+        bounds[-1] = self.n_sleeves
+        holdings = np.searchsorted(self.holding_sleeve, bounds)
+        lots = np.searchsorted(self.lot_holding, holdings.astype(self.lot_holding.dtype))
+        return [self._slice(*bounds[i:i + 2], *holdings[i:i + 2], *lots[i:i + 2]) for i in range(len(bounds) - 1)]
+
+    def _slice(self, s0: int, s1: int, h0: int, h1: int, l0: int, l1: int) -> Book:
+        sleeves, holdings, lots = slice(s0, s1), slice(h0, h1), slice(l0, l1)
+        return attrs.evolve(
+            self,
+            sleeve_ids=self.sleeve_ids[sleeves], sleeve_account=self.sleeve_account[sleeves],
+            sleeve_model=self.sleeve_model[sleeves], sleeve_policy=self.sleeve_policy[sleeves],
+            sleeve_cash=self.sleeve_cash[sleeves], sleeve_cash_target=self.sleeve_cash_target[sleeves],
+            holding_sleeve=self.holding_sleeve[holdings] - self.holding_sleeve.dtype.type(s0),
+            holding_symbol=self.holding_symbol[holdings], holding_quantity=self.holding_quantity[holdings],
+            holding_cost=self.holding_cost[holdings], holding_target=self.holding_target[holdings],
+            holding_in_model=self.holding_in_model[holdings],
+            lot_ids=self.lot_ids[lots], lot_holding=self.lot_holding[lots] - self.lot_holding.dtype.type(h0),
+            lot_quantity=self.lot_quantity[lots], lot_cost=self.lot_cost[lots], lot_acquired=self.lot_acquired[lots],
+        )
+
     def select(self, sleeves: np.ndarray) -> Book:
         """The sub-book of the given sleeve indices (sorted), with indices renumbered."""
         sleeves = np.asarray(sleeves, dtype=np.int64)

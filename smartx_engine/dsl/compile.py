@@ -22,6 +22,8 @@ from .schema import AGGREGATES, UNITS, Grain
 from .validate import SLEEVE_ACTIONS, ResolvedPolicy, Validator
 
 Evaluator = Callable[[Frame], Any]
+#: sleeves evaluated together, so that each temporary column of a chunk stays in cache
+CHUNK_SLEEVES = 4096
 
 
 @attrs.frozen
@@ -216,6 +218,21 @@ class PolicyEvaluation:
     avoid_short_term: np.ndarray     # per lot
     harvest: np.ndarray              # per lot
 
+    @classmethod
+    def concatenate(cls, parts: list[PolicyEvaluation], book: Book) -> PolicyEvaluation:
+        """One evaluation of ``book`` from the evaluations of its consecutive chunks."""
+        def joined(name: str) -> np.ndarray:
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        def statements(name: str) -> tuple:
+            return tuple((statement, np.concatenate([getattr(p, name)[i][1] for p in parts]))
+                         for i, (statement, _) in enumerate(getattr(parts[0], name)))
+
+        arrays = {f.name: joined(f.name) for f in attrs.fields(cls)
+                  if f.name not in ("policy", "book", "sleeves", "triggers", "rules")}
+        return cls(policy=parts[0].policy, book=book, sleeves=np.arange(book.n_sleeves),
+                   triggers=statements("triggers"), rules=statements("rules"), **arrays)
+
     @property
     def out_of_band(self) -> np.ndarray:
         return self.out_abs | self.out_rel
@@ -271,7 +288,16 @@ class CompiledPolicy:
         return self.applies.at(frame, Grain.SLEEVE)
 
     def evaluate(self, book: Book, sleeves: np.ndarray | None = None) -> PolicyEvaluation:
-        """Every decision for ``book``, which holds only sleeves that follow this policy."""
+        """Every decision for ``book``, which holds only sleeves that follow this policy.
+
+        Large books are evaluated in chunks of sleeves (every decision is local to its sleeve), so
+        that the temporary columns stay small and in cache.
+        """
+        parts = [self._evaluate(chunk) for chunk in book.chunks(CHUNK_SLEEVES)]
+        evaluation = parts[0] if len(parts) == 1 else PolicyEvaluation.concatenate(parts, book)
+        return attrs.evolve(evaluation, sleeves=np.arange(book.n_sleeves) if sleeves is None else sleeves)
+
+    def _evaluate(self, book: Book) -> PolicyEvaluation:
         frame = Frame(book)
         n_sleeves, n_holdings, n_lots = (frame.size[g] for g in (Grain.SLEEVE, Grain.HOLDING, Grain.LOT))
         limits, chosen, out = {}, {}, {}
@@ -316,8 +342,7 @@ class CompiledPolicy:
         harvest = (self.harvest.at(frame, Grain.LOT) & (frame.column("lot", "loss") > 0) if self.harvest
                    else np.zeros(n_lots, dtype=bool))
         return PolicyEvaluation(
-            policy=self, book=book,
-            sleeves=np.arange(n_sleeves) if sleeves is None else sleeves,
+            policy=self, book=book, sleeves=np.arange(n_sleeves),
             limit_abs=limits["absolute"], limit_rel=limits["relative"],
             band_abs=chosen["absolute"], band_rel=chosen["relative"],
             out_abs=out["absolute"], out_rel=out["relative"], triggers=triggers,

@@ -257,13 +257,21 @@ class Frame:
 
     @cached_property
     def long_term_from(self) -> np.ndarray:
-        """The first day a sale of each lot is long-term: the day after the anniversary (29 Feb -> 28 Feb)."""
-        acquired = self.book.lot_acquired
-        month = acquired.astype("datetime64[M]")
-        day = (acquired - month.astype("datetime64[D]")).astype(np.int64)
+        """The first day a sale of each lot is long-term: the day after the anniversary (29 Feb -> 28 Feb).
+
+        Worked out once per distinct day in the range of acquisition dates, then looked up.
+        """
+        acquired = self.book.lot_acquired.view(np.int64)
+        if not len(acquired):
+            return self.book.lot_acquired.copy()
+        first = acquired.min()
+        days = np.arange(first, acquired.max() + 1).astype("datetime64[D]")
+        month = days.astype("datetime64[M]")
+        day = (days - month.astype("datetime64[D]")).astype(np.int64)
         next_year = month + 12
         days_in_month = ((next_year + 1).astype("datetime64[D]") - next_year.astype("datetime64[D]")).astype(np.int64)
-        return next_year.astype("datetime64[D]") + np.minimum(day, days_in_month - 1) + 1
+        table = next_year.astype("datetime64[D]") + np.minimum(day, days_in_month - 1) + 1
+        return table[acquired - first]
 
     @cached_property
     def lot_gain(self) -> np.ndarray:
@@ -282,13 +290,14 @@ class Frame:
         return self.book.lot_acquired
 
     def _lot_age_days(self):
-        return (self._today_date() - self.book.lot_acquired).astype(np.float64)
+        return (self._today_date() - self.book.lot_acquired).view(np.int64).astype(np.float64)
 
     def _lot_days_to_long_term(self):
-        return np.maximum(0, (self.long_term_from - self._today_date()).astype(np.float64))
+        days = (self.long_term_from - self._today_date()).view(np.int64).astype(np.float64)
+        return np.maximum(days, 0.0, out=days)
 
     def _lot_term(self):
-        long = (self._today_date() >= self.long_term_from).astype(np.int32)
+        long = (self._today_date() >= self.long_term_from).view(np.int8)  # 0 short, 1 long
         return Categorical(long, np.array(["short", "long"], dtype=object))
 
     def _lot_gain(self):
@@ -296,13 +305,21 @@ class Frame:
 
     @cached_property
     def lot_loss(self) -> np.ndarray:
-        return np.where(self.lot_gain < 0, -self.lot_gain, 0.0)  # never -0.0
+        loss = np.negative(self.lot_gain)
+        np.maximum(loss, 0.0, out=loss)
+        loss += 0.0  # -0.0 + 0.0 is +0.0: a lot without gain has no loss, not a negative zero
+        return loss
 
     def _lot_loss(self):
         return self.lot_loss
 
+    def _per_cost(self, amount: np.ndarray) -> np.ndarray:
+        """``amount / cost`` per lot; 0 for a lot that cost nothing."""
+        cost = self.book.lot_cost
+        return np.divide(amount, cost, out=np.zeros_like(amount), where=cost > 0)
+
     def _lot_gain_pct(self):
-        return np.where(self.book.lot_cost > 0, _ratio(self.lot_gain, self.book.lot_cost), 0.0)
+        return self._per_cost(self.lot_gain)
 
     def _lot_loss_pct(self):
-        return np.where(self.book.lot_cost > 0, _ratio(self.lot_loss, self.book.lot_cost), 0.0)
+        return self._per_cost(self.lot_loss)
