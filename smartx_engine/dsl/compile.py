@@ -332,7 +332,7 @@ class CompiledPolicy:
                     cap = _literal(rule.action.weight)
                     fire = mask & (weight > cap)
                     sell_to[fire] = np.fmin(sell_to[fire], cap)
-        short = frame.column("lot", "term").codes == 0
+        short = frame.short_term
         gains = frame.column("lot", "gain") > 0
         if self.avoid_short_term_given:
             condition = self.avoid_short_term.at(frame, Grain.LOT) if self.avoid_short_term else True

@@ -168,8 +168,9 @@ class Frame:
 
     def _holding_drift_rel(self):
         target = self.book.holding_target  # NaN without a model: no relative drift at all
-        relative = np.where(target > 0, _ratio(self.drift_abs, target), np.where(self.weight > 0, np.inf, 0.0))
-        return np.where(np.isnan(target), np.nan, relative)
+        relative = _ratio(self.drift_abs, target)  # x / 0 is inf: held but not targeted
+        relative[(target == 0) & (self.drift_abs == 0)] = 0.0  # neither held nor targeted
+        return relative
 
     def _holding_value(self):
         return self.value
@@ -293,11 +294,17 @@ class Frame:
         return (self._today_date() - self.book.lot_acquired).view(np.int64).astype(np.float64)
 
     def _lot_days_to_long_term(self):
-        days = (self.long_term_from - self._today_date()).view(np.int64).astype(np.float64)
+        today = self._today_date().astype(np.int64)
+        days = np.subtract(self.long_term_from.view(np.int64), today, dtype=np.float64)
         return np.maximum(days, 0.0, out=days)
 
+    @cached_property
+    def short_term(self) -> np.ndarray:
+        """Whether a sale today would be short-term."""
+        return self.long_term_from > self._today_date()
+
     def _lot_term(self):
-        long = (self._today_date() >= self.long_term_from).view(np.int8)  # 0 short, 1 long
+        long = np.logical_not(self.short_term).view(np.int8)  # 0 short, 1 long
         return Categorical(long, np.array(["short", "long"], dtype=object))
 
     def _lot_gain(self):
@@ -316,7 +323,11 @@ class Frame:
     def _per_cost(self, amount: np.ndarray) -> np.ndarray:
         """``amount / cost`` per lot; 0 for a lot that cost nothing."""
         cost = self.book.lot_cost
-        return np.divide(amount, cost, out=np.zeros_like(amount), where=cost > 0)
+        ratio = _ratio(amount, cost)
+        free = cost == 0
+        if free.any():
+            ratio[free] = 0.0
+        return ratio
 
     def _lot_gain_pct(self):
         return self._per_cost(self.lot_gain)
