@@ -122,6 +122,12 @@ def test_explain_unknown_sleeve_is_a_user_error(smartx, imported, rules):
     assert "no sleeve 'NOPE'" in smartx("--rules", str(rules), "policy", "explain", "--sleeve", "NOPE", expect=1).output
 
 
+@pytest.mark.parametrize("command", [["check"], ["fmt"], ["test"]])
+def test_a_missing_rules_directory_is_a_user_error(smartx, tmp_path, command):
+    result = smartx("--rules", str(tmp_path / "none"), "policy", *command, expect=1)
+    assert "no rules directory" in result.output or "does not exist" in result.output
+
+
 def test_a_missing_rules_directory_is_explained(smartx, imported, tmp_path):
     result = smartx("--rules", str(tmp_path / "none"), "policy", "explain", "--sleeve", "SCH-1-CORE", expect=1)
     assert "no rules directory" in result.output

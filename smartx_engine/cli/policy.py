@@ -28,6 +28,8 @@ def _as_of(value: dt.datetime | None) -> dt.date:
 
 
 def _targets(env: Env, paths: tuple[Path, ...]) -> list[Path]:
+    if not paths and not env.rules_dir.is_dir():
+        raise PolicyError(f"no rules directory at {env.rules_dir}; point --rules (or SMARTX_RULES) at your policies")
     files = [f for p in (paths or (env.rules_dir,)) for f in policy_paths(p)]
     if not files:
         raise PolicyError(f"no policy files in {', '.join(map(str, paths or (env.rules_dir,)))}")
