@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import attrs
@@ -201,9 +202,7 @@ class PolicyEvaluation:
     policy: CompiledPolicy
     book: Book
     sleeves: np.ndarray              # indices of these sleeves in the whole book
-    limit_abs: np.ndarray            # per holding, NaN where no band applies
-    limit_rel: np.ndarray
-    band_abs: np.ndarray             # index into policy.bands, -1 for none
+    band_abs: np.ndarray             # per holding: index into policy.bands, -1 where no band applies
     band_rel: np.ndarray
     out_abs: np.ndarray
     out_rel: np.ndarray
@@ -214,7 +213,7 @@ class PolicyEvaluation:
     skip: np.ndarray
     require_approval: np.ndarray
     hold: np.ndarray                 # per holding
-    sell_to: np.ndarray              # per holding: the capped weight, NaN for none
+    sell_rule: np.ndarray            # per holding: index into policy.rules of the `sell to` that caps it, -1
     avoid_short_term: np.ndarray     # per lot
     harvest: np.ndarray              # per lot
 
@@ -233,6 +232,20 @@ class PolicyEvaluation:
         return cls(policy=parts[0].policy, book=book, sleeves=np.arange(book.n_sleeves),
                    triggers=statements("triggers"), rules=statements("rules"), **arrays)
 
+    @cached_property
+    def limit_abs(self) -> np.ndarray:
+        """Per holding, the limit of the absolute band that applies (NaN for none)."""
+        return self.policy.band_limits[self.band_abs]
+
+    @cached_property
+    def limit_rel(self) -> np.ndarray:
+        return self.policy.band_limits[self.band_rel]
+
+    @cached_property
+    def sell_to(self) -> np.ndarray:
+        """Per holding, the weight a `sell to` rule caps it at (NaN for none)."""
+        return self.policy.rule_caps[self.sell_rule]
+
     @property
     def out_of_band(self) -> np.ndarray:
         return self.out_abs | self.out_rel
@@ -247,7 +260,7 @@ class PolicyEvaluation:
     @property
     def sell_to_fired(self) -> np.ndarray:
         result = np.zeros(self.book.n_sleeves, dtype=bool)
-        result[self.book.holding_sleeve[~np.isnan(self.sell_to)]] = True
+        result[self.book.holding_sleeve[self.sell_rule >= 0]] = True
         return result
 
     @property
@@ -281,6 +294,17 @@ class CompiledPolicy:
     def name(self) -> str:
         return self.resolved.name
 
+    @cached_property
+    def band_limits(self) -> np.ndarray:
+        """Each band's limit, then NaN (what index -1, no band, picks)."""
+        return np.array([b.limit for b in self.bands] + [np.nan])
+
+    @cached_property
+    def rule_caps(self) -> np.ndarray:
+        """Each rule's `sell to` weight (NaN for other actions), then NaN for index -1."""
+        return np.array([_literal(r.action.weight) if isinstance(r.action, ast.SellTo) else np.nan
+                         for r, _, _ in self.rules] + [np.nan])
+
     def selects(self, frame: Frame) -> np.ndarray:
         """Which sleeves the policy's `applies to` selects (none when it has no selector)."""
         if self.applies is None:
@@ -300,17 +324,16 @@ class CompiledPolicy:
     def _evaluate(self, book: Book) -> PolicyEvaluation:
         frame = Frame(book)
         n_sleeves, n_holdings, n_lots = (frame.size[g] for g in (Grain.SLEEVE, Grain.HOLDING, Grain.LOT))
-        limits, chosen, out = {}, {}, {}
+        chosen, out = {}, {}
         for kind in ("absolute", "relative"):
-            limit, band = np.full(n_holdings, np.nan), np.full(n_holdings, -1, dtype=np.int32)
+            band = np.full(n_holdings, -1, dtype=np.int16)
             ordered = sorted((b.specificity, i) for i, b in enumerate(self.bands) if b.kind == kind)
             for _, i in ordered:  # more specific (then later) bands overwrite
-                mask = self.bands[i].where.at(frame, Grain.HOLDING) if self.bands[i].where else slice(None)
-                limit[mask], band[mask] = self.bands[i].limit, i
+                band[self.bands[i].where.at(frame, Grain.HOLDING) if self.bands[i].where else slice(None)] = i
             drift = frame.column("holding", "drift_abs" if kind == "absolute" else "drift_rel")
             with np.errstate(invalid="ignore"):
-                out[kind] = drift > limit
-            limits[kind], chosen[kind] = limit, band
+                out[kind] = drift > self.band_limits[band]
+            chosen[kind] = band
         cash_weight = frame.column("sleeve", "cash_weight")
         s = self.settings
         cash_low = cash_weight < s.cash_min if s.cash_min is not None else np.zeros(n_sleeves, dtype=bool)
@@ -318,9 +341,9 @@ class CompiledPolicy:
         triggers = tuple((statement, expr.at(frame, Grain.SLEEVE)) for statement, expr in self.triggers)
         rules = tuple((rule, expr.at(frame, grain)) for rule, expr, grain in self.rules)
         skip, approval = np.zeros(n_sleeves, dtype=bool), np.zeros(n_sleeves, dtype=bool)
-        hold, sell_to = np.zeros(n_holdings, dtype=bool), np.full(n_holdings, np.nan)
+        hold, cap, sell_rule = np.zeros(n_holdings, dtype=bool), np.full(n_holdings, np.inf), np.full(n_holdings, -1, np.int16)
         weight = frame.column("holding", "weight")
-        for rule, mask in rules:
+        for index, (rule, mask) in enumerate(rules):
             match rule.action:
                 case ast.Skip():
                     skip |= mask
@@ -328,10 +351,10 @@ class CompiledPolicy:
                     approval |= mask
                 case ast.Hold():
                     hold |= mask
-                case ast.SellTo():
-                    cap = _literal(rule.action.weight)
-                    fire = mask & (weight > cap)
-                    sell_to[fire] = np.fmin(sell_to[fire], cap)
+                case ast.SellTo():  # the lowest cap wins
+                    weight_cap = self.rule_caps[index]
+                    lower = mask & (weight > weight_cap) & (weight_cap < cap)
+                    cap[lower], sell_rule[lower] = weight_cap, index
         short = frame.short_term
         gains = frame.column("lot", "gain") > 0
         if self.avoid_short_term_given:
@@ -343,11 +366,10 @@ class CompiledPolicy:
                    else np.zeros(n_lots, dtype=bool))
         return PolicyEvaluation(
             policy=self, book=book, sleeves=np.arange(n_sleeves),
-            limit_abs=limits["absolute"], limit_rel=limits["relative"],
             band_abs=chosen["absolute"], band_rel=chosen["relative"],
             out_abs=out["absolute"], out_rel=out["relative"], triggers=triggers,
             cash_low=cash_low, cash_high=cash_high, rules=rules, skip=skip, require_approval=approval,
-            hold=hold, sell_to=sell_to, avoid_short_term=avoid, harvest=harvest,
+            hold=hold, sell_rule=sell_rule, avoid_short_term=avoid, harvest=harvest,
         )
 
 
