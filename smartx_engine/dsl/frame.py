@@ -169,7 +169,7 @@ class Frame:
     def _holding_drift_rel(self):
         target = self.book.holding_target  # NaN without a model: no relative drift at all
         relative = _ratio(self.drift_abs, target)  # x / 0 is inf: held but not targeted
-        relative[(target == 0) & (self.drift_abs == 0)] = 0.0  # neither held nor targeted
+        relative[(target == 0) & ~(self.weight > 0)] = 0.0  # not targeted and not held (or no value)
         return relative
 
     def _holding_value(self):
