@@ -44,6 +44,7 @@ added beside these, so files written today keep their meaning.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import re
@@ -55,7 +56,7 @@ from typing import Any
 import attrs
 
 from ..book import Book
-from ..domain import CASH_SYMBOL, Registration, identifier, lower_name, security_symbol
+from ..domain import CASH_SYMBOL, parse_date, Registration, identifier, lower_name, security_symbol
 from ..errors import Diagnostic, PolicyError, did_you_mean
 from . import ast, fmt
 from .parser import parse
@@ -157,10 +158,8 @@ def _date(value: Any, where: str) -> dt.date:
     if type(value) is dt.date:
         return value
     if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            return parse_date(value)
     raise _Invalid(f"`{where}` must be a date (2026-11-20), not {value!r}")
 
 
