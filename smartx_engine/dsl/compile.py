@@ -7,7 +7,7 @@ follow the policy and returns every band, trigger, rule and lot decision, with w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -217,20 +217,37 @@ class PolicyEvaluation:
     avoid_short_term: np.ndarray     # per lot
     harvest: np.ndarray              # per lot
 
+    #: the grain of each per-row field (triggers are per sleeve; rules by their action)
+    GRAINS = {"band_abs": Grain.HOLDING, "band_rel": Grain.HOLDING, "out_abs": Grain.HOLDING,
+              "out_rel": Grain.HOLDING, "cash_low": Grain.SLEEVE, "cash_high": Grain.SLEEVE, "skip": Grain.SLEEVE,
+              "require_approval": Grain.SLEEVE, "hold": Grain.HOLDING, "sell_rule": Grain.HOLDING,
+              "avoid_short_term": Grain.LOT, "harvest": Grain.LOT}
+
+    def _columns(self) -> list[tuple[np.ndarray, Grain]]:
+        """Every per-row array with its grain, in a fixed order."""
+        return ([(getattr(self, name), grain) for name, grain in self.GRAINS.items()]
+                + [(mask, Grain.SLEEVE) for _, mask in self.triggers]
+                + [(mask, grain) for (_, mask), (_, _, grain) in zip(self.rules, self.policy.rules)])
+
     @classmethod
-    def concatenate(cls, parts: list[PolicyEvaluation], book: Book) -> PolicyEvaluation:
-        """One evaluation of ``book`` from the evaluations of its consecutive chunks."""
-        def joined(name: str) -> np.ndarray:
-            return np.concatenate([getattr(p, name) for p in parts])
-
-        def statements(name: str) -> tuple:
-            return tuple((statement, np.concatenate([getattr(p, name)[i][1] for p in parts]))
-                         for i, (statement, _) in enumerate(getattr(parts[0], name)))
-
-        arrays = {f.name: joined(f.name) for f in attrs.fields(cls)
-                  if f.name not in ("policy", "book", "sleeves", "triggers", "rules")}
-        return cls(policy=parts[0].policy, book=book, sleeves=np.arange(book.n_sleeves),
-                   triggers=statements("triggers"), rules=statements("rules"), **arrays)
+    def gather(cls, parts: Iterator[tuple[Book, PolicyEvaluation]], book: Book) -> PolicyEvaluation:
+        """One evaluation of ``book`` from the evaluations of its consecutive chunks, each copied in place."""
+        sizes = {Grain.SLEEVE: book.n_sleeves, Grain.HOLDING: book.n_holdings, Grain.LOT: book.n_lots}
+        starts = dict.fromkeys(sizes, 0)
+        whole = None
+        for chunk, part in parts:
+            if whole is None:
+                whole = attrs.evolve(
+                    part, book=book, sleeves=np.arange(book.n_sleeves),
+                    triggers=tuple((t, np.empty(book.n_sleeves, bool)) for t, _ in part.triggers),
+                    rules=tuple((r, np.empty(sizes[grain], bool)) for r, _, grain in part.policy.rules),
+                    **{name: np.empty(sizes[grain], getattr(part, name).dtype) for name, grain in cls.GRAINS.items()})
+            for (target, grain), (source, _) in zip(whole._columns(), part._columns()):
+                target[starts[grain]:starts[grain] + len(source)] = source
+            starts = {Grain.SLEEVE: starts[Grain.SLEEVE] + chunk.n_sleeves,
+                      Grain.HOLDING: starts[Grain.HOLDING] + chunk.n_holdings,
+                      Grain.LOT: starts[Grain.LOT] + chunk.n_lots}
+        return whole
 
     @cached_property
     def limit_abs(self) -> np.ndarray:
@@ -317,8 +334,9 @@ class CompiledPolicy:
         Large books are evaluated in chunks of sleeves (every decision is local to its sleeve), so
         that the temporary columns stay small and in cache.
         """
-        parts = [self._evaluate(chunk) for chunk in book.chunks(CHUNK_SLEEVES)]
-        evaluation = parts[0] if len(parts) == 1 else PolicyEvaluation.concatenate(parts, book)
+        chunks = book.chunks(CHUNK_SLEEVES)
+        evaluation = (self._evaluate(book) if len(chunks) == 1  # each chunk's columns are freed once copied
+                      else PolicyEvaluation.gather(((chunk, self._evaluate(chunk)) for chunk in chunks), book))
         return attrs.evolve(evaluation, sleeves=np.arange(book.n_sleeves) if sleeves is None else sleeves)
 
     def _evaluate(self, book: Book) -> PolicyEvaluation:
