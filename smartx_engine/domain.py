@@ -285,7 +285,7 @@ class Lot:
 
     def term(self, on: dt.date) -> Term:
         """Long-term when sold more than one year after acquisition (the day after the anniversary)."""
-        return Term.LONG if on > _anniversary(self.acquired) else Term.SHORT
+        return Term.LONG if on > anniversary(self.acquired) else Term.SHORT
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Lot:
@@ -296,8 +296,8 @@ class Lot:
         )
 
 
-def _anniversary(day: dt.date) -> dt.date:
-    """The same date one year later; 29 February maps to 28 February."""
+def anniversary(day: dt.date) -> dt.date:
+    """The same date one year later; 29 February maps to 28 February (a sale after it is long-term)."""
     try:
         return day.replace(year=day.year + 1)
     except ValueError:
