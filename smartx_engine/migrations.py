@@ -163,3 +163,42 @@ def m002_audit(db: sqlite_utils.Database) -> None:
     create trigger audit_no_delete before delete on audit
     begin select raise(abort, 'the audit log is append-only'); end
     """)
+
+
+@migration
+def m003_runs_and_trades(db: sqlite_utils.Database) -> None:
+    """Rebalance runs and the trades they propose, with their review."""
+    _run(db, """
+    create table runs (
+        run_id text primary key,
+        as_of text not null check (as_of = date(julianday(as_of))),
+        created_at text not null,
+        actor text not null,
+        book_digest text not null,
+        policies text not null,
+        sleeves_evaluated integer not null,
+        sleeves_triggered integer not null,
+        trades integer not null,
+        problems text not null
+    ) strict;
+    create table trades (
+        trade_id text primary key,
+        run_id text not null references runs (run_id),
+        account_id text not null,
+        sleeve_id text not null,
+        symbol text not null references securities (symbol),
+        side text not null check (side in ('buy', 'sell')),
+        quantity_e6 integer not null check (quantity_e6 > 0),
+        est_price_e6 integer not null check (est_price_e6 > 0),
+        status text not null,
+        reasons text not null,
+        lots text not null,
+        created_at text not null,
+        decided_by text,
+        decided_at text,
+        note text,
+        foreign key (account_id, sleeve_id) references sleeves (account_id, sleeve_id)
+    ) strict;
+    create index trades_sleeve_status on trades (sleeve_id, status);
+    create index trades_run on trades (run_id)
+    """)

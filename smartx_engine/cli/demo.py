@@ -11,7 +11,8 @@ import click
 from ..dsl import policytest
 from ..importing import read_book, store_book
 from ..store import Store
-from . import Env, accounts, book, cli, models, policy, setup, sleeves
+from ..rebalance.runs import stored_trades
+from . import Env, accounts, book, cli, models, policy, rebalance, setup, sleeves
 
 DEMO_NEW_SLEEVE = ("S-1004-ESG", "SCH-1004")
 
@@ -76,6 +77,13 @@ def demo(ctx: click.Context, directory: Path) -> None:
         click.echo(policytest.run(rules_dir).summary)
         _step(f"Why {core} rebalances: the policy's bands, triggers and rules, as of {firm.as_of}")
         ctx.invoke(policy.policy_explain, sleeve_id=core, as_of=dt.datetime.combine(firm.as_of, dt.time()))
+        _step(f"Rebalance every sleeve as of {firm.as_of}: proposed trades with their reasons")
+        ctx.invoke(rebalance.rebalance_command, everything=True, as_of=dt.datetime.combine(firm.as_of, dt.time()))
+        proposed = stored_trades(store, status="proposed")
+        if len(proposed) >= 2:
+            _step("Review: approve one proposed trade, reject another")
+            ctx.invoke(rebalance.trades_approve, trade_ids=(proposed[0]["trade_id"],))
+            ctx.invoke(rebalance.trades_reject, trade_ids=(proposed[1]["trade_id"],), reason="waiting for the client's call")
     else:
         _step(f"Policies: no rules directory at {rules_dir}; run the demo from the repository or pass --rules")
 
@@ -89,6 +97,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
                f"  smartx --db {db_path} models show BAL-60-40 --version 2025.1\n"
                f"  smartx --db {db_path} accounts list --json\n"
                f"  smartx --db {db_path} policy explain --sleeve {core} --as-of {firm.as_of}\n"
+               f"  smartx --db {db_path} trades list --status proposed --json\n"
                f"  smartx plugins list")
 
 

@@ -1,0 +1,132 @@
+"""``smartx rebalance`` and ``smartx trades``: propose trades, then review them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from ..domain import TradeStatus
+from ..dsl.policyset import load_rules
+from ..fixedpoint import PRICE, QUANTITY, round_money
+from ..rebalance.runs import RunResult, decide, rebalance, stored_trades
+from . import Env, cli, pass_env
+from .output import emit, json_option, money, print_table, quantity
+
+
+def _trade_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored trade in the JSON shape of DESIGN.md."""
+    qty, price = QUANTITY.to_decimal(row["quantity_e6"]), PRICE.to_decimal(row["est_price_e6"])
+    return {
+        "trade_id": row["trade_id"], "run_id": row["run_id"], "account_id": row["account_id"],
+        "sleeve_id": row["sleeve_id"], "symbol": row["symbol"], "side": row["side"], "quantity": str(qty),
+        "est_price": str(price), "est_value": str(round_money(qty * price)), "status": row["status"],
+        "reasons": json.loads(row["reasons"]), "lots": json.loads(row["lots"]),
+        "decided_by": row["decided_by"], "note": row["note"],
+    }
+
+
+def _run_trades_json(result: RunResult) -> list[dict[str, Any]]:
+    return [{
+        "trade_id": p.trade.trade_id if result.run_id else None, "run_id": result.run_id,
+        "account_id": p.trade.account_id, "sleeve_id": p.trade.sleeve_id, "symbol": p.trade.symbol,
+        "side": str(p.trade.side), "quantity": str(p.trade.quantity), "est_price": str(p.trade.est_price),
+        "est_value": str(p.trade.est_value), "status": str(p.trade.status), "reasons": list(p.trade.reasons),
+        "lots": json.loads(json.dumps(list(p.lots), default=str)),
+    } for p in result.trades]
+
+
+def print_trades(title: str, trades: list[dict[str, Any]]) -> None:
+    print_table(title, ["trade", "sleeve", "symbol", "side", "quantity", "est value", "status", "why"],
+                [(t["trade_id"] or "-", t["sleeve_id"], t["symbol"], t["side"], quantity(Decimal(t["quantity"])),
+                  money(Decimal(t["est_value"])), t["status"], t["reasons"][0] if t["reasons"] else "")
+                 for t in trades], numeric=["quantity", "est value"], empty="no trades")
+
+
+@cli.command(name="rebalance")
+@click.option("--sleeve", "sleeves", multiple=True, help="A sleeve to rebalance (repeatable).")
+@click.option("--account", help="Every sleeve of this account.")
+@click.option("--household", help="Every sleeve of this household.")
+@click.option("--all", "everything", is_flag=True, help="Every sleeve of the firm.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Prices and dates as of this day (default: today).")
+@click.option("--dry-run", is_flag=True, help="Show the trades without storing a run.")
+@json_option
+@pass_env
+def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, household: str | None,
+                      everything: bool, as_of: dt.datetime | None, dry_run: bool, as_json: bool) -> None:
+    """Propose the trades that bring triggered sleeves back to target, with their reasons.
+
+    Every sleeve in scope is evaluated under its policy; those that triggered (and were not
+    skipped) get trades: sells first, buys within the cash above the policy's floor, rounded down
+    to whole (or fractional) shares, small trades dropped. The run and its proposals are stored
+    for review (`smartx trades list`), superseding earlier proposals of the same sleeves.
+
+    \b
+    Examples:
+      smartx rebalance --all --dry-run
+      smartx rebalance --account SCH-1001 --as-of 2026-11-20 --json
+    """
+    if not (sleeves or account or household or everything):
+        raise click.UsageError("say which sleeves: --all, --sleeve ID, --account ID or --household ID")
+    result = rebalance(env.store(), load_rules(env.rules_dir), as_of.date() if as_of else dt.date.today(),
+                       sleeves=sleeves, account=account, household=household, dry_run=dry_run)
+    trades = _run_trades_json(result)
+
+    def human() -> None:
+        for sleeve_id, problem in result.problems.items():
+            click.secho(f"warning: sleeve {sleeve_id} {problem}; it was not rebalanced", fg="yellow", err=True)
+        print_trades(f"Run {result.run_id}" if result.run_id else "Dry run (nothing stored)", trades)
+        click.echo(f"{result.sleeves_evaluated} sleeves evaluated, {result.sleeves_triggered} triggered, "
+                   f"{len(trades)} trades proposed as of {result.as_of}"
+                   + (f"; review with `smartx trades list --run {result.run_id}`" if result.run_id else ""))
+
+    emit(as_json, trades, human)
+
+
+@cli.group(name="trades")
+def trades_group() -> None:
+    """Review proposed trades: list, approve, reject."""
+
+
+@trades_group.command(name="list")
+@click.option("--status", type=click.Choice([s.value for s in TradeStatus]), help="Only trades in this status.")
+@click.option("--run", "run_id", help="Only the trades of this run.")
+@json_option
+@pass_env
+def trades_list(env: Env, status: str | None, run_id: str | None, as_json: bool) -> None:
+    """Stored trades, newest run first."""
+    trades = [_trade_json(row) for row in stored_trades(env.store(), status=status, run_id=run_id)]
+    emit(as_json, trades, lambda: print_trades("Trades", trades))
+
+
+def _chosen(env: Env, trade_ids: tuple[str, ...], run_id: str | None) -> list[str]:
+    if bool(trade_ids) == bool(run_id):
+        raise click.UsageError("give trade ids or --run RUN (not both)")
+    if run_id:
+        return [row["trade_id"] for row in stored_trades(env.store(), status="proposed", run_id=run_id)]
+    return list(trade_ids)
+
+
+@trades_group.command(name="approve")
+@click.argument("trade_ids", nargs=-1)
+@click.option("--run", "run_id", help="Approve every proposed trade of this run.")
+@pass_env
+def trades_approve(env: Env, trade_ids: tuple[str, ...], run_id: str | None) -> None:
+    """Approve proposed trades (by id, or every proposed trade of a run)."""
+    decided = decide(env.store(), _chosen(env, trade_ids, run_id), TradeStatus.APPROVED)
+    click.echo(f"approved {len(decided)} trade(s)" + (f": {', '.join(decided)}" if len(decided) <= 10 else ""))
+
+
+@trades_group.command(name="reject")
+@click.argument("trade_ids", nargs=-1)
+@click.option("--run", "run_id", help="Reject every proposed trade of this run.")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+@pass_env
+def trades_reject(env: Env, trade_ids: tuple[str, ...], run_id: str | None, reason: str) -> None:
+    """Reject proposed trades, with a reason."""
+    decided = decide(env.store(), _chosen(env, trade_ids, run_id), TradeStatus.REJECTED, note=reason)
+    click.echo(f"rejected {len(decided)} trade(s)" + (f": {', '.join(decided)}" if len(decided) <= 10 else ""))
