@@ -26,8 +26,10 @@ def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame) -> list[str]:
     path = policy.resolved.path
     symbols = frame.column("holding", "symbol").strings()
     weight, target = frame.column("holding", "weight"), frame.column("holding", "target")
+    first, last = np.searchsorted(book.holding_sleeve, [sleeve, sleeve + 1])  # the sleeve's holdings
+    own = np.arange(first, last)
     reasons = []
-    for h in np.flatnonzero((book.holding_sleeve == sleeve) & evaluation.out_of_band):
+    for h in own[evaluation.out_of_band[first:last]]:
         for kind, out, band in (("absolute", evaluation.out_abs, evaluation.band_abs),
                                 ("relative", evaluation.out_rel, evaluation.band_rel)):
             if out[h]:
@@ -41,7 +43,8 @@ def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame) -> list[str]:
         reasons.append(f"cash {cash_weight:.2%} below the minimum {settings.cash_min:.2%}")
     if evaluation.cash_high[sleeve]:
         reasons.append(f"cash {cash_weight:.2%} above the maximum {settings.cash_max:.2%}")
-    for index in np.unique(evaluation.sell_rule[(book.holding_sleeve == sleeve) & (evaluation.sell_rule >= 0)]):
+    capped = evaluation.sell_rule[first:last]
+    for index in np.unique(capped[capped >= 0]):
         rule = policy.rules[index][0]
         reasons.append(f"rule {rule.name.value!r} ({_at(path, rule)})")
     return reasons
@@ -79,8 +82,8 @@ def relieved_lots(trades: TradeSet, row: int, as_of: dt.date) -> list[dict[str, 
     if trades.side[row] > 0:
         return []
     h = trades.holding[row]
-    lots = np.flatnonzero(book.lot_holding == h)
-    order = sorted(lots, key=lambda i: (book.lot_acquired[i], str(book.lot_ids[i])))
+    first, last = np.searchsorted(book.lot_holding, [h, h + 1])  # the holding's lots
+    order = sorted(range(first, last), key=lambda i: (book.lot_acquired[i], str(book.lot_ids[i])))
     remaining, price, relieved = _quantity(trades.quantity[row]), Decimal(repr(float(trades.price[row]))), []
     for i in order:
         if remaining <= 0:
