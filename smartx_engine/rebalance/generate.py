@@ -12,16 +12,17 @@ import numpy as np
 
 from ..dsl.compile import PolicyEvaluation
 from ..dsl.frame import Frame
-from ..dsl.schema import Grain
 
-#: added before rounding down, so that a quantity computed as 2.9999999999 still rounds to 3
-EPSILON = 1e-9
+#: added before rounding down (absolute, and relative to the scaled quantity), so that float noise
+#: such as 2.9999999999999996 still rounds to 3; far below any share step, so it never overspends
+NUDGE, RELATIVE_NUDGE = 1e-9, 1e-12
 
 
 def round_down(values: np.ndarray, decimals: int) -> np.ndarray:
-    """Round quantities down to ``decimals`` places (0: whole shares); never overspends."""
+    """Round quantities down to ``decimals`` places (0: whole shares)."""
     scale = 10.0 ** decimals
-    return np.floor(values * scale + EPSILON) / scale
+    scaled = values * scale
+    return np.floor(scaled + NUDGE + RELATIVE_NUDGE * np.abs(scaled)) / scale
 
 
 @attrs.frozen(eq=False)
@@ -57,8 +58,11 @@ def target_weights(evaluation: PolicyEvaluation, frame: Frame) -> np.ndarray:
     weight = frame.column("holding", "weight")
     model_cash = book.sleeve_cash_target[book.holding_sleeve]
     cash_target = model_cash if settings.cash_target is None else settings.cash_target
-    with np.errstate(divide="ignore", invalid="ignore"):
-        target = np.where(model_cash < 1, book.holding_target * (1 - cash_target) / (1 - model_cash), 0.0)
+    if settings.cash_target is None:  # the model's own weights
+        target = book.holding_target
+    else:  # rescaled to leave exactly the policy's cash target
+        with np.errstate(divide="ignore", invalid="ignore"):
+            target = np.where(model_cash < 1, book.holding_target * (1 - cash_target) / (1 - model_cash), 0.0)
     if settings.rebalance_to == "band":
         limit = np.fmin(evaluation.limit_abs, evaluation.limit_rel * target)
         edge = np.maximum(target + np.sign(weight - target) * limit, 0.0)
