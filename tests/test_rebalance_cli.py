@@ -102,3 +102,30 @@ def test_a_year_end_freeze_proposes_nothing_for_balanced_sleeves(smartx, importe
 def test_legacy_sleeves_held_by_a_rule_never_trade(smartx, imported, rules):
     trades = json.loads(run(smartx, rules, "rebalance", "--all", "--as-of", "2026-11-20", "--dry-run", "--json").output)
     assert not [t for t in trades if t["sleeve_id"] == "SCH-1-LEGACY"]
+
+
+def test_monitor_lists_the_sleeves_that_need_attention(smartx, imported, rules):
+    queue = {i["sleeve_id"]: i for i in json.loads(run(smartx, rules, "monitor", "--as-of", "2026-11-20", "--json").output)}
+    # SCH-1-CORE: BND 34.24% vs 38% target, out of its 300 bps fixed-income band (see test_policy_cli)
+    core = queue["SCH-1-CORE"]
+    assert set(core["issues"]) >= {"out of tolerance", "never rebalanced"} and core["policy"] == "balanced"
+    assert core["value"] == "85491.23" and core["worst_symbol"] in {"BND", "VTI", "VEA"}
+    # FID-1-CORE: 125,000.00 cash of 193,607.50 (64.56%) is above the 4% maximum, and flagged
+    fid = queue["FID-1-CORE"]
+    assert {"high cash", "flagged"} <= set(fid["issues"]) and "invest new money" in fid["notes"]
+    assert fid["cash_weight"] == "0.645636"
+    # the legacy sleeve has no model: no drift to show, and "never rebalanced" does not apply
+    legacy = queue.get("SCH-1-LEGACY")
+    assert legacy is None or (legacy["worst_drift"] is None and "never rebalanced" not in legacy["issues"])
+
+
+def test_monitor_filters_and_forgets_rebalanced_sleeves(smartx, imported, rules):
+    run(smartx, rules, "rebalance", "--sleeve", "SCH-2-CORE", "--as-of", "2026-11-20")
+    run(smartx, rules, "trades", "approve", "--run", "R-000001")
+    queue = json.loads(run(smartx, rules, "monitor", "--as-of", "2026-11-20", "--json", "--custodian", "schwab").output)
+    assert {i["custodian"] for i in queue} == {"schwab"}
+    sch2 = [i for i in queue if i["sleeve_id"] == "SCH-2-CORE"]
+    assert not sch2 or "never rebalanced" not in sch2[0]["issues"]
+    only_cash = json.loads(run(smartx, rules, "monitor", "--as-of", "2026-11-20", "--json", "--issue", "high cash").output)
+    assert [i["sleeve_id"] for i in only_cash] == ["FID-1-CORE"]
+    assert "Monitor" in run(smartx, rules, "monitor", "--as-of", "2026-11-20").output

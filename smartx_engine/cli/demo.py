@@ -77,6 +77,8 @@ def demo(ctx: click.Context, directory: Path) -> None:
         click.echo(policytest.run(rules_dir).summary)
         _step(f"Why {core} rebalances: the policy's bands, triggers and rules, as of {firm.as_of}")
         ctx.invoke(policy.policy_explain, sleeve_id=core, as_of=dt.datetime.combine(firm.as_of, dt.time()))
+        _step(f"The desk's queue as of {firm.as_of}: sleeves that need attention (smartx monitor)")
+        ctx.invoke(rebalance.monitor_command, as_of=dt.datetime.combine(firm.as_of, dt.time()))
         _step(f"Rebalance every sleeve as of {firm.as_of}: proposed trades with their reasons")
         ctx.invoke(rebalance.rebalance_command, everything=True, as_of=dt.datetime.combine(firm.as_of, dt.time()))
         proposed = stored_trades(store, status="proposed")

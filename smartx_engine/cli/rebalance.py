@@ -12,6 +12,8 @@ import click
 from ..domain import TradeStatus
 from ..dsl.policyset import load_rules
 from ..fixedpoint import PRICE, QUANTITY, round_money
+from ..rebalance.monitor import ISSUES, monitor
+from ..rebalance.monitor import as_json as monitor_json
 from ..rebalance.runs import RunResult, decide, rebalance, stored_trades
 from . import Env, cli, pass_env
 from .output import emit, json_option, money, print_table, quantity
@@ -130,3 +132,40 @@ def trades_reject(env: Env, trade_ids: tuple[str, ...], run_id: str | None, reas
     """Reject proposed trades, with a reason."""
     decided = decide(env.store(), _chosen(env, trade_ids, run_id), TradeStatus.REJECTED, note=reason)
     click.echo(f"rejected {len(decided)} trade(s)" + (f": {', '.join(decided)}" if len(decided) <= 10 else ""))
+
+
+@cli.command(name="monitor")
+@click.option("--household", help="Only this household's sleeves.")
+@click.option("--custodian", help="Only sleeves of accounts at this custodian.")
+@click.option("--model", "model_id", help="Only sleeves following this model.")
+@click.option("--issue", type=click.Choice(ISSUES), help="Only sleeves with this issue.")
+@click.option("--sort", "sort_by", type=click.Choice(["drift", "cash", "value", "sleeve"]), default="drift",
+              show_default=True, help="Order of the queue.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Prices and dates as of this day (default: today).")
+@json_option
+@pass_env
+def monitor_command(env: Env, household: str | None, custodian: str | None, model_id: str | None,
+                    issue: str | None, sort_by: str, as_of: dt.datetime | None, as_json: bool) -> None:
+    """The desk's daily queue: sleeves out of tolerance, with high or low cash, flagged by a rule,
+    never rebalanced, skipped, or without a policy.
+
+    \b
+    Examples:
+      smartx monitor
+      smartx monitor --custodian schwab --issue "high cash" --sort cash --json
+    """
+    items = [item for item in monitor(env.store(), load_rules(env.rules_dir), as_of.date() if as_of else dt.date.today())
+             if (household is None or item.household_id == household)
+             and (custodian is None or item.custodian == custodian)
+             and (model_id is None or item.model_id == model_id) and (issue is None or issue in item.issues)]
+    keys = {"drift": lambda i: -abs(i.worst_drift or 0.0), "cash": lambda i: -(i.cash_weight or 0.0),
+            "value": lambda i: -i.value, "sleeve": lambda i: i.sleeve_id}
+    items.sort(key=lambda i: (keys[sort_by](i), i.sleeve_id))
+    emit(as_json, [monitor_json(i) for i in items], lambda: print_table(
+        "Monitor", ["sleeve", "account", "household", "model", "policy", "value", "cash", "worst drift", "issues"],
+        [(i.sleeve_id, i.account_id, i.household_id, i.model_id or "-", i.policy or "-", f"{i.value:,.2f}",
+          f"{i.cash_weight:.2%}" if i.cash_weight is not None else "",
+          f"{i.worst_symbol} {i.worst_drift:+.2%}" if i.worst_symbol else "",
+          ", ".join(i.issues) + (f" ({'; '.join(i.notes)})" if i.notes else "")) for i in items],
+        numeric=["value", "cash", "worst drift"], empty="nothing needs attention"))
