@@ -263,7 +263,7 @@ class PolicyEvaluation:
         """Per holding, the weight a `sell to` rule caps it at (NaN for none)."""
         return self.policy.rule_caps[self.sell_rule]
 
-    @property
+    @cached_property
     def out_of_band(self) -> np.ndarray:
         return self.out_abs | self.out_rel
 

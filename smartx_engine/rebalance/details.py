@@ -15,18 +15,24 @@ from ..fixedpoint import QUANTITY, round_money
 from .generate import TradeSet
 
 
+def _range(owners: np.ndarray, owner: int) -> tuple[int, int]:
+    """The rows of ``owner`` in a sorted owner column (searched with the column's own dtype: no copy)."""
+    keys = np.array([owner, owner + 1], dtype=owners.dtype)
+    first, last = np.searchsorted(owners, keys)
+    return int(first), int(last)
+
+
 def _at(path: str, statement: ast.Statement) -> str:
     return f"{path}:{statement.span.line}"
 
 
-def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame) -> list[str]:
+def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndarray) -> list[str]:
     """Why a sleeve trades: its out-of-band holdings, fired triggers, cash limits and `sell to` rules."""
     evaluation = trades.evaluation
     book, policy = evaluation.book, evaluation.policy
     path = policy.resolved.path
-    symbols = frame.column("holding", "symbol").strings()
     weight, target = frame.column("holding", "weight"), frame.column("holding", "target")
-    first, last = np.searchsorted(book.holding_sleeve, [sleeve, sleeve + 1])  # the sleeve's holdings
+    first, last = _range(book.holding_sleeve, sleeve)  # the sleeve's holdings
     own = np.arange(first, last)
     reasons = []
     for h in own[evaluation.out_of_band[first:last]]:
@@ -66,9 +72,11 @@ def holding_reason(trades: TradeSet, row: int) -> str:
 
 def reasons(trades: TradeSet) -> list[list[str]]:
     """Every trade's reasons: what set its target, then why its sleeve trades."""
-    frame = Frame(trades.evaluation.book)
-    sleeves = trades.evaluation.book.holding_sleeve[trades.holding]
-    by_sleeve = {int(s): sleeve_reasons(trades, int(s), frame) for s in np.unique(sleeves)}
+    book = trades.evaluation.book
+    frame = Frame(book)
+    symbols = book.symbols[book.holding_symbol]
+    sleeves = book.holding_sleeve[trades.holding]
+    by_sleeve = {int(s): sleeve_reasons(trades, int(s), frame, symbols) for s in np.unique(sleeves)}
     return [[holding_reason(trades, row), *by_sleeve[int(sleeves[row])]] for row in range(len(trades))]
 
 
@@ -82,7 +90,7 @@ def relieved_lots(trades: TradeSet, row: int, as_of: dt.date) -> list[dict[str, 
     if trades.side[row] > 0:
         return []
     h = trades.holding[row]
-    first, last = np.searchsorted(book.lot_holding, [h, h + 1])  # the holding's lots
+    first, last = _range(book.lot_holding, h)  # the holding's lots
     order = sorted(range(first, last), key=lambda i: (book.lot_acquired[i], str(book.lot_ids[i])))
     remaining, price, relieved = _quantity(trades.quantity[row]), Decimal(repr(float(trades.price[row]))), []
     for i in order:

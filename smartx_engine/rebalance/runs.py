@@ -112,17 +112,14 @@ def record_run(store: Store, result: RunResult) -> RunResult:
             " and sleeve_id in (select value from json_each(?))",
             [f"superseded by {run_id}", now, json.dumps(sleeves)]).rowcount
         first = _next_number(db, "trades", "trade_id")
-        stored = []
-        for offset, proposal in enumerate(result.trades):
-            trade = attrs.evolve(proposal.trade, trade_id=f"T-{first + offset:08d}", run_id=run_id)
-            db.table("trades").insert({
-                "trade_id": trade.trade_id, "run_id": run_id, "account_id": trade.account_id,
-                "sleeve_id": trade.sleeve_id, "symbol": trade.symbol, "side": str(trade.side),
-                "quantity_e6": QUANTITY.to_int(trade.quantity), "est_price_e6": PRICE.to_int(trade.est_price),
-                "status": str(trade.status), "reasons": json.dumps(list(trade.reasons)),
-                "lots": json.dumps(list(proposal.lots), default=str), "created_at": now,
-            })
-            stored.append(attrs.evolve(proposal, trade=trade))
+        stored = [attrs.evolve(p, trade=attrs.evolve(p.trade, trade_id=f"T-{first + i:08d}", run_id=run_id))
+                  for i, p in enumerate(result.trades)]
+        db.conn.executemany(
+            "insert into trades (trade_id, run_id, account_id, sleeve_id, symbol, side, quantity_e6, est_price_e6,"
+            " status, reasons, lots, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(t.trade_id, run_id, t.account_id, t.sleeve_id, t.symbol, str(t.side), QUANTITY.to_int(t.quantity),
+              PRICE.to_int(t.est_price), str(t.status), json.dumps(list(t.reasons)),
+              json.dumps(list(p.lots), default=str), now) for p in stored for t in [p.trade]])
         store.audit("rebalance.run", run_id, as_of=result.as_of.isoformat(), book_digest=result.book_digest,
                     policies=result.policies, trades=len(stored), superseded=superseded,
                     sleeves_triggered=result.sleeves_triggered)
