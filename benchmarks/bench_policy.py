@@ -15,13 +15,8 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", 
     os.environ.setdefault(_variable, "1")  # before numpy is imported
 
 import argparse
-import cProfile
-import io
-import pstats
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import lark
@@ -31,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from measure import profile, timed
 from synthetic import check_invariants, synthetic_book
 
 from smartx_engine.dsl import parser as policy_parser
@@ -40,27 +36,6 @@ from smartx_engine.dsl.reference import decisions_of, differences, evaluate_refe
 from smartx_engine.dsl.validate import validate
 
 GOALS = {"parser": 0.050, "parse_validate": 0.005, "rate": 20e6}
-
-
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    """The median wall time of ``repeat`` calls, and the last result."""
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def profile(fn: Callable[[], object], top: int = 15) -> str:
-    profiler = cProfile.Profile()
-    profiler.runcall(fn)
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
-    return "\n".join(line for line in out.getvalue().splitlines() if line.strip())
-
-
-# ---------------------------------------------------------------- a 200-line policy file
 
 
 def big_policy(rules: int = 163) -> str:

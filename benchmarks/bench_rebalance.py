@@ -25,13 +25,10 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", 
     os.environ.setdefault(_variable, "1")  # before numpy is imported
 
 import argparse
-import cProfile
-import io
+import contextlib
 import math
 import multiprocessing
-import pstats
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -46,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from measure import profile, timed
 from synthetic import check_invariants, synthetic_book
 
 from smartx_engine.book import Book
@@ -64,24 +62,6 @@ FIRM = 1_000_000  # the size the store figures are extrapolated to
 GB, MB = 1e9, 1e6
 
 
-def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    """The median wall time of ``repeat`` calls, and the last result."""
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def profile(fn: Callable[[], Any], top: int = 15) -> str:
-    profiler = cProfile.Profile()
-    profiler.runcall(fn)
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
-    return "\n".join(line for line in out.getvalue().splitlines() if line.strip())
-
-
 def peak_rss() -> int:
     """The peak resident memory of this process so far, in bytes."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -90,11 +70,8 @@ def peak_rss() -> int:
 
 def reset_peak() -> None:
     """Restart this process's high-water mark (Linux: /proc/self/clear_refs) for :func:`peak_since_reset`."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear:
-            clear.write("5")
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
 
 
 def peak_since_reset() -> int:
@@ -102,13 +79,10 @@ def peak_since_reset() -> int:
 
     A process spawned by a large one reports that one's peak through getrusage (the high-water mark
     outlives fork + exec), so the fresh processes of (c) read VmHWM instead."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return peak_rss()
 
 
