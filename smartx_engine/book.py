@@ -94,17 +94,23 @@ class Book:
             digest.update("\0".join(map(str, array)).encode() if array.dtype == object else array.tobytes())
         return digest.hexdigest()
 
-    def chunks(self, size: int) -> list[Book]:
-        """Consecutive sub-books of about ``size`` sleeves each, sharing this book's memory."""
-        if self.n_sleeves <= size:
-            return [self]
+    def chunk_bounds(self, size: int) -> list[tuple[int, int, int, int, int, int]]:
+        """(first sleeve, end, first holding, end, first lot, end) of consecutive chunks of ``size`` sleeves."""
         bounds = np.arange(0, self.n_sleeves + size, size, dtype=self.holding_sleeve.dtype)
         bounds[-1] = self.n_sleeves
         holdings = np.searchsorted(self.holding_sleeve, bounds)
         lots = np.searchsorted(self.lot_holding, holdings.astype(self.lot_holding.dtype))
-        return [self._slice(*bounds[i:i + 2], *holdings[i:i + 2], *lots[i:i + 2]) for i in range(len(bounds) - 1)]
+        return [tuple(int(x) for x in (*bounds[i:i + 2], *holdings[i:i + 2], *lots[i:i + 2]))
+                for i in range(len(bounds) - 1)] or [(0, 0, 0, 0, 0, 0)]
 
-    def _slice(self, s0: int, s1: int, h0: int, h1: int, l0: int, l1: int) -> Book:
+    def chunks(self, size: int) -> list[Book]:
+        """Consecutive sub-books of about ``size`` sleeves each, sharing this book's memory."""
+        if self.n_sleeves <= size:
+            return [self]
+        return [self.slice_rows(*bounds) for bounds in self.chunk_bounds(size)]
+
+    def slice_rows(self, s0: int, s1: int, h0: int, h1: int, l0: int, l1: int) -> Book:
+        """The sub-book of sleeves ``s0:s1`` (whose holdings are ``h0:h1`` and lots ``l0:l1``), as views."""
         sleeves, holdings, lots = slice(s0, s1), slice(h0, h1), slice(l0, l1)
         return attrs.evolve(
             self,

@@ -229,6 +229,15 @@ class PolicyEvaluation:
                 + [(mask, Grain.SLEEVE) for _, mask in self.triggers]
                 + [(mask, grain) for (_, mask), (_, _, grain) in zip(self.rules, self.policy.rules)])
 
+    def slice_rows(self, s0: int, s1: int, h0: int, h1: int, l0: int, l1: int) -> PolicyEvaluation:
+        """This evaluation restricted to a chunk of consecutive sleeves (see :meth:`Book.chunk_bounds`)."""
+        rows = {Grain.SLEEVE: slice(s0, s1), Grain.HOLDING: slice(h0, h1), Grain.LOT: slice(l0, l1)}
+        return PolicyEvaluation(
+            policy=self.policy, book=self.book.slice_rows(s0, s1, h0, h1, l0, l1), sleeves=self.sleeves[s0:s1],
+            triggers=tuple((t, mask[s0:s1]) for t, mask in self.triggers),
+            rules=tuple((r, mask[rows[grain]]) for (r, mask), (_, _, grain) in zip(self.rules, self.policy.rules)),
+            **{name: getattr(self, name)[rows[grain]] for name, grain in self.GRAINS.items()})
+
     @classmethod
     def gather(cls, parts: Iterator[tuple[Book, PolicyEvaluation]], book: Book) -> PolicyEvaluation:
         """One evaluation of ``book`` from the evaluations of its consecutive chunks, each copied in place."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from ..dsl.compile import PolicyEvaluation
+from ..dsl.compile import CHUNK_SLEEVES, PolicyEvaluation
 from ..dsl.frame import Frame
 
 #: added before rounding down (absolute, and relative to the scaled quantity), so that float noise
@@ -80,7 +80,21 @@ def target_weights(evaluation: PolicyEvaluation, frame: Frame) -> np.ndarray:
 
 
 def generate_trades(evaluation: PolicyEvaluation) -> TradeSet:
-    """The trades that bring every triggered, unskipped sleeve with a model to its target."""
+    """The trades that bring every triggered, unskipped sleeve with a model to its target.
+
+    A large book is worked through in chunks of sleeves (every trade depends on its sleeve only),
+    so that the temporary columns stay small.
+    """
+    bounds = evaluation.book.chunk_bounds(CHUNK_SLEEVES)
+    if len(bounds) == 1:
+        return _generate(evaluation)
+    parts = [(b[2], _generate(evaluation.slice_rows(*b))) for b in bounds]
+    return TradeSet(evaluation, np.concatenate([first + part.holding for first, part in parts]),
+                    *(np.concatenate([getattr(part, name) for _, part in parts])
+                      for name in ("side", "quantity", "price", "target_weight")))
+
+
+def _generate(evaluation: PolicyEvaluation) -> TradeSet:
     book, settings = evaluation.book, evaluation.policy.settings
     frame = Frame(book)
     sleeve_of = book.holding_sleeve

@@ -495,3 +495,23 @@ def test_new_money_is_invested_as_the_reference_does(case):
     body, book = case
     evaluation = evaluate_text(body, book)
     assert generate_trades(evaluation).rows() == reference_trades(evaluation), body
+
+
+def test_chunked_generation_equals_a_single_pass(monkeypatch):
+    """Large books are generated chunk by chunk; the trades must not depend on the chunking."""
+    import sys
+    from pathlib import Path
+
+    from smartx_engine.rebalance import generate as generate_module
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from synthetic import synthetic_book
+
+    book = synthetic_book(300, seed=5)
+    evaluation = policy_of("drift band absolute 2%\ntarget cash 2% min 1%\nmin trade 100 USD").evaluate(book)
+    whole = generate_trades(evaluation)
+    monkeypatch.setattr(generate_module, "CHUNK_SLEEVES", 7)
+    pieces = generate_trades(evaluation)
+    assert len(whole) > 100 and whole.rows() == pieces.rows()
+    np.testing.assert_array_equal(whole.holding, pieces.holding)
+    np.testing.assert_array_equal(whole.target_weight, pieces.target_weight)
