@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import profile, timed
+from measure import pin_to_one_core, profile, timed
 from synthetic import check_invariants, synthetic_book
 
 from smartx_engine.book import Book
@@ -357,8 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     args.add_argument("--seed", type=int, default=0)
     args.add_argument("--profile", action="store_true", help="profile the measures that miss their goal, and (c)")
     options = args.parse_args(argv)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin_to_one_core()
     import sqlite3
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, SQLite {sqlite3.sqlite_version}, one core")
 

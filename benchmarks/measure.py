@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cProfile
+import os
 import io
 import pstats
 import statistics
@@ -28,3 +29,9 @@ def profile(fn: Callable[[], Any], top: int = 15) -> str:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
     return "\n".join(line for line in out.getvalue().splitlines() if line.strip())
+
+
+def pin_to_one_core() -> None:
+    """Run on one CPU, so that rates are per core (numpy's pools are set to one thread by the caller)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})

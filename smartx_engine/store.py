@@ -210,14 +210,7 @@ class Store:
 
     @staticmethod
     def _scope(account_id: str | None, sleeve_id: str | None) -> tuple[str, list[str]]:
-        clauses, params = [], []
-        if account_id:
-            clauses.append("account_id = ?")
-            params.append(account_id)
-        if sleeve_id:
-            clauses.append("sleeve_id = ?")
-            params.append(sleeve_id)
-        return ("where " + " and ".join(clauses) if clauses else ""), params
+        return where(account_id=account_id, sleeve_id=sleeve_id)
 
     # ------------------------------------------------------------------ sleeves
 
@@ -351,6 +344,13 @@ class Store:
         if conflicts:
             raise DataError(f"{book.source}: the book was not imported", conflicts)
         return added, unchanged
+
+
+def where(**equals: Any) -> tuple[str, list[Any]]:
+    """A parameterised ``where`` clause for the columns given a value (None and empty values are left out)."""
+    given = {column: value for column, value in equals.items() if value}
+    sql = " and ".join(f"{column} = ?" for column in given)
+    return (f"where {sql}" if sql else ""), list(given.values())
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

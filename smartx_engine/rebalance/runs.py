@@ -21,7 +21,7 @@ from ..domain import Side, Trade, TradeStatus
 from ..dsl.policyset import PolicySet
 from ..errors import ConflictError, NotFoundError
 from ..fixedpoint import PRICE, QUANTITY
-from ..store import Store
+from ..store import Store, where
 from .details import reasons, relieved_lots
 from .generate import generate_trades
 
@@ -137,18 +137,11 @@ def _next_number(db, table: str, key: str) -> int:
 def stored_trades(store: Store, *, status: str | None = None, run_id: str | None = None,
                   trade_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Stored trades as rows for listing (newest run first, then by trade id)."""
-    clauses, params = [], []
-    if status:
-        clauses.append("status = ?")
-        params.append(status)
-    if run_id:
-        clauses.append("run_id = ?")
-        params.append(run_id)
+    clause, params = where(status=status, run_id=run_id)
     if trade_ids:
-        clauses.append("trade_id in (select value from json_each(?))")
+        clause += (" and " if clause else "where ") + "trade_id in (select value from json_each(?))"
         params.append(json.dumps(list(trade_ids)))
-    where = ("where " + " and ".join(clauses)) if clauses else ""
-    return list(store.db.query(f"select * from trades {where} order by run_id desc, trade_id", params))
+    return list(store.db.query(f"select * from trades {clause} order by run_id desc, trade_id", params))
 
 
 def decide(store: Store, trade_ids: Sequence[str], status: TradeStatus, note: str | None = None) -> list[str]:
