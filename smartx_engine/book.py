@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import cached_property
 
 import attrs
 import numpy as np
 
 from .domain import CASH_SYMBOL, Registration
-from .store import Store
+from .store import LATEST_MODEL_VERSIONS, Store
 
 
 def _codes(values: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -55,6 +55,8 @@ class Book:
     sleeve_policy: np.ndarray      # the explicitly assigned policy name, or None
     sleeve_cash: np.ndarray
     sleeve_cash_target: np.ndarray  # the model's cash weight (NaN without a model)
+    sleeve_model_changed: np.ndarray = attrs.field(  # bool: its model has a newer version than it was rebalanced to
+        kw_only=True, default=attrs.Factory(lambda book: np.zeros(len(book.sleeve_ids), dtype=bool), takes_self=True))
     # holdings
     holding_sleeve: np.ndarray
     holding_symbol: np.ndarray
@@ -117,6 +119,7 @@ class Book:
             sleeve_ids=self.sleeve_ids[sleeves], sleeve_account=self.sleeve_account[sleeves],
             sleeve_model=self.sleeve_model[sleeves], sleeve_policy=self.sleeve_policy[sleeves],
             sleeve_cash=self.sleeve_cash[sleeves], sleeve_cash_target=self.sleeve_cash_target[sleeves],
+            sleeve_model_changed=self.sleeve_model_changed[sleeves],
             holding_sleeve=self.holding_sleeve[holdings] - self.holding_sleeve.dtype.type(s0),
             holding_symbol=self.holding_symbol[holdings], holding_quantity=self.holding_quantity[holdings],
             holding_cost=self.holding_cost[holdings], holding_target=self.holding_target[holdings],
@@ -139,6 +142,7 @@ class Book:
             sleeve_ids=self.sleeve_ids[sleeves], sleeve_account=self.sleeve_account[sleeves],
             sleeve_model=self.sleeve_model[sleeves], sleeve_policy=self.sleeve_policy[sleeves],
             sleeve_cash=self.sleeve_cash[sleeves], sleeve_cash_target=self.sleeve_cash_target[sleeves],
+            sleeve_model_changed=self.sleeve_model_changed[sleeves],
             holding_sleeve=sleeve_map[self.holding_sleeve[holdings]].astype(np.int32),
             holding_symbol=self.holding_symbol[holdings], holding_quantity=self.holding_quantity[holdings],
             holding_cost=self.holding_cost[holdings], holding_target=self.holding_target[holdings],
@@ -146,6 +150,34 @@ class Book:
             lot_ids=self.lot_ids[lots], lot_holding=holding_map[self.lot_holding[lots]].astype(np.int32),
             lot_quantity=self.lot_quantity[lots], lot_cost=self.lot_cost[lots], lot_acquired=self.lot_acquired[lots],
         )
+
+    def holding_keys(self) -> np.ndarray:
+        """``sleeve x number of symbols + symbol`` per holding: sorted, so holdings are found by search."""
+        return self.holding_sleeve.astype(np.int64) * len(self.symbols) + self.holding_symbol
+
+    def with_holdings(self, sleeves: np.ndarray, symbols: np.ndarray) -> tuple[Book, np.ndarray, np.ndarray]:
+        """This book with empty holdings (quantity 0, target 0, not in the model) for new (sleeve, symbol) pairs.
+
+        Returns the new book, the new index of every old holding, and where the new ones went.
+        """
+        keys = np.unique(sleeves.astype(np.int64) * len(self.symbols) + symbols)
+        keys = keys[~np.isin(keys, self.holding_keys())]
+        at = np.searchsorted(self.holding_keys(), keys)
+        old_to_new = np.arange(self.n_holdings) + np.searchsorted(at, np.arange(self.n_holdings), side="right")
+        new_rows = at + np.arange(len(at))
+        sleeve, symbol = keys // len(self.symbols), keys % len(self.symbols)
+        target = np.where(self.sleeve_model[sleeve] >= 0, 0.0, np.nan)  # like any holding out of the model
+        book = attrs.evolve(
+            self,
+            holding_sleeve=np.insert(self.holding_sleeve, at, sleeve.astype(self.holding_sleeve.dtype)),
+            holding_symbol=np.insert(self.holding_symbol, at, symbol.astype(self.holding_symbol.dtype)),
+            holding_quantity=np.insert(self.holding_quantity, at, 0.0),
+            holding_cost=np.insert(self.holding_cost, at, 0.0),
+            holding_target=np.insert(self.holding_target, at, target),
+            holding_in_model=np.insert(self.holding_in_model, at, False),
+            lot_holding=old_to_new[self.lot_holding].astype(self.lot_holding.dtype),
+        )
+        return book, old_to_new, new_rows
 
     # ------------------------------------------------------------------ construction
 
@@ -158,6 +190,7 @@ class Book:
         models: dict[str, dict[str, float]],
         positions: Sequence[tuple[str, str, float, float]],
         lots: Sequence[tuple[str, str, str, float, float, dt.date]],
+        model_changed: Collection[str] = (),
     ) -> Book:
         """Build a book from plain rows.
 
@@ -165,7 +198,9 @@ class Book:
         custodian, household_id, st_rate, lt_rate); ``sleeves``: (sleeve_id, account_id, model_id,
         policy, cash); ``models``: model_id -> {symbol: weight} with ``$CASH``; ``positions``:
         (sleeve_id, symbol, quantity, cost); ``lots``: (lot_id, sleeve_id, symbol, quantity, cost,
-        acquired). Positions must equal the lots summed, when lots are given.
+        acquired). Positions must equal the lots summed, when lots are given. ``model_changed``: the
+        sleeves (each with a model) whose model has a newer version than the one they were last
+        rebalanced to (see :meth:`Store.model_changes`).
         """
         securities = sorted(securities)
         symbols = np.array([s[0] for s in securities], dtype=object)
@@ -180,6 +215,9 @@ class Book:
         sleeve_index = {s[0]: i for i, s in enumerate(sleeves)}
         model_code, model_vocab = _codes([s[2] for s in sleeves])
         cash_target = np.array([models[s[2]].get(CASH_SYMBOL, 0.0) if s[2] else np.nan for s in sleeves])
+        model_changed = set(model_changed)
+        if stray := model_changed - {s[0] for s in sleeves if s[2]}:
+            raise ValueError(f"model_changed names sleeves without a model: {', '.join(sorted(stray))}")
 
         held = {(sleeve_index[s], symbol_index[sym]): (q, c) for s, sym, q, c in positions}
         targets = {(i, symbol_index[sym]): w for i, s in enumerate(sleeves) if s[2]
@@ -204,6 +242,7 @@ class Book:
             sleeve_policy=np.array([s[3] for s in sleeves], dtype=object),
             sleeve_cash=np.array([s[4] for s in sleeves], dtype=np.float64),
             sleeve_cash_target=cash_target,
+            sleeve_model_changed=np.array([s[0] in model_changed for s in sleeves], dtype=bool),
             holding_sleeve=np.array([k[0] for k in keys], dtype=np.int32),
             holding_symbol=np.array([k[1] for k in keys], dtype=np.int32),
             holding_quantity=np.array([held.get(k, (0.0, 0.0))[0] for k in keys], dtype=np.float64),
@@ -219,7 +258,8 @@ class Book:
 
     @classmethod
     def from_store(cls, store: Store, as_of: dt.date) -> Book:
-        """Snapshot the store: current prices, latest model versions, every sleeve, holding and lot."""
+        """Snapshot the store: current prices, latest model versions, every sleeve (and whether its model
+        changed since its last rebalance), holding and lot."""
         q = store.db.execute
         securities = [(s, a, p / 1e6) for s, a, p in q("select symbol, asset_class, price_e6 from securities")]
         accounts = [(a, r, c, h, float(st), float(lt)) for a, r, c, h, st, lt in q(
@@ -229,16 +269,16 @@ class Book:
             " left join cash c on c.sleeve_id = s.sleeve_id")]
         models: dict[str, dict[str, float]] = {}
         for model_id, symbol_, weight in q(
-                "select w.model_id, w.symbol, w.weight from model_weights w join model_versions v"
-                " on v.model_id = w.model_id and v.version = w.version"
-                " where v.seq = (select max(seq) from model_versions x where x.model_id = v.model_id)"):
+                f"select w.model_id, w.symbol, w.weight from model_weights w join ({LATEST_MODEL_VERSIONS})"
+                " using (model_id, version)"):
             models.setdefault(model_id, {})[symbol_] = float(weight)
         lots = [(lot_id, s, sym, qty / 1e6, cost / 100, dt.date.fromisoformat(acquired)) for lot_id, s, sym, qty, cost,
                 acquired in q("select lot_id, sleeve_id, symbol, quantity_e6, cost_basis_cents, acquired from lots")]
         positions = [(s, sym, qty / 1e6, cost / 100) for s, sym, qty, cost in q(
             "select sleeve_id, symbol, sum(quantity_e6), sum(cost_basis_cents) from lots group by sleeve_id, symbol")]
         return cls.assemble(as_of=as_of, securities=securities, accounts=accounts, sleeves=sleeves,
-                            models=models, positions=positions, lots=lots)
+                            models=models, positions=positions, lots=lots,
+                            model_changed={change.sleeve_id for change in store.model_changes()})
 
 
 def tax_treatment_codes(book: Book) -> tuple[np.ndarray, np.ndarray]:

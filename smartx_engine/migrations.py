@@ -202,3 +202,31 @@ def m003_runs_and_trades(db: sqlite_utils.Database) -> None:
     create index trades_sleeve_status on trades (sleeve_id, status);
     create index trades_run on trades (run_id)
     """)
+
+
+@migration
+def m004_review(db: sqlite_utils.Database) -> None:
+    """Firm settings; trades remember edits, the model version proposed for, and shares crossed in the account."""
+    _run(db, """
+    create table settings (
+        key text primary key,
+        value text not null,
+        updated_at text not null,
+        updated_by text not null
+    ) strict;
+    alter table trades add column proposed_e6 integer;
+    alter table trades add column edited_by text;
+    alter table trades add column edited_at text;
+    alter table trades add column model_version text;
+    alter table trades add column crossed_e6 integer not null default 0 check (crossed_e6 >= 0)
+    """)
+
+
+@migration
+def m005_sleeve_rebalanced(db: sqlite_utils.Database) -> None:
+    """The model version each sleeve was last rebalanced to, and as of when (NULL: never rebalanced)."""
+    _run(db, """
+    alter table sleeves add column rebalanced_version text;
+    alter table sleeves add column rebalanced_on text
+        check (rebalanced_on is null or rebalanced_on = date(julianday(rebalanced_on)))
+    """)

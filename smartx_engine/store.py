@@ -10,7 +10,7 @@ import getpass
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +28,10 @@ from .fixedpoint import MONEY, PRICE, QUANTITY
 from .migrations import migrate
 
 Clock = Callable[[], dt.datetime]
+
+#: every model's latest version (highest ``seq``): a query of ``model_id, version``
+LATEST_MODEL_VERSIONS = ("select model_id, version from model_versions v"
+                         " where seq = (select max(seq) from model_versions x where x.model_id = v.model_id)")
 
 
 def _utc_now() -> dt.datetime:
@@ -48,6 +52,26 @@ class Position:
     quantity: Decimal
     cost_basis: Decimal
     lots: int
+
+
+@attrs.frozen
+class RebalanceMark:
+    """When a sleeve was last rebalanced, and to which version of its model (None without a model)."""
+
+    sleeve_id: str
+    version: str | None
+    on: dt.date
+
+
+@attrs.frozen
+class ModelChange:
+    """A sleeve whose model has a newer version than the one it was last rebalanced to."""
+
+    sleeve_id: str
+    model_id: str
+    rebalanced_version: str
+    latest_version: str
+    rebalanced_on: dt.date
 
 
 @attrs.frozen
@@ -192,6 +216,29 @@ class Store:
         )
         return ModelVersion(model_id, version, [ModelWeight(r["symbol"], r["weight"]) for r in rows])
 
+    def latest_model_versions(self) -> dict[str, str]:
+        """The latest version of every model that has one."""
+        return {row["model_id"]: row["version"] for row in self.db.query(LATEST_MODEL_VERSIONS)}
+
+    def rebalance_marks(self) -> dict[str, RebalanceMark]:
+        """When and to which model version each sleeve was last rebalanced; a sleeve never rebalanced is absent."""
+        rows = self.db.query("select sleeve_id, rebalanced_version, rebalanced_on from sleeves"
+                             " where rebalanced_on is not null order by sleeve_id")
+        return {r["sleeve_id"]: RebalanceMark(r["sleeve_id"], r["rebalanced_version"],
+                                              dt.date.fromisoformat(r["rebalanced_on"])) for r in rows}
+
+    def model_changes(self) -> list[ModelChange]:
+        """The sleeves rebalanced before whose model's latest version is not the version they were
+        last rebalanced to (none: their model was assigned since)."""
+        rows = self.db.query(
+            f"""select s.sleeve_id, s.model_id, s.rebalanced_version, l.version as latest, s.rebalanced_on
+                from sleeves s join ({LATEST_MODEL_VERSIONS}) l on l.model_id = s.model_id
+                where s.rebalanced_on is not null
+                and (s.rebalanced_version is null or s.rebalanced_version != l.version)
+                order by s.sleeve_id""")
+        return [ModelChange(r["sleeve_id"], r["model_id"], r["rebalanced_version"], r["latest"],
+                            dt.date.fromisoformat(r["rebalanced_on"])) for r in rows]
+
     def prices(self) -> dict[str, Decimal]:
         """The current price of every security."""
         return {row["symbol"]: PRICE.to_decimal(row["price_e6"])
@@ -211,6 +258,10 @@ class Store:
     @staticmethod
     def _scope(account_id: str | None, sleeve_id: str | None) -> tuple[str, list[str]]:
         return where(account_id=account_id, sleeve_id=sleeve_id)
+
+    def record_transaction(self, transaction: Transaction) -> None:
+        """Add one transaction to the history (in the caller's database transaction)."""
+        self.db.table("transactions").insert(_transaction_row(transaction))
 
     # ------------------------------------------------------------------ sleeves
 
@@ -236,10 +287,44 @@ class Store:
             self.model_versions(model_id)
         updated = attrs.evolve(current, model_id=model_id or current.model_id,
                                policy=policy or current.policy)
+        new_model = {"rebalanced_version": None} if updated.model_id != current.model_id else {}
         with self.transaction():
-            self.db.table("sleeves").update(sleeve_id, {"model_id": updated.model_id, "policy": updated.policy})
+            self.db.table("sleeves").update(sleeve_id, {"model_id": updated.model_id, "policy": updated.policy,
+                                                        **new_model})
             self.audit("sleeve.assign", sleeve_id, before=attrs.asdict(current), after=attrs.asdict(updated))
         return updated
+
+    def mark_rebalanced(self, sleeves: Iterable[str] | Mapping[str, str | None],
+                        as_of: dt.date) -> dict[str, str | None]:
+        """Record that ``sleeves`` were rebalanced as of ``as_of``; the version each was rebalanced to.
+
+        Given sleeve ids, each was rebalanced to its model's latest version; given ``{sleeve_id:
+        version}``, to that version of its model (None: the latest). A sleeve without a model gets
+        no version. Runs in the caller's transaction, if any, and is not audited: the caller audits.
+        """
+        if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
+            raise TypeError(f"as_of must be a date, not {as_of!r}")
+        wanted = dict(sleeves) if isinstance(sleeves, Mapping) else dict.fromkeys(sleeves)
+        models = {r["sleeve_id"]: r["model_id"] for r in self.db.query(
+            "select sleeve_id, model_id from sleeves where sleeve_id in (select value from json_each(?))",
+            [json.dumps(list(wanted))])}
+        for sleeve_id in sorted(wanted.keys() - models.keys()):
+            self.sleeve(sleeve_id)  # raises NotFoundError, with a did-you-mean
+        latest = self.latest_model_versions()
+        known = {(r["model_id"], r["version"]) for r in self.db.query("select model_id, version from model_versions")}
+        versions = {}
+        for sleeve_id, version in wanted.items():
+            model_id = models[sleeve_id]
+            if model_id is None and version is not None:
+                raise DataError(f"sleeve {sleeve_id} has no model, so no version {version!r} to be rebalanced to")
+            if version is not None and (model_id, version) not in known:
+                raise NotFoundError(f"model {model_id} has no version {version!r}")
+            versions[sleeve_id] = version if version is not None else latest.get(model_id)
+        with self.transaction():
+            self.db.conn.executemany(
+                "update sleeves set rebalanced_version = ?, rebalanced_on = ? where sleeve_id = ?",
+                [(version, as_of.isoformat(), sleeve_id) for sleeve_id, version in versions.items()])
+        return versions
 
     # ------------------------------------------------------------------ book import
 

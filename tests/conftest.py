@@ -38,6 +38,20 @@ def smartx(db_path: Path):
 
 
 @pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    """A rules directory: the firm's balanced policy, a small growth policy and a legacy hold."""
+    directory = tmp_path / "rules"
+    directory.mkdir()
+    shutil.copy(Path(__file__).parent.parent / "rules" / "balanced.policy", directory)
+    (directory / "growth.policy").write_text(
+        'policy "growth" {\n  applies to sleeve.model == "GRO-80-20"\n  drift band absolute 4%\n'
+        '  target cash 2% min 1%\n  min trade 100 USD\n}\n')
+    (directory / "legacy.policy").write_text(
+        'policy "legacy" {\n  applies to sleeve.model == ""\n  rule "keep" when true then hold\n}\n')
+    return directory
+
+
+@pytest.fixture
 def imported(smartx, db_path: Path):
     """The test database with the small book imported."""
     smartx("import", "book", str(SMALL_BOOK))

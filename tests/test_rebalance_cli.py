@@ -1,28 +1,13 @@
 """`smartx rebalance` and `smartx trades`: runs stored with their proposals, reviewed, audited."""
 
 import json
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 
 from smartx_engine.store import Store
 
 ROOT = Path(__file__).parent.parent
-
-
-@pytest.fixture
-def rules(tmp_path: Path) -> Path:
-    directory = tmp_path / "rules"
-    directory.mkdir()
-    shutil.copy(ROOT / "rules" / "balanced.policy", directory)
-    (directory / "growth.policy").write_text(
-        'policy "growth" {\n  applies to sleeve.model == "GRO-80-20"\n  drift band absolute 4%\n'
-        '  target cash 2% min 1%\n  min trade 100 USD\n}\n')
-    (directory / "legacy.policy").write_text(
-        'policy "legacy" {\n  applies to sleeve.model == ""\n  rule "keep" when true then hold\n}\n')
-    return directory
 
 
 def run(smartx, rules, *args, expect=0):

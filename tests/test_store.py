@@ -20,6 +20,11 @@ def test_migrations_build_the_schema_from_a_blank_database():
     assert migrate(db) == []  # applied once only
 
 
+def test_migrations_are_listed_in_the_order_of_their_numbers():
+    names = [fn.__name__ for fn in MIGRATIONS]
+    assert names == sorted(names) and len({name[:4] for name in names}) == len(names)
+
+
 @pytest.mark.parametrize("upto", range(1, len(MIGRATIONS)))
 def test_migrations_upgrade_every_older_schema(upto):
     db = sqlite_utils.Database(memory=True)

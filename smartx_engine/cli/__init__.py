@@ -95,4 +95,4 @@ def main() -> None:
     cli(prog_name="smartx")
 
 
-from . import accounts, book, demo, models, plugins, policy, rebalance, setup, sleeves  # noqa: E402,F401  (registers commands)
+from . import accounts, book, cash, demo, models, plugins, policy, rebalance, settings, setup, sleeves  # noqa: E402,F401  (registers commands)

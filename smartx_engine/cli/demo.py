@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from decimal import Decimal
 from pathlib import Path
 
 import click
 
 from ..dsl import policytest
 from ..importing import read_book, store_book
+from ..rebalance.review import stored_trades
 from ..store import Store
-from ..rebalance.runs import stored_trades
-from . import Env, accounts, book, cli, models, policy, rebalance, setup, sleeves
+from . import Env, accounts, book, cash, cli, models, policy, rebalance, settings, setup, sleeves
 
 DEMO_NEW_SLEEVE = ("S-1004-ESG", "SCH-1004")
 
@@ -86,6 +87,23 @@ def demo(ctx: click.Context, directory: Path) -> None:
             _step("Review: approve one proposed trade, reject another")
             ctx.invoke(rebalance.trades_approve, trade_ids=(proposed[0]["trade_id"],))
             ctx.invoke(rebalance.trades_reject, trade_ids=(proposed[1]["trade_id"],), reason="waiting for the client's call")
+        sells = [t for t in stored_trades(store, status="proposed") if t["side"] == "sell" and t["quantity_e6"] >= 2e6]
+        if sells:
+            _step("Edit a proposed sell to half its quantity (checked against the sleeve's holdings and cash)")
+            half = Decimal(sells[0]["quantity_e6"] // 2_000_000)
+            ctx.invoke(rebalance.trades_edit, trade_id=sells[0]["trade_id"], quantity=half)
+        _step("Approve the rest of the run; what approved trades net to inside each account")
+        ctx.invoke(rebalance.trades_approve, run_id=stored_trades(store)[0]["run_id"])
+        ctx.invoke(rebalance.trades_net)
+        as_of = dt.datetime.combine(firm.as_of, dt.time())
+        _step(f"A withdrawal: raise 25,000 USD from {uma}, pro rata across its sleeves (dry run)")
+        ctx.invoke(rebalance.rebalance_command, raise_cash=(uma, Decimal(25000)), as_of=as_of, dry_run=True)
+        _step(f"A deposit of 50,000 USD lands in {core} and is invested, buying only (dry run)")
+        ctx.invoke(cash.cash_deposit, sleeve_id=core, amount=Decimal(50000), on=as_of)
+        ctx.invoke(rebalance.rebalance_command, sleeves=(core,), invest_cash=True, as_of=as_of, dry_run=True)
+        _step("Four-eyes approval: from now on, whoever proposes or edits a trade cannot approve it")
+        ctx.invoke(settings.settings_set, key="approvals.four_eyes", value="true")
+        ctx.invoke(settings.settings_list)
     else:
         _step(f"Policies: no rules directory at {rules_dir}; run the demo from the repository or pass --rules")
 

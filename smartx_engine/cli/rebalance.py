@@ -14,9 +14,12 @@ from ..dsl.policyset import load_rules
 from ..fixedpoint import PRICE, QUANTITY, round_money
 from ..rebalance.monitor import ISSUES, monitor
 from ..rebalance.monitor import as_json as monitor_json
-from ..rebalance.runs import RunResult, decide, rebalance, stored_trades
+from ..rebalance.review import approved_netting, decide, edit, stored_trades
+from ..rebalance.runs import RunResult, rebalance
 from . import Env, cli, pass_env
-from .output import emit, json_option, money, print_table, quantity
+from .output import emit, json_option, jsonable, money, print_table, quantity
+from .params import SHARES, USD
+from .progress import progress_bar
 
 
 def _trade_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -27,7 +30,8 @@ def _trade_json(row: dict[str, Any]) -> dict[str, Any]:
         "sleeve_id": row["sleeve_id"], "symbol": row["symbol"], "side": row["side"], "quantity": str(qty),
         "est_price": str(price), "est_value": str(round_money(qty * price)), "status": row["status"],
         "reasons": json.loads(row["reasons"]), "lots": json.loads(row["lots"]),
-        "decided_by": row["decided_by"], "note": row["note"],
+        "proposed_by": row["proposed_by"], "edited_by": row["edited_by"], "decided_by": row["decided_by"],
+        "crossed_quantity": str(QUANTITY.to_decimal(row["crossed_e6"])), "note": row["note"],
     }
 
 
@@ -55,11 +59,15 @@ def print_trades(title: str, trades: list[dict[str, Any]]) -> None:
 @click.option("--all", "everything", is_flag=True, help="Every sleeve of the firm.")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Prices and dates as of this day (default: today).")
+@click.option("--raise-cash", nargs=2, type=(str, USD), default=None, metavar="ACCOUNT AMOUNT",
+              help="Raise AMOUNT USD for a withdrawal, across the account's sleeves pro rata to their values.")
+@click.option("--invest-cash", is_flag=True, help="Invest the cash of the sleeves in scope (a deposit): buys only.")
 @click.option("--dry-run", is_flag=True, help="Show the trades without storing a run.")
 @json_option
 @pass_env
 def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, household: str | None,
-                      everything: bool, as_of: dt.datetime | None, dry_run: bool, as_json: bool) -> None:
+                      everything: bool, as_of: dt.datetime | None, raise_cash: tuple[str, Decimal] | None,
+                      invest_cash: bool, dry_run: bool, as_json: bool) -> None:
     """Propose the trades that bring triggered sleeves back to target, with their reasons.
 
     Every sleeve in scope is evaluated under its policy; those that triggered (and were not
@@ -67,20 +75,31 @@ def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, h
     to whole (or fractional) shares, small trades dropped. The run and its proposals are stored
     for review (`smartx trades list`), superseding earlier proposals of the same sleeves.
 
+    A withdrawal (--raise-cash) is split over the account's sleeves pro rata to their values;
+    each sleeve trades to target on the value that stays invested, selling first (rounded up)
+    so that its share is left in cash. --invest-cash buys toward target with a sleeve's cash
+    above its floor, and sells nothing.
+
     \b
     Examples:
       smartx rebalance --all --dry-run
       smartx rebalance --account SCH-1001 --as-of 2026-11-20 --json
+      smartx rebalance --raise-cash SCH-1001 25000
+      smartx rebalance --sleeve SCH-1001-CORE --invest-cash
     """
-    if not (sleeves or account or household or everything):
+    if not (sleeves or account or household or everything or raise_cash):
         raise click.UsageError("say which sleeves: --all, --sleeve ID, --account ID or --household ID")
-    result = rebalance(env.store(), load_rules(env.rules_dir), as_of.date() if as_of else dt.date.today(),
-                       sleeves=sleeves, account=account, household=household, dry_run=dry_run)
+    with progress_bar() as report:
+        result = rebalance(env.store(), load_rules(env.rules_dir), as_of.date() if as_of else dt.date.today(),
+                           sleeves=sleeves, account=account, household=household, raise_cash=raise_cash,
+                           invest=invest_cash, dry_run=dry_run, progress=report)
     trades = _run_trades_json(result)
+    for sleeve_id, problem in result.problems.items():
+        click.secho(f"warning: sleeve {sleeve_id} {problem}; it was not rebalanced", fg="yellow", err=True)
+    for sleeve_id, shortfall in result.shortfalls.items():
+        click.secho(f"warning: sleeve {sleeve_id} {shortfall}", fg="yellow", err=True)
 
     def human() -> None:
-        for sleeve_id, problem in result.problems.items():
-            click.secho(f"warning: sleeve {sleeve_id} {problem}; it was not rebalanced", fg="yellow", err=True)
         print_trades(f"Run {result.run_id}" if result.run_id else "Dry run (nothing stored)", trades)
         click.echo(f"{result.sleeves_evaluated} sleeves evaluated, {result.sleeves_triggered} triggered, "
                    f"{len(trades)} trades proposed as of {result.as_of}"
@@ -91,7 +110,7 @@ def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, h
 
 @cli.group(name="trades")
 def trades_group() -> None:
-    """Review proposed trades: list, approve, reject."""
+    """Review proposed trades: list, edit, approve, reject; see what approved trades net to."""
 
 
 @trades_group.command(name="list")
@@ -132,6 +151,58 @@ def trades_reject(env: Env, trade_ids: tuple[str, ...], run_id: str | None, reas
     """Reject proposed trades, with a reason."""
     decided = decide(env.store(), _chosen(env, trade_ids, run_id), TradeStatus.REJECTED, note=reason)
     click.echo(f"rejected {len(decided)} trade(s)" + (f": {', '.join(decided)}" if len(decided) <= 10 else ""))
+
+
+@trades_group.command(name="edit")
+@click.argument("trade_id")
+@click.option("--quantity", type=SHARES, required=True, help="The new quantity (up to 6 decimals).")
+@json_option
+@pass_env
+def trades_edit(env: Env, trade_id: str, quantity: Decimal, as_json: bool) -> None:
+    """Change a proposed trade's quantity.
+
+    The new quantity is checked against the sleeve: a sell may not exceed what it holds (less
+    its other live sells), and the sleeve's cash after all its live trades may not go below
+    zero. A sell's lots are relieved again. With four-eyes approval on, whoever edits a trade
+    cannot approve it.
+
+    \b
+    Example:
+      smartx trades edit T-00000012 --quantity 40
+    """
+    trade = _trade_json(edit(env.store(), trade_id, quantity))
+    emit(as_json, trade, lambda: print_trades("Edited", [trade]))
+
+
+@trades_group.command(name="net")
+@click.option("--account", "account_id", help="Only this account.")
+@json_option
+@pass_env
+def trades_net(env: Env, account_id: str | None, as_json: bool) -> None:
+    """What approved trades come to per account: crossings between sleeves and net orders.
+
+    When sleeves of one account buy and sell the same security, the shares cross inside the
+    account (the seller's lots move to the buyer, no sale) and the account sends one net order.
+
+    \b
+    Example:
+      smartx trades net --account SCH-1001 --json
+    """
+    netting = approved_netting(env.store(), account_id)
+    data = {"crossings": [{**jsonable(c), "amount": str(c.amount)} for c in netting.crossings],
+            "orders": jsonable(list(netting.orders))}
+
+    def human() -> None:
+        print_table("Crossings inside accounts", ["account", "symbol", "from sleeve", "to sleeve", "quantity",
+                                                   "value", "trades"],
+                    [(c.account_id, c.symbol, c.from_sleeve, c.to_sleeve, quantity(c.quantity), money(c.amount),
+                      f"{c.sell_trade_id} -> {c.buy_trade_id}") for c in netting.crossings],
+                    numeric=["quantity", "value"], empty="no crossings")
+        print_table("Net orders", ["account", "symbol", "side", "quantity", "trades"],
+                    [(o.account_id, o.symbol, str(o.side), quantity(o.quantity), ", ".join(o.trade_ids))
+                     for o in netting.orders], numeric=["quantity"], empty="no orders")
+
+    emit(as_json, data, human)
 
 
 @cli.command(name="monitor")

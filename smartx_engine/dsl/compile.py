@@ -238,6 +238,27 @@ class PolicyEvaluation:
             rules=tuple((r, mask[rows[grain]]) for (r, mask), (_, _, grain) in zip(self.rules, self.policy.rules)),
             **{name: getattr(self, name)[rows[grain]] for name, grain in self.GRAINS.items()})
 
+    def with_holdings(self, sleeves: np.ndarray, symbols: np.ndarray) -> PolicyEvaluation:
+        """This evaluation over a book with empty holdings added (see :meth:`Book.with_holdings`).
+
+        The new holdings took no part in the policy's decisions: no band, no rule, nothing fired.
+        """
+        book, old_to_new, new_rows = self.book.with_holdings(sleeves, symbols)
+        if not len(new_rows):
+            return self
+
+        def widen(column: np.ndarray) -> np.ndarray:
+            neutral = -1 if column.dtype.kind == "i" else False
+            result = np.full(book.n_holdings, neutral, dtype=column.dtype)
+            result[old_to_new] = column
+            return result
+
+        return attrs.evolve(
+            self, book=book,
+            rules=tuple((r, widen(mask) if grain == Grain.HOLDING else mask)
+                        for (r, mask), (_, _, grain) in zip(self.rules, self.policy.rules)),
+            **{name: widen(getattr(self, name)) for name, grain in self.GRAINS.items() if grain == Grain.HOLDING})
+
     @classmethod
     def gather(cls, parts: Iterator[tuple[Book, PolicyEvaluation]], book: Book) -> PolicyEvaluation:
         """One evaluation of ``book`` from the evaluations of its consecutive chunks, each copied in place."""

@@ -39,6 +39,8 @@ def _sleeve_values(frame: Frame, node: ast.Expr, row: int) -> dict[str, Any]:
             value = value.strings()[0]
         elif isinstance(value, np.datetime64):
             value = str(value)
+        elif isinstance(value, np.bool_ | bool):
+            value = bool(value)
         else:
             value = _number(value)
         values[f"{field.grain}.{field.name}"] = value

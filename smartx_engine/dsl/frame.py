@@ -226,6 +226,9 @@ class Frame:
     def _sleeve_max_drift(self):
         return self.reduce("max", self.drift_abs, Grain.HOLDING, Grain.SLEEVE)
 
+    def _sleeve_model_changed(self):
+        return self.book.sleeve_model_changed
+
     # accounts, at sleeve grain
     def _account(self, codes: np.ndarray, vocab: np.ndarray) -> Categorical:
         return Categorical(codes[self.book.sleeve_account], vocab)

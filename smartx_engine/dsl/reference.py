@@ -82,6 +82,7 @@ class SleeveRow:
     model: str             # "" without a model
     cash: float
     cash_target: float     # none (nan) without a model
+    model_changed: bool    # its model has a newer version than the one it was last rebalanced to
     account: AccountRow
     holdings: tuple[HoldingRow, ...]
 
@@ -120,7 +121,8 @@ def sleeve_rows(book: Book) -> list[SleeveRow]:
         )
         rows.append(SleeveRow(
             index=s, sleeve_id=str(book.sleeve_ids[s]), model=_string(book.models, int(book.sleeve_model[s])),
-            cash=float(book.sleeve_cash[s]), cash_target=float(book.sleeve_cash_target[s]), account=account,
+            cash=float(book.sleeve_cash[s]), cash_target=float(book.sleeve_cash_target[s]),
+            model_changed=bool(book.sleeve_model_changed[s]), account=account,
             holdings=tuple(holdings_of.get(s, ())),
         ))
     return rows
@@ -246,6 +248,7 @@ def sleeve_field(name: str, sleeve: SleeveRow):
         "drift": lambda: 0.5 * (total(drift_abs(sleeve, h) for h in holdings)
                                 + abs(cash_weight(sleeve) - sleeve.cash_target)),
         "max_drift": lambda: largest([drift_abs(sleeve, h) for h in holdings]),
+        "model_changed": lambda: sleeve.model_changed,
     }[name]()
 
 

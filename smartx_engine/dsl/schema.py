@@ -98,6 +98,7 @@ FIELDS: dict[tuple[str, str], FieldSpec] = {
         holdings=(PLAIN, "number of securities held"),
         drift=(RATIO, "total drift: half the sum of |weight - target| over securities and cash"),
         max_drift=(RATIO, "the largest |weight - target| of any security"),
+        model_changed=(BOOL, "its model has a newer version than the one it was last rebalanced to"),
     ),
     **_fields(
         "account",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ from ..domain import anniversary
 from ..dsl import ast, fmt
 from ..dsl.frame import Frame
 from ..fixedpoint import QUANTITY, round_money
-from .generate import TradeSet
+from .generate import CashEvents, TradeSet, first_allowed_substitutes
 
 
 def _range(owners: np.ndarray, owner: int) -> tuple[int, int]:
@@ -26,8 +27,8 @@ def _at(path: str, statement: ast.Statement) -> str:
     return f"{path}:{statement.span.line}"
 
 
-def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndarray) -> list[str]:
-    """Why a sleeve trades: its out-of-band holdings, fired triggers, cash limits and `sell to` rules."""
+def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndarray, events: CashEvents) -> list[str]:
+    """Why a sleeve trades: a cash event, its out-of-band holdings, fired triggers, cash limits, `sell to` rules."""
     evaluation = trades.evaluation
     book, policy = evaluation.book, evaluation.policy
     path = policy.resolved.path
@@ -35,6 +36,10 @@ def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndar
     first, last = _range(book.holding_sleeve, sleeve)  # the sleeve's holdings
     own = np.arange(first, last)
     reasons = []
+    if events.withdraw[sleeve] > 0:
+        reasons.append(f"raising {events.withdraw[sleeve]:,.2f} USD for a withdrawal (its pro-rata share)")
+    if events.invest[sleeve]:
+        reasons.append("investing its cash (buys only)")
     for h in own[evaluation.out_of_band[first:last]]:
         for kind, out, band in (("absolute", evaluation.out_abs, evaluation.band_abs),
                                 ("relative", evaluation.out_rel, evaluation.band_rel)):
@@ -56,28 +61,53 @@ def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndar
     return reasons
 
 
-def holding_reason(trades: TradeSet, row: int) -> str:
+def holding_reason(trades: TradeSet, row: int, events: CashEvents, replaced: dict[tuple[int, int], str]) -> str:
     """What set this trade's target weight."""
     evaluation = trades.evaluation
     policy, h = evaluation.policy, trades.holding[row]
-    path = policy.resolved.path
+    book, path = evaluation.book, policy.resolved.path
     target = trades.target_weight[row]
+    sleeve = book.holding_sleeve[h]
     if evaluation.sell_rule[h] >= 0 and np.isclose(target, evaluation.sell_to[h]):
         rule = policy.rules[evaluation.sell_rule[h]][0]
         return f"sell to {target:.2%}: rule {rule.name.value!r} ({_at(path, rule)})"
-    if policy.settings.rebalance_to == "band":
+    if (int(sleeve), int(book.holding_symbol[h])) in replaced and trades.side[row] > 0:
+        return f"to {target:.2%}, in place of {replaced[int(sleeve), int(book.holding_symbol[h])]}"
+    if (policy.settings.rebalance_to == "band" and evaluation.sleeve_out_of_band[sleeve]
+            and not events.any[sleeve]):
         return f"to the edge of its band, {target:.2%}"
     return f"to target {target:.2%}"
 
 
-def reasons(trades: TradeSet) -> list[list[str]]:
+def _replaced(trades: TradeSet, sleeves: np.ndarray) -> dict[tuple[int, int], str]:
+    """(sleeve, substitute symbol code) -> the `restrict buy` symbols it stands in for, in words."""
+    book, settings = trades.evaluation.book, trades.evaluation.policy.settings
+    if not (settings.restrict_buy and settings.substitutes):
+        return {}
+    substitute = first_allowed_substitutes(book, settings)
+    replaced: dict[tuple[int, int], list[str]] = {}
+    for sleeve in sleeves:
+        first, last = _range(book.holding_sleeve, int(sleeve))
+        for h in range(first, last):
+            symbol = str(book.symbols[book.holding_symbol[h]])
+            if symbol in settings.restrict_buy and substitute[book.holding_symbol[h]] >= 0:
+                replaced.setdefault((int(sleeve), int(substitute[book.holding_symbol[h]])), []).append(symbol)
+    path = trades.evaluation.policy.resolved.path
+    return {key: f"{', '.join(symbols)} (`restrict buy`, {path})" for key, symbols in replaced.items()}
+
+
+def reasons(trades: TradeSet, events: CashEvents | None = None) -> list[list[str]]:
     """Every trade's reasons: what set its target, then why its sleeve trades."""
     book = trades.evaluation.book
+    events = events or CashEvents.none(book.n_sleeves)
     frame = Frame(book)
     symbols = book.symbols[book.holding_symbol]
     sleeves = book.holding_sleeve[trades.holding]
-    by_sleeve = {int(s): sleeve_reasons(trades, int(s), frame, symbols) for s in np.unique(sleeves)}
-    return [[holding_reason(trades, row), *by_sleeve[int(sleeves[row])]] for row in range(len(trades))]
+    traded = np.unique(sleeves)
+    by_sleeve = {int(s): sleeve_reasons(trades, int(s), frame, symbols, events) for s in traded}
+    replaced = _replaced(trades, traded)
+    return [[holding_reason(trades, row, events, replaced), *by_sleeve[int(sleeves[row])]]
+            for row in range(len(trades))]
 
 
 def _quantity(value: float) -> Decimal:
@@ -85,23 +115,31 @@ def _quantity(value: float) -> Decimal:
 
 
 def relieved_lots(trades: TradeSet, row: int, as_of: dt.date) -> list[dict[str, Any]]:
-    """The lots a sell relieves, first in first out (oldest acquired first, ties by lot id)."""
+    """The lots a sell of the trade set relieves (see :func:`relieve`)."""
     book = trades.evaluation.book
     if trades.side[row] > 0:
         return []
-    h = trades.holding[row]
-    first, last = _range(book.lot_holding, h)  # the holding's lots
-    order = sorted(range(first, last), key=lambda i: (book.lot_acquired[i], str(book.lot_ids[i])))
-    remaining, price, relieved = _quantity(trades.quantity[row]), Decimal(repr(float(trades.price[row]))), []
-    for i in order:
+    first, last = _range(book.lot_holding, trades.holding[row])  # the holding's lots
+    lots = [(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]), Decimal(repr(float(book.lot_cost[i]))),
+             book.lot_acquired[i].astype(dt.date)) for i in range(first, last)]
+    return relieve(lots, _quantity(trades.quantity[row]), Decimal(repr(float(trades.price[row]))), as_of)
+
+
+#: a lot as relief reads it: (lot id, quantity, cost basis, acquired)
+LotRow = tuple[str, Decimal, Decimal, dt.date]
+
+
+def relieve(lots: Sequence[LotRow], quantity: Decimal, price: Decimal, as_of: dt.date) -> list[dict[str, Any]]:
+    """The lots a sell of ``quantity`` relieves, first in, first out (oldest acquired first, ties by
+    lot id), the last one partially, each with its pro-rata basis, term and estimated gain."""
+    remaining, relieved = quantity, []
+    for lot_id, held, cost, acquired in sorted(lots, key=lambda lot: (lot[3], lot[0])):
         if remaining <= 0:
             break
-        quantity = _quantity(book.lot_quantity[i])
-        taken = min(quantity, remaining)
-        basis = round_money(Decimal(repr(float(book.lot_cost[i]))) * taken / quantity)
-        acquired = book.lot_acquired[i].astype(dt.date)
+        taken = min(held, remaining)
+        basis = round_money(cost * taken / held)
         relieved.append({
-            "lot_id": str(book.lot_ids[i]), "quantity": taken, "cost_basis": basis, "acquired": acquired,
+            "lot_id": lot_id, "quantity": taken, "cost_basis": basis, "acquired": acquired,
             "term": "long" if as_of > anniversary(acquired) else "short",
             "gain": round_money(taken * price) - basis,
         })

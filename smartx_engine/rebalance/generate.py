@@ -10,7 +10,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from ..dsl.compile import CHUNK_SLEEVES, PolicyEvaluation
+from ..book import Book
+from ..dsl.compile import CHUNK_SLEEVES, PolicyEvaluation, Settings
 from ..dsl.frame import Frame
 
 #: added before rounding down (absolute, and relative to the scaled quantity), so that float noise
@@ -23,6 +24,33 @@ def round_down(values: np.ndarray, decimals: int) -> np.ndarray:
     scale = 10.0 ** decimals
     scaled = values * scale
     return np.floor(scaled + NUDGE + RELATIVE_NUDGE * np.abs(scaled)) / scale
+
+
+def round_up(values: np.ndarray, decimals: int) -> np.ndarray:
+    """Round quantities up to ``decimals`` places, robust to float noise just above a step."""
+    scale = 10.0 ** decimals
+    scaled = values * scale
+    return np.ceil(scaled - NUDGE - RELATIVE_NUDGE * np.abs(scaled)) / scale
+
+
+@attrs.frozen(eq=False)
+class CashEvents:
+    """What the operator asked of each sleeve beside its policy: cash to raise, new cash to invest."""
+
+    withdraw: np.ndarray  # USD to leave in cash for a withdrawal (0: none)
+    invest: np.ndarray    # bool: invest the cash above the floor, buying only
+
+    @classmethod
+    def none(cls, n_sleeves: int) -> CashEvents:
+        return cls(np.zeros(n_sleeves), np.zeros(n_sleeves, dtype=bool))
+
+    @property
+    def any(self) -> np.ndarray:
+        """Sleeves with an event: they trade whether or not their policy triggered."""
+        return (self.withdraw > 0) | self.invest
+
+    def take(self, rows: np.ndarray | slice) -> CashEvents:
+        return CashEvents(self.withdraw[rows], self.invest[rows])
 
 
 @attrs.frozen(eq=False)
@@ -52,10 +80,43 @@ class TradeSet:
                 for sleeve, symbol, side, quantity in zip(sleeves, symbols, self.side, self.quantity)]
 
 
-def target_weights(evaluation: PolicyEvaluation, frame: Frame) -> np.ndarray:
-    """Each holding's target weight w* (steps 0 to 5 of docs/rebalancing.md)."""
+def first_allowed_substitutes(book: Book, settings: Settings) -> np.ndarray:
+    """Per symbol code, the code of its first allowed substitute (-1 for none).
+
+    Allowed: a security of the book, with a price, that the policy does not `restrict buy`.
+    """
+    codes = np.full(len(book.symbols), -1, dtype=np.int64)
+    index = {str(symbol): i for i, symbol in enumerate(book.symbols)}
+    for symbol, alternatives in settings.substitutes.items():
+        allowed = [index[a] for a in alternatives
+                   if a in index and a not in settings.restrict_buy and book.symbol_price[index[a]] > 0]
+        if symbol in index and allowed:
+            codes[index[symbol]] = allowed[0]
+    return codes
+
+
+def with_substitute_holdings(evaluation: PolicyEvaluation) -> PolicyEvaluation:
+    """The evaluation with an empty holding for the first allowed substitute of every restricted target.
+
+    A sleeve whose model targets a `restrict buy` security buys its substitute instead; the
+    substitute needs a holding row even when the sleeve neither holds nor targets it.
+    """
     book, settings = evaluation.book, evaluation.policy.settings
-    weight = frame.column("holding", "weight")
+    if not (settings.restrict_buy and settings.substitutes):
+        return evaluation
+    substitute = first_allowed_substitutes(book, settings)[book.holding_symbol]
+    restricted = np.isin(book.symbols[book.holding_symbol], list(settings.restrict_buy))
+    rows = np.flatnonzero(restricted & (substitute >= 0) & (np.nan_to_num(book.holding_target) > 0))
+    return evaluation.with_holdings(book.holding_sleeve[rows], substitute[rows])
+
+
+def target_weights(evaluation: PolicyEvaluation, weight: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """Each holding's target weight w* (steps 0 to 6 of docs/rebalancing.md).
+
+    ``weight`` is each holding's weight in the value that stays invested; ``full`` marks the
+    sleeves that trade all the way to target whatever the policy's `rebalance to`.
+    """
+    book, settings = evaluation.book, evaluation.policy.settings
     model_cash = book.sleeve_cash_target[book.holding_sleeve]
     cash_target = model_cash if settings.cash_target is None else settings.cash_target
     if settings.cash_target is None:  # the model's own weights
@@ -66,7 +127,7 @@ def target_weights(evaluation: PolicyEvaluation, frame: Frame) -> np.ndarray:
     if settings.rebalance_to == "band":
         limit = np.fmin(evaluation.limit_abs, evaluation.limit_rel * target)
         edge = np.maximum(target + np.sign(weight - target) * limit, 0.0)
-        wanted = np.where(evaluation.out_of_band, edge, weight)
+        wanted = np.where(full[book.holding_sleeve], target, np.where(evaluation.out_of_band, edge, weight))
     else:
         wanted = target
     wanted = np.fmin(wanted, evaluation.sell_to)  # NaN (no cap) leaves it as it is
@@ -75,47 +136,75 @@ def target_weights(evaluation: PolicyEvaluation, frame: Frame) -> np.ndarray:
     if settings.restrict_sell:
         wanted = np.where(np.isin(symbols, list(settings.restrict_sell)), np.maximum(wanted, weight), wanted)
     if settings.restrict_buy:
-        wanted = np.where(np.isin(symbols, list(settings.restrict_buy)), np.minimum(wanted, weight), wanted)
+        restricted = np.isin(symbols, list(settings.restrict_buy))
+        capped = np.where(restricted, np.minimum(wanted, weight), wanted)
+        wanted = _to_substitutes(evaluation, wanted - capped, capped)
     return wanted
 
 
-def generate_trades(evaluation: PolicyEvaluation) -> TradeSet:
+def _to_substitutes(evaluation: PolicyEvaluation, moved: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``wanted`` with the weight ``moved`` off restricted holdings added to their first allowed
+    substitute (unless a `hold` rule keeps that one as it is)."""
+    book, settings = evaluation.book, evaluation.policy.settings
+    rows = np.flatnonzero(moved > 0)
+    substitute = first_allowed_substitutes(book, settings)[book.holding_symbol[rows]]
+    rows, substitute = rows[substitute >= 0], substitute[substitute >= 0]
+    keys = book.holding_keys()
+    wanted_keys = book.holding_sleeve[rows].astype(np.int64) * len(book.symbols) + substitute
+    found = np.minimum(np.searchsorted(keys, wanted_keys), len(keys) - 1)
+    # absent only without with_substitute_holdings: stays in cash
+    present = (keys[found] == wanted_keys) & ~evaluation.hold[found]
+    np.add.at(wanted, found[present], moved[rows[present]])
+    return wanted
+
+
+def generate_trades(evaluation: PolicyEvaluation, events: CashEvents | None = None) -> TradeSet:
     """The trades that bring every triggered, unskipped sleeve with a model to its target.
 
-    A large book is worked through in chunks of sleeves (every trade depends on its sleeve only),
-    so that the temporary columns stay small.
+    ``events`` (per sleeve of the evaluation) adds withdrawals and deposits to invest. A large
+    book is worked through in chunks of sleeves (every trade depends on its sleeve only), so that
+    the temporary columns stay small.
     """
+    evaluation = with_substitute_holdings(evaluation)
+    events = events or CashEvents.none(evaluation.book.n_sleeves)
     bounds = evaluation.book.chunk_bounds(CHUNK_SLEEVES)
     if len(bounds) == 1:
-        return _generate(evaluation)
-    parts = [(b[2], _generate(evaluation.slice_rows(*b))) for b in bounds]
+        return _generate(evaluation, events)
+    parts = [(b[2], _generate(evaluation.slice_rows(*b), events.take(slice(b[0], b[1])))) for b in bounds]
     return TradeSet(evaluation, np.concatenate([first + part.holding for first, part in parts]),
                     *(np.concatenate([getattr(part, name) for _, part in parts])
                       for name in ("side", "quantity", "price", "target_weight")))
 
 
-def _generate(evaluation: PolicyEvaluation) -> TradeSet:
+def _generate(evaluation: PolicyEvaluation, events: CashEvents) -> TradeSet:
     book, settings = evaluation.book, evaluation.policy.settings
     frame = Frame(book)
     sleeve_of = book.holding_sleeve
     decimals = settings.share_decimals if settings.shares == "fractional" else 0
     min_trade = float(settings.min_trade)
-    wanted = target_weights(evaluation, frame)
-    weight, price, held = frame.column("holding", "weight"), frame.price, book.holding_quantity
-    total = frame.sleeve_value
-    trading = evaluation.triggered[sleeve_of] & ~np.isnan(book.holding_target)
+    price, held = frame.price, book.holding_quantity
+    total = frame.sleeve_value - events.withdraw  # the value that stays invested
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = frame.value / total[sleeve_of]
+    evented = events.any & ~evaluation.skip
+    full = evented | ~(evaluation.sleeve_out_of_band | evaluation.sell_to_fired)  # band mode: see the docs
+    wanted = target_weights(evaluation, weight, full)
+    trading = ((evaluation.triggered | evented) & (total > 0))[sleeve_of] & ~np.isnan(book.holding_target)
     change = np.where(trading, (wanted - weight) * total[sleeve_of], 0.0)
     change = np.nan_to_num(change)
 
-    # sells first: never more than held; the whole holding when its target is 0
-    selling = change < 0
-    sell = np.where(selling & (wanted == 0), held, round_down(np.minimum(held, -change / price), decimals))
+    # sells first: never more than held; the whole holding when its target is 0; a withdrawal
+    # rounds its sells up so that it raises the whole amount
+    selling = (change < 0) & ~(events.invest & (events.withdraw == 0))[sleeve_of]
+    rounded = np.where((events.withdraw > 0)[sleeve_of], round_up(-change / price, decimals),
+                       round_down(-change / price, decimals))
+    sell = np.where(selling & (wanted == 0), held, np.minimum(held, rounded))
     sell = np.where(selling & (sell * price >= min_trade), sell, 0.0)
     proceeds = np.bincount(sleeve_of, weights=sell * price, minlength=book.n_sleeves)
 
-    # buys within the cash above the floor, scaled down together when short
+    # buys within the cash above the floor and the withdrawal, scaled down together when short
     floor = (settings.cash_min or 0.0) * total
-    available = np.maximum(book.sleeve_cash + proceeds - floor, 0.0)
+    available = np.maximum(book.sleeve_cash + proceeds - events.withdraw - floor, 0.0)
     buying = change > 0
     wanted_buys = np.bincount(sleeve_of, weights=np.where(buying, change, 0.0), minlength=book.n_sleeves)
     with np.errstate(divide="ignore", invalid="ignore"):

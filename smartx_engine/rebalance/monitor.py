@@ -14,7 +14,8 @@ from ..dsl.policyset import PolicySet
 from ..store import Store
 
 #: the order issues are listed in, most pressing first
-ISSUES = ("no policy", "out of tolerance", "high cash", "low cash", "flagged", "never rebalanced", "skipped")
+ISSUES = ("no policy", "out of tolerance", "model change pending", "high cash", "low cash", "flagged",
+          "never rebalanced", "skipped")
 
 
 @attrs.frozen
@@ -38,8 +39,8 @@ def monitor(store: Store, policies: PolicySet, as_of: dt.date) -> list[QueueItem
     book = Book.from_store(store, as_of)
     evaluation = policies.evaluate(book)
     frame = Frame(book)
-    rebalanced = {row["sleeve_id"] for row in store.db.query(
-        "select distinct sleeve_id from trades where status not in ('proposed', 'rejected', 'cancelled')")}
+    rebalanced = store.rebalance_marks()
+    changes = {change.sleeve_id: change for change in store.model_changes()}
     drift = frame.column("holding", "drift")  # NaN without a model
     worst = _worst_per_sleeve(book, np.nan_to_num(np.abs(drift), nan=-1.0))
     symbols = book.symbols[book.holding_symbol]
@@ -67,6 +68,11 @@ def monitor(store: Store, policies: PolicySet, as_of: dt.date) -> list[QueueItem
             if result.skip[row]:
                 issues.append("skipped")
         sleeve_id = str(book.sleeve_ids[sleeve])
+        if book.sleeve_model_changed[sleeve]:
+            change = changes[sleeve_id]
+            issues.append("model change pending")
+            before = f"rebalanced to {change.rebalanced_version}" if change.rebalanced_version else "newly assigned"
+            notes.append(f"model {change.model_id}: {before}, latest {change.latest_version}")
         if book.sleeve_model[sleeve] >= 0 and sleeve_id not in rebalanced:
             issues.append("never rebalanced")
         if not issues:

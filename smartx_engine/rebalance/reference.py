@@ -22,6 +22,11 @@ Conventions, where the documentation is terse:
   ``quantity x price`` (not rounded to the cent) with ``value < min trade``.
 * Buys are scaled by ``k = min(1, A / wanted buys)``: each buy's value is ``D x k``, then divided
   by the price and rounded down.
+* A withdrawal's sells round up with ``ceil(y - 1e-9 - 1e-12 |y|) / 10**N``.
+* The weight moved off restricted holdings is added to their substitutes' ``w*`` in holding order.
+* The empty holdings that substitutes need are added to the evaluation by the generator's own
+  :func:`~smartx_engine.rebalance.generate.with_substitute_holdings` (a change of rows, not of
+  arithmetic), so both implementations see the same holdings.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import attrs
 
 from ..dsl import ast
 from ..dsl.reference import divide, literal, total
+from .generate import CashEvents, with_substitute_holdings
 
 if TYPE_CHECKING:
     from ..dsl.compile import PolicyEvaluation, Settings
@@ -68,7 +74,21 @@ class SleeveInput:
     cash: float
     model_cash: float       # the model's cash weight (nan without a model)
     triggered: bool         # a band, a trigger, the cash limits or a `sell to` fired, and no skip
+    skipped: bool
+    withdraw: float         # cash to raise for a withdrawal (0 for none)
+    invest: bool            # invest the cash, buying only
     holdings: tuple[HoldingInput, ...]
+    prices: dict[str, float]  # every security of the book: where substitutes are looked up
+
+    @property
+    def evented(self) -> bool:
+        """A cash event trades the sleeve whatever its policy decided (unless skipped)."""
+        return (self.withdraw > 0 or self.invest) and not self.skipped
+
+    @property
+    def all_the_way(self) -> bool:
+        """In `rebalance to band`, whether the sleeve trades to target instead of to its band edges."""
+        return self.evented or not any(h.out_of_band or h.sell_to is not None for h in self.holdings)
 
 
 def _limit(evaluation: PolicyEvaluation, band: int) -> float | None:
@@ -83,9 +103,11 @@ def _cap(evaluation: PolicyEvaluation, rule: int) -> float | None:
     return literal(action.weight)
 
 
-def sleeve_inputs(evaluation: PolicyEvaluation) -> list[SleeveInput]:
+def sleeve_inputs(evaluation: PolicyEvaluation, events: CashEvents | None = None) -> list[SleeveInput]:
     """Every sleeve of the evaluation's book with its holdings and decisions, as plain Python values."""
     book = evaluation.book
+    events = events or CashEvents.none(book.n_sleeves)
+    prices = {str(symbol): float(price) for symbol, price in zip(book.symbols, book.symbol_price)}
     holdings_of: dict[int, list[HoldingInput]] = {}
     for h in range(book.n_holdings):
         symbol = int(book.holding_symbol[h])
@@ -106,7 +128,8 @@ def sleeve_inputs(evaluation: PolicyEvaluation) -> list[SleeveInput]:
         sleeves.append(SleeveInput(
             index=s, sleeve_id=str(book.sleeve_ids[s]), has_model=int(book.sleeve_model[s]) >= 0,
             cash=float(book.sleeve_cash[s]), model_cash=float(book.sleeve_cash_target[s]),
-            triggered=fired and not bool(evaluation.skip[s]), holdings=holdings,
+            triggered=fired and not bool(evaluation.skip[s]), skipped=bool(evaluation.skip[s]),
+            withdraw=float(events.withdraw[s]), invest=bool(events.invest[s]), holdings=holdings, prices=prices,
         ))
     return sleeves
 
@@ -155,13 +178,19 @@ def round_down(x: float, decimals: int) -> float:
     return float(math.floor(scaled + NUDGE + RELATIVE_NUDGE * abs(scaled))) / scale
 
 
+def round_up(x: float, decimals: int) -> float:
+    scale = float(10 ** decimals)
+    scaled = x * scale
+    return float(math.ceil(scaled - NUDGE - RELATIVE_NUDGE * abs(scaled))) / scale
+
+
 def sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
-def target_weight(settings: Settings, holding: HoldingInput, w: float, t: float) -> float:
-    """w*: the mode, then `sell to`, `hold`, `restrict sell`, `restrict buy`, each overriding the last."""
-    if settings.rebalance_to == "band":
+def unrestricted_weight(settings: Settings, holding: HoldingInput, w: float, t: float, all_the_way: bool) -> float:
+    """w* before `restrict buy`: the mode, then `sell to`, `hold`, `restrict sell`, each overriding the last."""
+    if settings.rebalance_to == "band" and not all_the_way:
         if holding.out_of_band:
             limits = [holding.limit_abs] if holding.limit_abs is not None else []
             if holding.limit_rel is not None:
@@ -177,16 +206,22 @@ def target_weight(settings: Settings, holding: HoldingInput, w: float, t: float)
         w_star = w
     if holding.symbol in settings.restrict_sell:
         w_star = max(w_star, w)
-    if holding.symbol in settings.restrict_buy:
-        w_star = min(w_star, w)
     return w_star
+
+
+def first_allowed_substitute(settings: Settings, symbol: str, prices: dict[str, float]) -> str | None:
+    """The first substitute of ``symbol`` that is a known security with a price and not restricted."""
+    for alternative in settings.substitutes.get(symbol, ()):
+        if alternative in prices and prices[alternative] > 0 and alternative not in settings.restrict_buy:
+            return alternative
+    return None
 
 
 def plan_sleeve(settings: Settings, sleeve: SleeveInput) -> SleevePlan:
     """The trades of one sleeve, step by step as docs/rebalancing.md describes them."""
-    if not (sleeve.triggered and sleeve.has_model):
+    if not ((sleeve.triggered or sleeve.evented) and sleeve.has_model):
         return SleevePlan(sleeve, trades=False)
-    value = total(h.quantity * h.price for h in sleeve.holdings) + sleeve.cash
+    value = total(h.quantity * h.price for h in sleeve.holdings) + sleeve.cash - sleeve.withdraw
     if not value > 0:
         return SleevePlan(sleeve, trades=False, value=value)
     decimals = settings.share_decimals if settings.shares == "fractional" else 0
@@ -202,21 +237,29 @@ def plan_sleeve(settings: Settings, sleeve: SleeveInput) -> SleevePlan:
             t = 0.0
         else:
             t = h.model_weight * (1 - settings.cash_target) / (1 - sleeve.model_cash)
-        w_star = target_weight(settings, h, w, t)
-        steps.append((h, w, t, w_star, (w_star - w) * value))
+        w_star = unrestricted_weight(settings, h, w, t, sleeve.all_the_way)
+        restricted = h.symbol in settings.restrict_buy  # 5. never bought
+        steps.append([h, w, t, min(w_star, w) if restricted else w_star, w_star - w if restricted else 0.0])
+    for h, w, t, w_star, moved in steps:  # 6. what a restricted holding does not buy, its substitute does
+        substitute = first_allowed_substitute(settings, h.symbol, sleeve.prices)
+        for step in steps:
+            if moved > 0 and step[0].symbol == substitute and not step[0].hold:
+                step[3] += moved
+    steps = [(h, w, t, w_star, (w_star - w) * value) for h, w, t, w_star, _ in steps]
 
-    # 3. sells first
+    # 3. sells first (none when investing a deposit; a withdrawal rounds them up)
     trades: dict[int, tuple[str, float, str | None]] = {}
     for h, w, t, w_star, wanted in steps:
-        if wanted < 0:
-            quantity = h.quantity if w_star == 0 else round_down(min(h.quantity, -wanted / h.price), decimals)
+        if wanted < 0 and not (sleeve.invest and sleeve.withdraw == 0):
+            rounded = (round_up if sleeve.withdraw > 0 else round_down)(-wanted / h.price, decimals)
+            quantity = h.quantity if w_star == 0 else min(h.quantity, rounded)
             trades[h.index] = _kept("sell", quantity, h.price, min_trade)
     proceeds = total(trades[h.index][1] * h.price for h, *_ in steps
                      if h.index in trades and trades[h.index][0] == "sell")
 
     # 4. cash for buys
     floor = settings.cash_min * value if settings.cash_min is not None else 0.0
-    available = max(0.0, sleeve.cash + proceeds - floor)
+    available = max(0.0, sleeve.cash + proceeds - sleeve.withdraw - floor)
 
     # 5. buys, scaled to the cash available
     wanted_buys = total(wanted for *_, wanted in steps if wanted > 0)
@@ -245,12 +288,12 @@ def _kept(side: str, quantity: float, price: float, min_trade: float) -> tuple[s
 # ---------------------------------------------------------------- the whole evaluation
 
 
-def reference_plans(evaluation: PolicyEvaluation) -> list[SleevePlan]:
+def reference_plans(evaluation: PolicyEvaluation, events: CashEvents | None = None) -> list[SleevePlan]:
     """The plan of every sleeve of the evaluation, in book order."""
     settings = evaluation.policy.settings
-    return [plan_sleeve(settings, sleeve) for sleeve in sleeve_inputs(evaluation)]
+    return [plan_sleeve(settings, sleeve) for sleeve in sleeve_inputs(with_substitute_holdings(evaluation), events)]
 
 
-def reference_trades(evaluation: PolicyEvaluation) -> list[TradeRow]:
-    """Every proposed trade, by holding (as ``generate_trades(evaluation).rows()``)."""
-    return [row for plan in reference_plans(evaluation) for row in plan.rows()]
+def reference_trades(evaluation: PolicyEvaluation, events: CashEvents | None = None) -> list[TradeRow]:
+    """Every proposed trade, by holding (as ``generate_trades(evaluation, events).rows()``)."""
+    return [row for plan in reference_plans(evaluation, events) for row in plan.rows()]

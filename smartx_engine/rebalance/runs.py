@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -17,21 +17,25 @@ import attrs
 import numpy as np
 
 from ..book import Book
-from ..domain import Side, Trade, TradeStatus
+from ..domain import Side, Trade
 from ..dsl.policyset import PolicySet
-from ..errors import ConflictError, NotFoundError
 from ..fixedpoint import PRICE, QUANTITY
-from ..store import Store, where
+from ..plugins import call_event
+from ..store import Store
+from .cash import cash_events, shortfalls
 from .details import reasons, relieved_lots
 from .generate import generate_trades
+from .netting import net
 
 
 @attrs.frozen
 class ProposedTrade:
-    """A trade with what the review needs: its reasons and, for a sell, the lots it relieves."""
+    """A trade with what the review needs: its reasons, for a sell the lots it relieves, and the
+    model version its sleeve was rebalanced toward."""
 
     trade: Trade
     lots: tuple[dict[str, Any], ...]
+    model_version: str | None = None
 
 
 @attrs.frozen
@@ -44,6 +48,8 @@ class RunResult:
     sleeves_triggered: int
     problems: dict[str, str]
     trades: tuple[ProposedTrade, ...]
+    shortfalls: dict[str, str] = attrs.field(factory=dict)  # withdrawals a sleeve could not raise in full
+    settled: dict[str, str | None] = attrs.field(factory=dict)  # triggered sleeves with nothing to trade: version
 
 
 def _scope_mask(book: Book, store: Store, sleeves: Sequence[str], account: str | None,
@@ -62,22 +68,44 @@ def _scope_mask(book: Book, store: Store, sleeves: Sequence[str], account: str |
     return np.isin(book.sleeve_ids, list(wanted))
 
 
+#: reports a run's progress: (what it is doing, steps done, steps in all)
+Progress = Callable[[str, int, int], None]
+
+
 def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Sequence[str] = (),
-              account: str | None = None, household: str | None = None, dry_run: bool = False) -> RunResult:
-    """Propose the trades of every triggered sleeve in scope; store them unless ``dry_run``."""
+              account: str | None = None, household: str | None = None, raise_cash: tuple[str, Decimal] | None = None,
+              invest: bool = False, dry_run: bool = False, progress: Progress | None = None) -> RunResult:
+    """Propose the trades of every triggered sleeve in scope; store them unless ``dry_run``.
+
+    ``raise_cash`` (account id, USD) raises a withdrawal across that account's sleeves; ``invest``
+    invests the cash of every sleeve in scope, buying only.
+    """
+    report = progress or (lambda *_: None)
+    report("loading the book", 0, 1)
     book = Book.from_store(store, as_of)
-    in_scope = _scope_mask(book, store, sleeves, account, household)
+    in_scope = _scope_mask(book, store, sleeves, account or (raise_cash[0] if raise_cash else None), household)
+    report("evaluating the policies", 0, 1)
     evaluation = policies.evaluate(book)
+    events = cash_events(book, evaluation, in_scope, withdrawal=raise_cash, invest=invest)
     prices = store.prices()
+    versions = store.latest_model_versions()
+    models = [None if m < 0 else str(book.models[m]) for m in book.sleeve_model]
     accounts = book.account_ids[book.sleeve_account]
-    proposed, triggered = [], 0
-    for name, result in evaluation.evaluations.items():
+    proposed, triggered, cash_after = [], 0, book.sleeve_cash.copy()
+    settled: set[int] = set()
+    for done, (name, result) in enumerate(evaluation.evaluations.items()):
+        report(f"proposing trades ({name})", done, len(evaluation.evaluations))
         chosen = in_scope[result.sleeves]
         triggered += int((result.triggered & chosen).sum())
-        trades = generate_trades(result)
-        local_sleeves = result.book.holding_sleeve[trades.holding]
-        symbols = result.book.symbols[result.book.holding_symbol[trades.holding]]
-        why = reasons(trades)
+        trades = generate_trades(result, events.take(result.sleeves))
+        local_book = trades.evaluation.book  # with the holdings substitutes need
+        local_sleeves = local_book.holding_sleeve[trades.holding]
+        quiet = result.triggered & chosen & (local_book.sleeve_model >= 0)
+        quiet[local_sleeves] = False
+        settled.update(int(s) for s in result.sleeves[quiet])
+        symbols = local_book.symbols[local_book.holding_symbol[trades.holding]]
+        np.add.at(cash_after, result.sleeves[local_sleeves], -trades.side * trades.value)
+        why = reasons(trades, events.take(result.sleeves))
         for row in np.flatnonzero(chosen[local_sleeves]):
             sleeve, symbol = int(result.sleeves[local_sleeves[row]]), str(symbols[row])
             trade = Trade(
@@ -86,12 +114,30 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
                 quantity=Decimal(repr(float(trades.quantity[row]))).quantize(QUANTITY.unit),
                 est_price=prices[symbol], reasons=tuple(why[row]),
             )
-            proposed.append(ProposedTrade(trade, tuple(relieved_lots(trades, row, as_of))))
+            proposed.append(ProposedTrade(trade, tuple(relieved_lots(trades, row, as_of)),
+                                          versions.get(models[sleeve])))
     problems = {str(book.sleeve_ids[i]): p for i, p in evaluation.resolution.problems.items() if in_scope[i]}
     used = sorted({evaluation.resolution.names[c] for c in evaluation.resolution.policy_of[in_scope] if c >= 0})
     result = RunResult(None, as_of, book.digest(), {n: policies.digests[n] for n in used},
-                       int(in_scope.sum()), triggered, problems, tuple(proposed))
-    return result if dry_run else record_run(store, result)
+                       int(in_scope.sum()), triggered, problems, tuple(with_crossings(proposed)),
+                       shortfalls=shortfalls(book, events, cash_after),
+                       settled={str(book.sleeve_ids[s]): versions.get(models[s]) for s in sorted(settled)})
+    if dry_run:
+        return result
+    report("storing the proposals", 0, 1)
+    return record_run(store, result)
+
+
+def with_crossings(proposed: list[ProposedTrade]) -> list[ProposedTrade]:
+    """The proposals, each that would cross with another sleeve of its account saying so."""
+    staged = [attrs.evolve(p.trade, trade_id=f"P{i}") for i, p in enumerate(proposed)]
+    notes: dict[int, list[str]] = {}
+    for c in net(staged).crossings:
+        words = f"{c.quantity} shares cross inside {c.account_id} (lots move, no sale)"
+        notes.setdefault(int(c.sell_trade_id[1:]), []).append(f"nets with {c.to_sleeve}'s buy: {words}")
+        notes.setdefault(int(c.buy_trade_id[1:]), []).append(f"nets with {c.from_sleeve}'s sell: {words}")
+    return [attrs.evolve(p, trade=attrs.evolve(p.trade, reasons=(*p.trade.reasons, *notes[i]))) if i in notes else p
+            for i, p in enumerate(proposed)]
 
 
 def record_run(store: Store, result: RunResult) -> RunResult:
@@ -116,47 +162,19 @@ def record_run(store: Store, result: RunResult) -> RunResult:
                   for i, p in enumerate(result.trades)]
         db.conn.executemany(
             "insert into trades (trade_id, run_id, account_id, sleeve_id, symbol, side, quantity_e6, est_price_e6,"
-            " status, reasons, lots, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, reasons, lots, created_at, model_version) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(t.trade_id, run_id, t.account_id, t.sleeve_id, t.symbol, str(t.side), QUANTITY.to_int(t.quantity),
               PRICE.to_int(t.est_price), str(t.status), json.dumps(list(t.reasons)),
-              json.dumps(list(p.lots), default=str), now) for p in stored for t in [p.trade]])
+              json.dumps(list(p.lots), default=str), now, p.model_version) for p in stored for t in [p.trade]])
+        store.mark_rebalanced(result.settled, result.as_of)
         store.audit("rebalance.run", run_id, as_of=result.as_of.isoformat(), book_digest=result.book_digest,
                     policies=result.policies, trades=len(stored), superseded=superseded,
-                    sleeves_triggered=result.sleeves_triggered)
-    return attrs.evolve(result, run_id=run_id, trades=tuple(stored))
+                    sleeves_triggered=result.sleeves_triggered, on_target=sorted(result.settled))
+    recorded = attrs.evolve(result, run_id=run_id, trades=tuple(stored))
+    call_event("on_run_completed", run=recorded)
+    return recorded
 
 
 def _next_number(db, table: str, key: str) -> int:
     row = db.execute(f"select max(cast(substr({key}, 3) as integer)) from {table}").fetchone()
     return (row[0] or 0) + 1
-
-
-# ---------------------------------------------------------------- review
-
-
-def stored_trades(store: Store, *, status: str | None = None, run_id: str | None = None,
-                  trade_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Stored trades as rows for listing (newest run first, then by trade id)."""
-    clause, params = where(status=status, run_id=run_id)
-    if trade_ids:
-        clause += (" and " if clause else "where ") + "trade_id in (select value from json_each(?))"
-        params.append(json.dumps(list(trade_ids)))
-    return list(store.db.query(f"select * from trades {clause} order by run_id desc, trade_id", params))
-
-
-def decide(store: Store, trade_ids: Sequence[str], status: TradeStatus, note: str | None = None) -> list[str]:
-    """Approve or reject proposed trades (only proposed ones); audited. Returns the ids decided."""
-    rows = {r["trade_id"]: r for r in stored_trades(store, trade_ids=trade_ids)}
-    if missing := [t for t in trade_ids if t not in rows]:
-        raise NotFoundError(f"no trade {', '.join(missing)}")
-    if not_proposed := [f"{t} ({rows[t]['status']})" for t in trade_ids if rows[t]["status"] != "proposed"]:
-        raise ConflictError(f"only proposed trades can be decided: {', '.join(not_proposed)}")
-    now = store.clock().isoformat(timespec="seconds")
-    with store.transaction():
-        store.db.execute(
-            "update trades set status = ?, decided_by = ?, decided_at = ?, note = ?"
-            " where trade_id in (select value from json_each(?))",
-            [str(status), store.actor, now, note, json.dumps(list(trade_ids))])
-        store.audit(f"trades.{'approve' if status == TradeStatus.APPROVED else 'reject'}", ",".join(trade_ids),
-                    trades=list(trade_ids), note=note)
-    return list(trade_ids)

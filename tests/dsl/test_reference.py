@@ -81,10 +81,12 @@ def books(draw, max_sleeves: int = 4) -> Book:
         weights = {s: draw(st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.25, 0.4, 0.6])) for s in symbols}
         weights["$CASH"] = draw(st.sampled_from([0.0, 0.02, 0.05]))
         models[model] = weights
-    sleeves, positions, lots = [], [], []
+    sleeves, positions, lots, model_changed = [], [], [], []
     for i in range(draw(st.integers(0, max_sleeves))):
         sleeve = f"S{i}"
         model = draw(st.sampled_from([None, *models]))
+        if model and draw(st.booleans()):  # a newer version of its model since its last rebalance
+            model_changed.append(sleeve)
         sleeves.append((sleeve, draw(st.sampled_from(accounts))[0], model, None,
                         draw(st.sampled_from([0.0, 0.0, 100.0, 2500.5, 10000.0, 150000.0]))))
         for symbol in draw(st.lists(st.sampled_from(list(price)), max_size=4, unique=True)):
@@ -100,7 +102,7 @@ def books(draw, max_sleeves: int = 4) -> Book:
                 cost = quantity * price[symbol]
             positions.append((sleeve, symbol, quantity, cost))
     return Book.assemble(as_of=as_of, securities=securities, accounts=accounts, sleeves=sleeves, models=models,
-                         positions=positions, lots=lots)
+                         positions=positions, lots=lots, model_changed=model_changed)
 
 
 # ---------------------------------------------------------------- random expressions, typed and at a grain
@@ -226,6 +228,8 @@ def conditions(draw, context: Grain, max_grain: Grain, depth: int, aggregates: b
     if how == "bool":
         if max_grain >= Grain.HOLDING and draw(st.booleans()):
             return "holding.in_model", Grain.HOLDING
+        if max_grain >= Grain.SLEEVE and draw(st.booleans()):
+            return "sleeve.model_changed", Grain.SLEEVE
         return draw(st.sampled_from(["true", "false"])), Grain.SCALAR
     sub = lambda: conditions(context, max_grain, depth - 1, aggregates)
     if how == "not":
@@ -329,7 +333,8 @@ def template_policies(draw):
                          'any(lot.term == "long" and lot.gain > 0 USD)', "all(lot.days_to_long_term > 0)",
                          "count(lot.loss_pct > 0%) >= 2", "sleeve.max_drift > 5%", "sleeve.drift < 2%",
                          'sleeve.model == ""', "sleeve.cash_weight >= sleeve.cash_target",
-                         "sum(holding.value) + sleeve.cash == sleeve.value"]
+                         "sum(holding.value) + sleeve.cash == sleeve.value", "sleeve.model_changed",
+                         'not sleeve.model_changed and sleeve.model != ""']
     for i in range(draw(st.integers(0, 3))):
         lines.append(f'trigger when {draw(st.sampled_from(sleeve_conditions))}')
     for i in range(draw(st.integers(0, 3))):

@@ -18,7 +18,7 @@ from smartx_engine.book import Book
 from smartx_engine.dsl.compile import PolicyEvaluation, compile_policy
 from smartx_engine.dsl.policyset import check_sources
 from smartx_engine.dsl.schema import Grain
-from smartx_engine.rebalance.generate import generate_trades
+from smartx_engine.rebalance.generate import CashEvents, generate_trades
 from smartx_engine.rebalance.reference import (
     SleevePlan,
     reference_plans,
@@ -60,12 +60,17 @@ def one_sleeve(model: dict[str, float] | None, cash: float, positions: dict[str,
                    {"M": model} if model is not None else {}, prices)
 
 
-def trades(body: str, book: Book) -> list[tuple[str, str, str, float]]:
+def trades(body: str, book: Book, events: CashEvents | None = None) -> list[tuple[str, str, str, float]]:
     """The trades of ``body`` over ``book``: the generator's, checked equal to the reference's."""
     evaluation = policy_of(body).evaluate(book)
-    generated = generate_trades(evaluation).rows()
-    assert generated == reference_trades(evaluation)
+    generated = generate_trades(evaluation, events).rows()
+    assert generated == reference_trades(evaluation, events)
     return generated
+
+
+def events(withdraw: float = 0.0, invest: bool = False) -> CashEvents:
+    """A cash event for the one sleeve of a ``one_sleeve`` book."""
+    return CashEvents(np.array([withdraw]), np.array([invest]))
 
 
 # ---------------------------------------------------------------- by hand
@@ -226,6 +231,58 @@ def test_restrict_buy_and_sell():
         ("S", "AAA", "buy", 20.0), ("S", "BBB", "sell", 40.0)]
 
 
+def test_restrict_buy_moves_the_weight_to_the_first_allowed_substitute():
+    # As test_to_target: AAA (40%, target 60%) would buy 20. It is restricted: its 20% goes to DDD,
+    # which the sleeve neither holds nor targets: w* = 20%, D = 2000 -> buy 2000 / 20 = 100 DDD.
+    book = one_sleeve(BASE_MODEL, 1000.0, {"AAA": 40.0, "BBB": 100.0})
+    body = 'drift band absolute 5%\nrestrict buy "AAA"\nsubstitute "AAA" with "DDD", "EEE"'
+    assert trades(body, book) == [("S", "BBB", "sell", 40.0), ("S", "DDD", "buy", 100.0)]
+    # DDD restricted too: the first allowed is EEE, 2000 / 30 = 66.67 -> 66
+    assert trades(body.replace('"AAA"\n', '"AAA", "DDD"\n'), book) == [
+        ("S", "BBB", "sell", 40.0), ("S", "EEE", "buy", 66.0)]
+    # a substitute held already gets the weight on top of its own target: EEE 10 x 30 = 300, T = 10,300,
+    # not in the model (t = 0): w* = 0 + (60% - 4000 / 10,300) = 21.17%, D = 2180 - 300 = 1880 -> 62.67 -> 62;
+    # BBB: 30% x 10,300 = 3090 - 5000 = -1910 -> 38.2 -> sell 38
+    held = one_sleeve(BASE_MODEL, 1000.0, {"AAA": 40.0, "BBB": 100.0, "EEE": 10.0})
+    assert trades(body.replace('"AAA"\n', '"AAA", "DDD"\n'), held) == [
+        ("S", "BBB", "sell", 38.0), ("S", "EEE", "buy", 62.0)]
+    # no allowed substitute: the weight stays in cash
+    assert trades('drift band absolute 5%\nrestrict buy "AAA", "DDD"\nsubstitute "AAA" with "DDD"', book) == [
+        ("S", "BBB", "sell", 40.0)]
+
+
+def test_to_band_trades_to_target_when_no_holding_is_out_of_band():
+    # T = 10,000: AAA 57 x 100 (57%), BBB 54 x 50 (27%): within 5% of 60% and 30%; cash 1600 (16%) is above
+    # the 15% maximum, so the sleeve triggers with no band to move to: it trades to target.
+    # AAA: (60% - 57%) x 10,000 = 300 -> 3; BBB: 300 / 50 -> 6. Cash after 1000 = 10%.
+    book = one_sleeve(BASE_MODEL, 1600.0, {"AAA": 57.0, "BBB": 54.0})
+    body = "rebalance to band\ndrift band absolute 5%\ntarget cash 10% max 15%"
+    assert trades(body, book) == [("S", "AAA", "buy", 3.0), ("S", "BBB", "buy", 6.0)]
+
+
+def test_a_withdrawal_rebalances_the_value_that_stays_and_rounds_sells_up():
+    # On target: AAA 60 x 100 = 6000 (60%), BBB 60 x 50 = 3000 (30%), cash 1000; bands do not trigger.
+    book = one_sleeve(BASE_MODEL, 1000.0, {"AAA": 60.0, "BBB": 60.0})
+    body = "drift band absolute 5%"
+    assert trades(body, book) == []
+    # withdraw 2000: T' = 8000; AAA 60% of 8000 = 4800: sell 1200 / 100 = 12; BBB 2400: sell 600 / 50 = 12.
+    # Cash after 1000 + 1800 = 2800 = the 2000 withdrawn + 800 (10% of T').
+    assert trades(body, book, events(2000.0)) == [("S", "AAA", "sell", 12.0), ("S", "BBB", "sell", 12.0)]
+    # withdraw 2050: T' = 7950: AAA 4770, sell 1230 / 100 = 12.3 -> 13 (up); BBB 2385, sell 615 / 50 = 12.3 -> 13.
+    # Cash after 1000 + 1950 = 2950 >= 2050.
+    assert trades(body, book, events(2050.0)) == [("S", "AAA", "sell", 13.0), ("S", "BBB", "sell", 13.0)]
+    # a skipped sleeve trades nothing, withdrawal or not
+    assert trades(body + '\nrule "freeze" when true then skip', book, events(2000.0)) == []
+
+
+def test_investing_a_deposit_buys_and_never_sells():
+    # As test_to_target (AAA under target by 2000, BBB over by 2000), untriggered (10% bands):
+    # investing buys AAA with the 1000 of cash only: k = 1000 / 2000, 10 shares; BBB is not sold.
+    book = one_sleeve(BASE_MODEL, 1000.0, {"AAA": 40.0, "BBB": 100.0})
+    assert trades("drift band absolute 25%", book) == []
+    assert trades("drift band absolute 25%", book, events(invest=True)) == [("S", "AAA", "buy", 10.0)]
+
+
 def test_skip_vetoes_the_trades():
     book = one_sleeve(BASE_MODEL, 1000.0, {"AAA": 40.0, "BBB": 100.0})
     assert trades('drift band absolute 5%\nrule "freeze" when true then skip', book) == []
@@ -368,6 +425,10 @@ def rebalance_policies(draw, symbols: list[str] | None = None):
         restricted = draw(st.lists(st.sampled_from(symbols), max_size=2, unique=True))
         if restricted:
             lines.append(f"restrict {side} " + ", ".join(f'"{s}"' for s in restricted))
+    for symbol in draw(st.lists(st.sampled_from(symbols), max_size=2, unique=True)):
+        alternatives = draw(st.lists(st.sampled_from(symbols), min_size=1, max_size=3, unique=True))
+        lines.append(f'substitute "{symbol}" with ' + ", ".join(f'"{s}"' for s in alternatives if s != symbol)
+                     if set(alternatives) - {symbol} else "")
     for i in range(draw(st.integers(0, 3))):
         action = draw(st.sampled_from(["hold", "sell to 10%", "sell to 1%", "sell to 0%", "sell to 30%"]))
         condition = draw(st.sampled_from(HOLDING_CONDITIONS + [f'holding.symbol == "{s}"' for s in symbols]))
@@ -397,10 +458,11 @@ def money_tolerance(plan: SleevePlan, rows) -> float:
     return 1e-9 * (prices + 1.0) + 1e-12 * (abs(plan.value) + plan.sleeve.cash + plan.proceeds + 1.0)
 
 
-def check_invariants(evaluation: PolicyEvaluation, rows) -> None:
+def check_invariants(evaluation: PolicyEvaluation, rows, events: CashEvents | None = None) -> None:
     """The invariants of docs/rebalancing.md over the trades ``rows`` (either implementation's)."""
+    plans = {plan.sleeve.sleeve_id: plan for plan in reference_plans(evaluation, events)}
+    evaluation = generate_trades(evaluation, events).evaluation  # with the substitutes' holdings
     book, settings_ = evaluation.book, evaluation.policy.settings
-    plans = {plan.sleeve.sleeve_id: plan for plan in reference_plans(evaluation)}
     by_sleeve: dict[str, list] = {}
     for sleeve_id, symbol, side, quantity in rows:
         by_sleeve.setdefault(sleeve_id, []).append((symbol, side, quantity))
@@ -419,6 +481,7 @@ def check_invariants(evaluation: PolicyEvaluation, rows) -> None:
             on_a_step = quantity == round(quantity, settings_.share_decimals if settings_.shares == "fractional" else 0)
             if side == "sell":
                 assert symbol not in settings_.restrict_sell
+                assert not (plan.sleeve.invest and not plan.sleeve.withdraw), "investing never sells"
                 assert quantity <= held, f"sold {quantity} of {held} {symbol}"
                 assert quantity == held or on_a_step, f"sold {quantity} {symbol}"
                 sells += quantity * price
@@ -427,7 +490,7 @@ def check_invariants(evaluation: PolicyEvaluation, rows) -> None:
                 assert on_a_step, f"bought {quantity} {symbol}"
                 buys += quantity * price
         cash = float(book.sleeve_cash[sleeve_of(book, sleeve_id)])
-        floor = (settings_.cash_min or 0.0) * plan.value
+        floor = (settings_.cash_min or 0.0) * plan.value + plan.sleeve.withdraw  # a withdrawal stays in cash
         tolerance = money_tolerance(plan, trades_)
         available = cash + sells - floor
         assert buys <= max(available, 0.0) + tolerance, f"{sleeve_id}: buys {buys} > available {available}"
@@ -435,14 +498,25 @@ def check_invariants(evaluation: PolicyEvaluation, rows) -> None:
             assert cash + sells - buys >= floor - tolerance, f"{sleeve_id}: cash after under the floor {floor}"
 
 
+@st.composite
+def cash_events(draw, book: Book) -> CashEvents | None:
+    """No events, or per sleeve a withdrawal (any size, even the whole sleeve) and a deposit to invest."""
+    if draw(st.booleans()):
+        return None
+    n = book.n_sleeves
+    withdraw = draw(st.lists(st.sampled_from([0.0, 0.0, 0.0, 100.0, 1000.5, 5000.0, 1e6]), min_size=n, max_size=n))
+    return CashEvents(np.array(withdraw), np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))))
+
+
 @PROPERTY
-@given(body=rebalance_policies(), book=rebalance_books())
-def test_the_generator_agrees_with_the_reference(body, book):
+@given(body=rebalance_policies(), book=rebalance_books(), data=st.data())
+def test_the_generator_agrees_with_the_reference(body, book, data):
     evaluation = evaluate_text(body, book)
-    generated = generate_trades(evaluation).rows()
-    expected = reference_trades(evaluation)
+    events_ = data.draw(cash_events(book))
+    generated = generate_trades(evaluation, events_).rows()
+    expected = reference_trades(evaluation, events_)
     assert generated == expected, body
-    check_invariants(evaluation, expected)
+    check_invariants(evaluation, expected, events_)
 
 
 @PROPERTY
@@ -508,10 +582,14 @@ def test_chunked_generation_equals_a_single_pass(monkeypatch):
     from synthetic import synthetic_book
 
     book = synthetic_book(300, seed=5)
-    evaluation = policy_of("drift band absolute 2%\ntarget cash 2% min 1%\nmin trade 100 USD").evaluate(book)
-    whole = generate_trades(evaluation)
+    symbols = list(book.symbols)
+    evaluation = policy_of("drift band absolute 2%\ntarget cash 2% min 1%\nmin trade 100 USD\n"
+                           f'restrict buy "{symbols[0]}"\nsubstitute "{symbols[0]}" with "{symbols[-1]}"').evaluate(book)
+    rng = np.random.default_rng(5)
+    events_ = CashEvents(np.where(rng.random(book.n_sleeves) < 0.1, 5000.0, 0.0), rng.random(book.n_sleeves) < 0.1)
+    whole = generate_trades(evaluation, events_)
     monkeypatch.setattr(generate_module, "CHUNK_SLEEVES", 7)
-    pieces = generate_trades(evaluation)
+    pieces = generate_trades(evaluation, events_)
     assert len(whole) > 100 and whole.rows() == pieces.rows()
     np.testing.assert_array_equal(whole.holding, pieces.holding)
     np.testing.assert_array_equal(whole.target_weight, pieces.target_weight)

@@ -1,0 +1,78 @@
+"""Firm settings: a few named switches kept in the database, validated, audited.
+
+Every known setting is declared in :data:`KNOWN` with its type, default and what it does;
+``smartx settings list|set|unset`` reads and changes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from .errors import DataError, NotFoundError, did_you_mean
+from .store import Store
+
+
+def _boolean(text: str) -> bool:
+    words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+    if text.strip().lower() not in words:
+        raise DataError(f"expected true or false, got {text!r}")
+    return words[text.strip().lower()]
+
+
+@attrs.frozen
+class Setting:
+    key: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+
+
+KNOWN = {s.key: s for s in [
+    Setting("approvals.four_eyes", _boolean, False,
+            "an approver must differ from whoever proposed the trade (ran the rebalance) or last edited it"),
+]}
+
+
+def _known(key: str) -> Setting:
+    if key not in KNOWN:
+        hint = did_you_mean(key, list(KNOWN))
+        raise NotFoundError(f"no setting {key!r}" + (f"; {hint}" if hint else f" (known: {', '.join(KNOWN)})"))
+    return KNOWN[key]
+
+
+def get(store: Store, key: str) -> Any:
+    """The setting's value: the stored one, else its default."""
+    setting = _known(key)
+    row = store.db.execute("select value from settings where key = ?", [key]).fetchone()
+    return setting.default if row is None else setting.parse(row[0])
+
+
+def current(store: Store) -> list[dict[str, Any]]:
+    """Every known setting with its value, default and whether it was set."""
+    stored = {r["key"]: r for r in store.db.query("select * from settings")}
+    return [{"key": s.key, "value": get(store, s.key), "default": s.default, "set": s.key in stored,
+             "updated_by": stored.get(s.key, {}).get("updated_by"), "help": s.help} for s in KNOWN.values()]
+
+
+def set_value(store: Store, key: str, text: str) -> Any:
+    """Validate and store a setting (audited); returns its parsed value."""
+    value = _known(key).parse(text)
+    with store.transaction():
+        store.db.execute(
+            "insert into settings (key, value, updated_at, updated_by) values (?, ?, ?, ?) on conflict (key)"
+            " do update set value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            [key, str(value).lower() if isinstance(value, bool) else str(value),
+             store.clock().isoformat(timespec="seconds"), store.actor])
+        store.audit("settings.set", key, value=value)
+    return value
+
+
+def unset(store: Store, key: str) -> None:
+    """Back to the default (audited)."""
+    _known(key)
+    with store.transaction():
+        store.db.execute("delete from settings where key = ?", [key])
+        store.audit("settings.unset", key)
