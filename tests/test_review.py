@@ -1,9 +1,11 @@
 """Reviewing proposals: edit (re-validated), four-eyes approval, settings, netting on approval."""
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 
 from smartx_engine.store import Store
 
@@ -27,7 +29,7 @@ def test_editing_a_trade_revalidates_and_relieves_lots_again(smartx, imported, r
     # VTI lots of SCH-1-CORE: L-001 100 (2023-02-14) then L-002 25.5: 110 takes all of L-001 and 10 of L-002
     assert edited["quantity"] == "110.000000" and edited["edited_by"] == "alice"
     assert [(lot["lot_id"], Decimal(lot["quantity"])) for lot in edited["lots"]] == [("L-001", 100), ("L-002", 10)]
-    assert edited["reasons"][-1] == f"quantity edited from {sell['quantity']} to 110 by alice"
+    assert edited["reasons"][-1] == f"quantity edited from {Decimal(sell['quantity']).normalize():f} to 110 by alice"
     assert "cannot sell 125.500001 VTI: SCH-1-CORE holds 125.500000" in run(
         smartx, rules, "trades", "edit", sell["trade_id"], "--quantity", "125.500001", expect=1).output
     assert "more than 6 decimal places" in run(
@@ -39,7 +41,8 @@ def test_editing_a_trade_revalidates_and_relieves_lots_again(smartx, imported, r
     assert f"only proposed trades can be edited: {buy['trade_id']} (rejected)" in run(
         smartx, rules, "trades", "edit", buy["trade_id"], "--quantity", "1", expect=1).output
     (record,) = [r for r in Store.open(imported).audit_log() if r.action == "trades.edit"]
-    assert record.actor == "alice" and record.subject == sell["trade_id"]
+    assert (record.actor, record.subject) == ("alice", sell["trade_id"])
+    assert record.details == {"before": f"{Decimal(sell['quantity']).normalize():f}", "after": "110"}
 
 
 def test_four_eyes_approval_needs_another_operator(smartx, imported, rules):
@@ -65,8 +68,59 @@ def test_four_eyes_approval_needs_another_operator(smartx, imported, rules):
 def test_settings_are_checked(smartx, imported, rules):
     assert "no setting 'approvals.four_eye'; did you mean `approvals.four_eyes`?" in run(
         smartx, rules, "settings", "set", "approvals.four_eye", "true", expect=1).output
-    assert "expected true or false, got 'maybe'" in run(
+    assert "no setting 'colour' (known: approvals.four_eyes)" in run(
+        smartx, rules, "settings", "unset", "colour", expect=1).output
+    assert "approvals.four_eyes: expected true or false (or yes/no, on/off, 1/0), got 'maybe'" in run(
         smartx, rules, "settings", "set", "approvals.four_eyes", "maybe", expect=1).output
+    assert Store.open(imported).db["settings"].count == 0  # nothing stored on a refusal
+
+
+def test_settings_list_shows_who_set_what_and_unset_restores_the_default(smartx, imported, rules):
+    def listed():
+        (row,) = json.loads(run(smartx, rules, "settings", "list", "--json").output)
+        return row
+
+    assert listed() == {"key": "approvals.four_eyes", "type": "bool", "value": False, "default": False,
+                        "set": False, "updated_by": None, "help": listed()["help"]}
+    run(smartx, rules, "settings", "set", "approvals.four_eyes", "on", actor="carol")
+    assert (listed()["value"], listed()["set"], listed()["updated_by"]) == (True, True, "carol")
+    assert re.search(r"approvals\.four_eyes\W+true\W+false\W+carol\W", run(smartx, rules, "settings", "list").output)
+    assert "back to its default (false)" in run(smartx, rules, "settings", "unset", "approvals.four_eyes").output
+    assert (listed()["value"], listed()["set"], listed()["updated_by"]) == (False, False, None)
+    actions = [(r.action, r.subject, r.actor) for r in Store.open(imported).audit_log(limit=2)]
+    assert actions == [("settings.unset", "approvals.four_eyes", "alice"),
+                       ("settings.set", "approvals.four_eyes", "carol")]
+    assert "approvals.four_eyes (bool, default false)" in run(smartx, rules, "settings", "set", "--help").output
+
+
+def test_other_live_sells_count_against_what_a_sleeve_holds(smartx, imported, rules):
+    first = next(t for t in proposals(smartx, rules) if t["sleeve_id"] == "SCH-1-CORE" and t["symbol"] == "VTI")
+    assert first["side"] == "sell"
+    run(smartx, rules, "trades", "approve", first["trade_id"])
+    again = next(t for t in proposals(smartx, rules) if t["sleeve_id"] == "SCH-1-CORE" and t["symbol"] == "VTI")
+    assert again["side"] == "sell" and again["trade_id"] != first["trade_id"]
+    room = Decimal("125.5") - Decimal(first["quantity"])
+    refused = run(smartx, rules, "trades", "edit", again["trade_id"], "--quantity", str(room + Decimal("0.000001")),
+                  expect=1).output
+    assert f"holds 125.500000, {first['quantity']} of them in other live sells" in refused
+    edited = json.loads(run(smartx, rules, "trades", "edit", again["trade_id"], "--quantity", str(room),
+                            "--json").output)
+    assert Decimal(edited["quantity"]) == room and sum(Decimal(lot["quantity"]) for lot in edited["lots"]) == room
+
+
+def test_edit_refuses_what_the_cli_would_never_send(smartx, imported, rules):
+    from smartx_engine.errors import DataError, NotFoundError
+    from smartx_engine.rebalance.review import edit
+
+    (trade, *_) = proposals(smartx, rules)
+    store = Store.open(imported, actor="alice")
+    with pytest.raises(DataError, match="more than 6 decimal places"):
+        edit(store, trade["trade_id"], Decimal("1.0000001"))
+    with pytest.raises(DataError, match="must be positive"):
+        edit(store, trade["trade_id"], Decimal(0))
+    with pytest.raises(NotFoundError, match="no trade T-99999999"):
+        edit(store, "T-99999999", Decimal(1))
+    assert [r.action for r in store.audit_log(limit=1)] == ["rebalance.run"]  # nothing written
 
 
 def test_approved_opposite_trades_of_one_account_net(smartx, imported, rules):
@@ -118,3 +172,21 @@ def test_plugins_hear_of_every_stored_run(smartx, imported, rules):
     finally:
         manager.unregister(listener)
     assert heard == [("R-000001", len(trades))]  # the dry run stored nothing, so told nothing
+
+
+def test_a_buy_may_spend_only_what_its_sleeve_has_left_after_its_other_live_trades(smartx, imported, rules):
+    from smartx_engine.fixedpoint import round_money
+
+    trades = proposals(smartx, rules)
+    buy = max((t for t in trades if t["side"] == "buy"), key=lambda t: Decimal(t["est_value"]))
+    others = [t for t in trades if t["sleeve_id"] == buy["sleeve_id"] and t["trade_id"] != buy["trade_id"]]
+    assert others  # the buy shares its sleeve's cash with other trades
+    (cash,) = [c.amount for c in Store.open(imported).cash(sleeve_id=buy["sleeve_id"])]
+    left = cash + sum(Decimal(t["est_value"]) * (1 if t["side"] == "sell" else -1) for t in others)
+    price = Decimal(buy["est_price"])
+    most = (left / price).to_integral_value(rounding="ROUND_FLOOR")
+    over = round_money((most + 1) * price) - left
+    refused = run(smartx, rules, "trades", "edit", buy["trade_id"], "--quantity", str(most + 1), expect=1).output
+    assert f"would overdraw {buy['sleeve_id']} by {over} USD (cash {cash} USD and its other live trades)" in refused
+    edited = json.loads(run(smartx, rules, "trades", "edit", buy["trade_id"], "--quantity", str(most), "--json").output)
+    assert Decimal(edited["quantity"]) == most and edited["lots"] == []

@@ -123,3 +123,36 @@ def test_the_database_enforces_its_own_invariants(store):
         store.db.execute("update lots set sleeve_id = 'SCH-2-CORE' where lot_id = 'L-001'")
     with pytest.raises(sqlite3.IntegrityError):
         store.db.execute("update lots set acquired = '2024-02-30' where lot_id = 'L-001'")
+
+
+def test_trades_of_an_m003_database_survive_the_review_migration():
+    from smartx_engine import settings
+    from smartx_engine.rebalance.review import stored_trades
+
+    db = sqlite_utils.Database(memory=True)
+    names = [fn.__name__ for fn in MIGRATIONS]
+    migrate(db, upto=names.index("m003_runs_and_trades") + 1)
+    assert "settings" not in db.table_names() and "edited_by" not in db["trades"].columns_dict
+    for table, row in [
+        ("households", {"household_id": "H-1", "name": "Doe"}),
+        ("accounts", {"account_id": "A-1", "name": "Doe", "custodian": "schwab", "household_id": "H-1",
+                      "registration": "taxable", "st_tax_rate": "0.37", "lt_tax_rate": "0.2"}),
+        ("securities", {"symbol": "VTI", "name": "Total market", "asset_class": "equity", "price_e6": 250_000_000}),
+        ("sleeves", {"sleeve_id": "S-1", "account_id": "A-1"}),
+        ("runs", {"run_id": "R-000001", "as_of": "2026-11-20", "created_at": "2026-11-20T10:00:00+00:00",
+                  "actor": "alice", "book_digest": "d", "policies": "{}", "sleeves_evaluated": 1,
+                  "sleeves_triggered": 1, "trades": 1, "problems": "{}"}),
+        ("trades", {"trade_id": "T-00000001", "run_id": "R-000001", "account_id": "A-1", "sleeve_id": "S-1",
+                    "symbol": "VTI", "side": "buy", "quantity_e6": 2_000_000, "est_price_e6": 250_000_000,
+                    "status": "proposed", "reasons": '["to target 60.00%"]', "lots": "[]",
+                    "created_at": "2026-11-20T10:00:00+00:00"}),
+    ]:
+        db[table].insert(row)
+    store = Store(db, actor="bob")
+    assert applied(db) == names
+    (trade,) = stored_trades(store)
+    assert (trade["quantity_e6"], trade["status"], trade["proposed_by"]) == (2_000_000, "proposed", "alice")
+    assert (trade["edited_by"], trade["edited_at"], trade["proposed_e6"], trade["crossed_e6"]) == (None, None, None, 0)
+    assert settings.get(store, "approvals.four_eyes") is False
+    settings.set_value(store, "approvals.four_eyes", "on")
+    assert db["settings"].get("approvals.four_eyes")["updated_by"] == "bob"

@@ -171,7 +171,12 @@ def trades_edit(env: Env, trade_id: str, quantity: Decimal, as_json: bool) -> No
       smartx trades edit T-00000012 --quantity 40
     """
     trade = _trade_json(edit(env.store(), trade_id, quantity))
-    emit(as_json, trade, lambda: print_trades("Edited", [trade]))
+
+    def human() -> None:
+        print_trades("Edited", [trade])
+        click.echo(f"{trade['trade_id']}: {trade['reasons'][-1]}")
+
+    emit(as_json, trade, human)
 
 
 @trades_group.command(name="net")

@@ -21,6 +21,7 @@ from ..store import Store, where
 from .details import relieve
 from .netting import Netting, net
 
+
 def stored_trades(store: Store, *, status: str | None = None, run_id: str | None = None,
                   trade_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Stored trades as rows, with their run's proposer and as-of (newest run first, then by trade id)."""
@@ -48,15 +49,15 @@ def decide(store: Store, trade_ids: Sequence[str], status: TradeStatus, note: st
 
     With ``approvals.four_eyes`` on, nobody approves a trade they proposed or last edited.
     """
-    rows = _proposed(store, trade_ids, "decided")
     approving = status == TradeStatus.APPROVED
-    if approving and settings.get(store, "approvals.four_eyes"):
-        own = [t for t in trade_ids if store.actor in (rows[t]["proposed_by"], rows[t]["edited_by"])]
-        if own:
-            raise ConflictError(f"four-eyes approval is on: {store.actor} proposed or edited {', '.join(own)}; "
-                                "another operator must approve them")
     now = store.clock().isoformat(timespec="seconds")
-    with store.transaction():
+    with store.transaction():  # checked and written in one transaction: no decision on a stale read
+        rows = _proposed(store, trade_ids, "decided")
+        if approving and settings.get(store, "approvals.four_eyes"):
+            own = [t for t in trade_ids if store.actor in (rows[t]["proposed_by"], rows[t]["edited_by"])]
+            if own:
+                raise ConflictError(f"four-eyes approval is on: {store.actor} proposed or edited {', '.join(own)}; "
+                                    "another operator must approve them")
         store.db.execute(
             "update trades set status = ?, decided_by = ?, decided_at = ?, note = ?"
             " where trade_id in (select value from json_each(?))",
@@ -96,38 +97,48 @@ def edit(store: Store, trade_id: str, quantity: Decimal) -> dict[str, Any]:
     A sell may not exceed what the sleeve holds less its other live sells of the security; the
     sleeve's cash after all its live trades (at their estimated prices) may not go below zero.
     """
-    row = _proposed(store, [trade_id], "edited")[trade_id]
     if quantity <= 0:
-        raise DataError(f"the quantity must be positive, not {quantity}")
-    QUANTITY.check(quantity)
-    sleeve_id, symbol, side = row["sleeve_id"], row["symbol"], Side(row["side"])
-    live = [r for r in store.db.query(
-        "select * from trades where sleeve_id = ? and status in ('proposed', 'approved') and trade_id != ?",
-        [sleeve_id, trade_id])]
-    lots = store.lots(sleeve_id=sleeve_id)
-    price = PRICE.to_decimal(row["est_price_e6"])
-    if side is Side.SELL:
-        held = sum((lot.quantity for lot in lots if lot.symbol == symbol), Decimal(0))
-        selling = sum((_remaining(r) for r in live if r["symbol"] == symbol and r["side"] == "sell"), Decimal(0))
-        if quantity > held - selling:
-            raise DataError(f"{trade_id}: cannot sell {quantity} {symbol}: {sleeve_id} holds {held}"
-                            + (f", {selling} of them in other live sells" if selling else ""))
-    cash = sum((c.amount for c in store.cash(sleeve_id=sleeve_id)), Decimal(0))
-    flows = [(Side(r["side"]), _remaining(r), PRICE.to_decimal(r["est_price_e6"])) for r in live] + [(side, quantity, price)]
-    after = cash + sum(round_money(q * p) * (1 if s is Side.SELL else -1) for s, q, p in flows)
-    if after < 0:
-        raise DataError(f"{trade_id}: {quantity} {symbol} would overdraw {sleeve_id} by {-after} USD "
-                        f"(cash {cash} USD and its other live trades)")
-    old = QUANTITY.to_decimal(row["quantity_e6"])
-    relieved = [] if side is Side.BUY else relieve(
-        [(lot.lot_id, lot.quantity, lot.cost_basis, lot.acquired) for lot in lots if lot.symbol == symbol],
-        quantity, price, dt.date.fromisoformat(row["as_of"]))
-    reasons = [*json.loads(row["reasons"]), f"quantity edited from {old} to {quantity} by {store.actor}"]
-    with store.transaction():
+        raise DataError(f"{trade_id}: the quantity must be positive, not {quantity}")
+    try:
+        QUANTITY.check(quantity)
+    except ValueError as exc:
+        raise DataError(f"{trade_id}: {exc}") from None
+    with store.transaction():  # validated and written in one transaction: no edit on a stale read
+        row = _proposed(store, [trade_id], "edited")[trade_id]
+        relieved = _validate_edit(store, row, quantity)
+        old, new = (f"{q.normalize():f}" for q in (QUANTITY.to_decimal(row["quantity_e6"]), quantity))
+        reasons = [*json.loads(row["reasons"]), f"quantity edited from {old} to {new} by {store.actor}"]
         store.db.execute(
             "update trades set quantity_e6 = ?, proposed_e6 = coalesce(proposed_e6, quantity_e6), lots = ?,"
             " reasons = ?, edited_by = ?, edited_at = ? where trade_id = ?",
             [QUANTITY.to_int(quantity), json.dumps(relieved, default=str), json.dumps(reasons), store.actor,
              store.clock().isoformat(timespec="seconds"), trade_id])
-        store.audit("trades.edit", trade_id, before=str(old), after=str(quantity))
+        store.audit("trades.edit", trade_id, before=old, after=new)
     return stored_trades(store, trade_ids=[trade_id])[0]
+
+
+def _validate_edit(store: Store, row: dict[str, Any], quantity: Decimal) -> list[dict[str, Any]]:
+    """Check ``quantity`` for the trade ``row`` against its sleeve's lots, cash and other live trades;
+    the lots it relieves (none for a buy)."""
+    trade_id, sleeve_id, symbol, side = row["trade_id"], row["sleeve_id"], row["symbol"], Side(row["side"])
+    live = list(store.db.query(
+        "select * from trades where sleeve_id = ? and status in ('proposed', 'approved') and trade_id != ?",
+        [sleeve_id, trade_id]))
+    lots = [lot for lot in store.lots(sleeve_id=sleeve_id) if lot.symbol == symbol]
+    price = PRICE.to_decimal(row["est_price_e6"])
+    if side is Side.SELL:
+        held = sum((lot.quantity for lot in lots), Decimal(0))
+        selling = sum((_remaining(r) for r in live if r["symbol"] == symbol and r["side"] == "sell"), Decimal(0))
+        if quantity > held - selling:
+            raise DataError(f"{trade_id}: cannot sell {quantity} {symbol}: {sleeve_id} holds {held}"
+                            + (f", {selling} of them in other live sells" if selling else ""))
+    cash = sum((c.amount for c in store.cash(sleeve_id=sleeve_id)), Decimal(0))
+    flows = [(Side(r["side"]), _remaining(r), PRICE.to_decimal(r["est_price_e6"])) for r in live]
+    after = cash + sum(round_money(q * p) * (1 if s is Side.SELL else -1) for s, q, p in [*flows, (side, quantity, price)])
+    if after < 0:
+        raise DataError(f"{trade_id}: {quantity} {symbol} would overdraw {sleeve_id} by {-after} USD "
+                        f"(cash {cash} USD and its other live trades)")
+    if side is Side.BUY:
+        return []
+    return relieve([(lot.lot_id, lot.quantity, lot.cost_basis, lot.acquired) for lot in lots],
+                   quantity, price, dt.date.fromisoformat(row["as_of"]))
