@@ -69,7 +69,7 @@ class Book:
     lot_holding: np.ndarray
     lot_quantity: np.ndarray
     lot_cost: np.ndarray
-    lot_acquired: np.ndarray       # datetime64[D]
+    lot_acquired: np.ndarray       # datetime64[D]: the holding period's start (wash-sale adjusted)
 
     @property
     def n_sleeves(self) -> int:
@@ -273,7 +273,8 @@ class Book:
                 " using (model_id, version)"):
             models.setdefault(model_id, {})[symbol_] = float(weight)
         lots = [(lot_id, s, sym, qty / 1e6, cost / 100, dt.date.fromisoformat(acquired)) for lot_id, s, sym, qty, cost,
-                acquired in q("select lot_id, sleeve_id, symbol, quantity_e6, cost_basis_cents, acquired from lots")]
+                acquired in q("select lot_id, sleeve_id, symbol, quantity_e6, cost_basis_cents,"
+                                " coalesce(holding_from, acquired) from lots")]
         positions = [(s, sym, qty / 1e6, cost / 100) for s, sym, qty, cost in q(
             "select sleeve_id, symbol, sum(quantity_e6), sum(cost_basis_cents) from lots group by sleeve_id, symbol")]
         return cls.assemble(as_of=as_of, securities=securities, accounts=accounts, sleeves=sleeves,

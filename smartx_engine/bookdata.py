@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -33,6 +34,8 @@ class BookData:
     locations: Mapping[tuple[str, str], tuple[str, int]] = attrs.field(factory=dict)
     #: households whose name the book does not give: an existing name is kept
     unnamed_households: frozenset[str] = frozenset()
+    #: realised sales (``tax.ledger.ClosedLot``) when the lots were rebuilt from the history
+    realized: tuple[Any, ...] | None = None
 
 
 @attrs.frozen

@@ -124,6 +124,10 @@ class Term(enum.StrEnum):
     LONG = "long"
 
 
+#: the lot relief methods an account can default to (a sell may also name its lot)
+ACCOUNT_LOT_METHODS = ("FIFO", "LIFO", "HIFO", "LOFO", "MIN_TAX")
+
+
 # ---------------------------------------------------------------- validators
 
 
@@ -242,6 +246,8 @@ class Account:
     registration: Registration = attrs.field(converter=Registration)
     st_tax_rate: Decimal = attrs.field(converter=to_decimal, validator=[_fraction, _fits(WEIGHT)])
     lt_tax_rate: Decimal = attrs.field(converter=to_decimal, validator=[_fraction, _fits(WEIGHT)])
+    #: how the custodian relieves lots of a sell that names none (history and fills)
+    lot_method: str = attrs.field(default="FIFO", validator=attrs.validators.in_(ACCOUNT_LOT_METHODS))
 
     @property
     def tax_treatment(self) -> TaxTreatment:
@@ -252,7 +258,7 @@ class Account:
         return cls(
             account_id=row["account_id"], name=row["name"], custodian=row["custodian"],
             household_id=row["household_id"], registration=row["registration"],
-            st_tax_rate=row["st_tax_rate"], lt_tax_rate=row["lt_tax_rate"],
+            st_tax_rate=row["st_tax_rate"], lt_tax_rate=row["lt_tax_rate"], lot_method=row.get("lot_method") or "FIFO",
         )
 
 
@@ -282,10 +288,19 @@ class Lot:
     quantity: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(QUANTITY)])
     cost_basis: Decimal = attrs.field(converter=to_decimal, validator=[_non_negative, _fits(MONEY)])
     acquired: dt.date = attrs.field(converter=_date)
+    #: the holding period's start when a wash sale moved it back (None: ``acquired``)
+    holding_from: dt.date | None = attrs.field(default=None, converter=attrs.converters.optional(_date))
+    #: disallowed wash-sale loss included in ``cost_basis``
+    wash_adjustment: Decimal = attrs.field(default=Decimal(0), converter=to_decimal,
+                                           validator=[_non_negative, _fits(MONEY)])
+
+    @property
+    def holding_start(self) -> dt.date:
+        return self.holding_from or self.acquired
 
     def term(self, on: dt.date) -> Term:
-        """Long-term when sold more than one year after acquisition (the day after the anniversary)."""
-        return Term.LONG if on > anniversary(self.acquired) else Term.SHORT
+        """Long-term when sold more than one year after the holding period's start (the day after the anniversary)."""
+        return Term.LONG if on > anniversary(self.holding_start) else Term.SHORT
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Lot:
@@ -293,6 +308,7 @@ class Lot:
             lot_id=row["lot_id"], account_id=row["account_id"], sleeve_id=row["sleeve_id"],
             symbol=row["symbol"], quantity=QUANTITY.to_decimal(row["quantity_e6"]),
             cost_basis=MONEY.to_decimal(row["cost_basis_cents"]), acquired=row["acquired"],
+            holding_from=row.get("holding_from"), wash_adjustment=MONEY.to_decimal(row.get("wash_adjustment_cents") or 0),
         )
 
 
@@ -332,8 +348,12 @@ class Transaction:
                                            validator=_checks(QUANTITY.check, optional=True))
     price: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(to_decimal),
                                         validator=_checks(PRICE.check, optional=True))
+    #: for a sell of one named lot (specific identification); None: the account's lot method
+    lot_id: str | None = attrs.field(default=None, validator=_checks(identifier, optional=True))
 
     def __attrs_post_init__(self) -> None:
+        if self.lot_id and self.type != TransactionType.SELL:
+            raise ValueError(f"only a sell names a lot, not a {self.type}")
         if self.amount and (self.amount > 0) != (self.type.cash_sign > 0):
             direction = "positive" if self.type.cash_sign > 0 else "negative"
             raise ValueError(f"the amount of a {self.type} must be {direction}, got {self.amount}")
@@ -361,7 +381,7 @@ class Transaction:
             transaction_id=row["transaction_id"],
             account_id=row["account_id"], sleeve_id=row["sleeve_id"], date=row["date"],
             type=row["type"], amount=MONEY.to_decimal(row["amount_cents"]), symbol=row["symbol"],
-            quantity=opt(QUANTITY, "quantity_e6"), price=opt(PRICE, "price_e6"),
+            quantity=opt(QUANTITY, "quantity_e6"), price=opt(PRICE, "price_e6"), lot_id=row.get("lot_id"),
         )
 
 

@@ -230,3 +230,35 @@ def m005_sleeve_rebalanced(db: sqlite_utils.Database) -> None:
     alter table sleeves add column rebalanced_on text
         check (rebalanced_on is null or rebalanced_on = date(julianday(rebalanced_on)))
     """)
+
+
+@migration
+def m006_tax_lots(db: sqlite_utils.Database) -> None:
+    """Lots from history: account lot methods, wash-sale adjusted lots, named-lot sells, realised sales."""
+    _run(db, """
+    alter table accounts add column lot_method text not null default 'FIFO'
+        check (lot_method in ('FIFO', 'LIFO', 'HIFO', 'LOFO', 'MIN_TAX'));
+    alter table lots add column holding_from text
+        check (holding_from is null or holding_from = date(julianday(holding_from)));
+    alter table lots add column wash_adjustment_cents integer not null default 0 check (wash_adjustment_cents >= 0);
+    alter table transactions add column lot_id text;
+    create table realized (
+        transaction_id text not null,
+        lot_id text not null,
+        account_id text not null references accounts (account_id),
+        sleeve_id text not null,
+        symbol text not null references securities (symbol),
+        acquired text not null check (acquired = date(julianday(acquired))),
+        holding_from text not null check (holding_from = date(julianday(holding_from))),
+        sold text not null check (sold = date(julianday(sold))),
+        quantity_e6 integer not null check (quantity_e6 > 0),
+        proceeds_cents integer not null,
+        cost_basis_cents integer not null,
+        gain_cents integer not null,
+        term text not null check (term in ('short', 'long')),
+        disallowed_cents integer not null default 0 check (disallowed_cents >= 0),
+        permanent_cents integer not null default 0 check (permanent_cents >= 0),
+        primary key (transaction_id, lot_id)
+    ) strict;
+    create index realized_account_sold on realized (account_id, sold)
+    """)

@@ -355,7 +355,8 @@ class Store:
                   "price_e6": PRICE.to_int(s.price)} for s in book.securities], pk="symbol")
             self._upsert("sleeves", "sleeve_id", book.sleeves)
             scope = json.dumps(sorted({a.account_id for a in book.accounts}))
-            replaced = ["lots", "cash"] + (["transactions"] if book.transactions is not None else [])
+            replaced = (["lots", "cash"] + (["transactions"] if book.transactions is not None else [])
+                        + (["realized"] if book.realized is not None else []))
             for table in replaced:
                 self.db.execute(f"delete from {table} where account_id in (select value from json_each(?))", [scope])
             self.db.table("lots").insert_all(_lot_row(lot) for lot in book.lots)
@@ -367,6 +368,8 @@ class Store:
                 " from sleeves where sleeve_id not in (select sleeve_id from cash)")
             if book.transactions is not None:
                 self.db.table("transactions").insert_all(_transaction_row(t) for t in book.transactions)
+            if book.realized is not None:
+                self.db.table("realized").insert_all(_realized_row(c) for c in book.realized)
             if book.prices is not None:
                 self.db.table("prices").upsert_all(
                     [{"symbol": p.symbol, "date": p.date.isoformat(), "close_e6": PRICE.to_int(p.close)}
@@ -448,6 +451,20 @@ def _lot_row(lot: Lot) -> dict[str, Any]:
         "lot_id": lot.lot_id, "account_id": lot.account_id, "sleeve_id": lot.sleeve_id,
         "symbol": lot.symbol, "quantity_e6": QUANTITY.to_int(lot.quantity),
         "cost_basis_cents": MONEY.to_int(lot.cost_basis), "acquired": lot.acquired.isoformat(),
+        "holding_from": lot.holding_from and lot.holding_from.isoformat(),
+        "wash_adjustment_cents": MONEY.to_int(lot.wash_adjustment),
+    }
+
+
+def _realized_row(c: Any) -> dict[str, Any]:
+    """A realised sale (``tax.ledger.ClosedLot``) as a row."""
+    return {
+        "transaction_id": c.transaction_id, "lot_id": c.lot_id, "account_id": c.account_id,
+        "sleeve_id": c.sleeve_id, "symbol": c.symbol, "acquired": c.acquired.isoformat(),
+        "holding_from": c.holding_from.isoformat(), "sold": c.sold.isoformat(),
+        "quantity_e6": QUANTITY.to_int(c.quantity), "proceeds_cents": MONEY.to_int(c.proceeds),
+        "cost_basis_cents": MONEY.to_int(c.cost_basis), "gain_cents": MONEY.to_int(c.gain), "term": str(c.term),
+        "disallowed_cents": MONEY.to_int(c.disallowed), "permanent_cents": MONEY.to_int(c.permanent),
     }
 
 
@@ -457,5 +474,5 @@ def _transaction_row(t: Transaction) -> dict[str, Any]:
         "date": t.date.isoformat(), "type": str(t.type), "symbol": t.symbol,
         "quantity_e6": None if t.quantity is None else QUANTITY.to_int(t.quantity),
         "price_e6": None if t.price is None else PRICE.to_int(t.price),
-        "amount_cents": MONEY.to_int(t.amount),
+        "amount_cents": MONEY.to_int(t.amount), "lot_id": t.lot_id,
     }

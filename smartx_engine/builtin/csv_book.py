@@ -16,32 +16,35 @@ from typing import Any
 import attrs
 
 from ..bookdata import BookData
-from ..csvfiles import CsvFile, CsvRow, Diagnostics, choice, decimal, iso_date
+from ..csvfiles import CsvFile, CsvRow, Diagnostics, ParseError, choice, decimal, iso_date
 from ..domain import (
-    CASH_SYMBOL, WEIGHT_TOLERANCE, Account, CashBalance, Household, Lot, ModelVersion, ModelWeight,
+    ACCOUNT_LOT_METHODS, CASH_SYMBOL, WEIGHT_TOLERANCE, Account, CashBalance, Household, Lot, ModelVersion, ModelWeight,
     PricePoint, Registration, Security, Sleeve, Transaction, TransactionType, identifier, lower_name,
     security_symbol, symbol,
 )
 from ..errors import DataError, did_you_mean
 from ..fixedpoint import MONEY, PRICE, QUANTITY, WEIGHT
 from ..hookspecs import hookimpl
+from ..tax.ledger import HistoryError, Ledger, rebuild
 
 RATE = decimal(WEIGHT, minimum=Decimal(0), maximum=Decimal(1))
 
 #: file name -> (required columns, optional columns); files without a default are required.
 COLUMNS: dict[str, tuple[list[str], list[str]]] = {
     "accounts.csv": (["account_id", "name", "custodian", "household_id", "registration",
-                      "st_tax_rate", "lt_tax_rate"], ["household_name"]),
+                      "st_tax_rate", "lt_tax_rate"], ["household_name", "lot_method"]),
     "securities.csv": (["symbol", "name", "asset_class", "price"], []),
     "models.csv": (["model_id", "version", "symbol", "weight"], []),
     "sleeves.csv": (["sleeve_id", "account_id", "model_id", "policy"], []),
     "lots.csv": (["lot_id", "account_id", "sleeve_id", "symbol", "quantity", "cost_basis", "acquired"], []),
     "cash.csv": (["account_id", "sleeve_id", "amount"], []),
     "transactions.csv": (["account_id", "sleeve_id", "date", "type", "symbol", "quantity", "price",
-                          "amount"], []),
+                          "amount"], ["lot_id"]),
     "prices.csv": (["symbol", "date", "close"], []),
 }
 OPTIONAL_FILES = {"transactions.csv", "prices.csv"}
+#: lots.csv may be left out when transactions.csv is given: the lots are rebuilt from the history
+LOTS_FROM_HISTORY = "lots.csv"
 DEFINED_IN = {"account": "accounts.csv", "sleeve": "sleeves.csv", "model": "models.csv",
               "symbol": "securities.csv"}
 
@@ -73,24 +76,40 @@ class BookReader:
     def read(self) -> BookData:
         if not self.directory.is_dir():
             raise DataError(f"{self.directory}: not a directory of CSV files")
-        if missing := [f for f in COLUMNS if f not in OPTIONAL_FILES and not (self.directory / f).exists()]:
+        history = (self.directory / "transactions.csv").exists()
+        if missing := [f for f in COLUMNS if f not in OPTIONAL_FILES and not (self.directory / f).exists()
+                       and not (f == LOTS_FROM_HISTORY and history)]:
             raise DataError(f"{self.directory}: missing {', '.join(missing)} (see docs/book-format.md)")
         households, accounts, unnamed = self._accounts()
         securities = self._securities()
         symbols = {s.symbol for s in securities}
         models = self._models(symbols)
         sleeves = self._sleeves(accounts, {m.model_id for m in models})
-        lots = self._lots(accounts, sleeves, symbols)
+        rebuilt = not (self.directory / LOTS_FROM_HISTORY).exists()
+        lots = () if rebuilt else self._lots(accounts, sleeves, symbols)
         cash = self._cash(accounts, sleeves)
         transactions = self._transactions(accounts, sleeves, symbols)
         prices = self._prices(symbols)
         self.diagnostics.raise_if_any(str(self.directory))
+        realized = None
+        if rebuilt:
+            ledger = self._rebuild(transactions, accounts)
+            lots, realized = ledger.lots, ledger.closed
         return BookData(
             source=str(self.directory), digest=self._digest(), households=households,
             accounts=tuple(accounts.values()), securities=securities, model_versions=models,
             sleeves=tuple(sleeves.values()), lots=lots, cash=cash, transactions=transactions,
-            prices=prices, locations=self.locations, unnamed_households=unnamed,
+            prices=prices, locations=self.locations, unnamed_households=unnamed, realized=realized,
         )
+
+    def _rebuild(self, transactions: tuple[Transaction, ...], accounts: dict[str, Account]) -> Ledger:
+        """The lots and realised sales of the history; an impossible sell names its line."""
+        try:
+            return rebuild(transactions, accounts)
+        except HistoryError as exc:
+            file, line = self.locations[("transaction", exc.transaction_id)]
+            raise DataError(f"{file}:{line}: {exc} (the lots are rebuilt from the history because there is "
+                            "no lots.csv; nothing was imported)") from None
 
     # ------------------------------------------------------------------ helpers
 
@@ -156,7 +175,8 @@ class BookReader:
             account = _build(row, Account, account_id=account_id, name=row.get("name"),
                              custodian=row.get("custodian", lower_name), household_id=household_id,
                              registration=row.get("registration", choice(Registration, "registration")),
-                             st_tax_rate=row.get("st_tax_rate", RATE), lt_tax_rate=row.get("lt_tax_rate", RATE))
+                             st_tax_rate=row.get("st_tax_rate", RATE), lt_tax_rate=row.get("lt_tax_rate", RATE),
+                             lot_method=row.get("lot_method", _lot_method, required=False) or "FIFO")
             if account and self._unique(row, "account", account_id, "account_id"):
                 accounts[account_id] = account
                 known = households.setdefault(household_id, household_name)
@@ -266,14 +286,16 @@ class BookReader:
                                  required=False),
                 price=row.get("price", decimal(PRICE, minimum=Decimal(0)), required=False),
                 amount=row.get("amount", decimal(MONEY)),
+                lot_id=row.get("lot_id", identifier, required=False),
             )
             if not (owner and date and known):
                 continue
             ordinal[(owner[1], date)] += 1
-            transaction = _build(row, Transaction, ("symbol", "quantity", "price"), transaction_id=f"{owner[1]}:{date}:{ordinal[(owner[1], date)]}",
+            transaction = _build(row, Transaction, ("symbol", "quantity", "price", "lot_id"), transaction_id=f"{owner[1]}:{date}:{ordinal[(owner[1], date)]}",
                                  account_id=owner[0], sleeve_id=owner[1], date=date, **values)
             if transaction:
                 transactions.append(transaction)
+                self.locations[("transaction", transaction.transaction_id)] = (file.display, row.line)
         return tuple(transactions)
 
     def _prices(self, symbols: set[str]) -> tuple[PricePoint, ...] | None:
@@ -289,6 +311,14 @@ class BookReader:
             if point and known and self._unique(row, "price", (point.symbol, point.date.isoformat()), "date"):
                 prices.append(point)
         return tuple(prices)
+
+
+def _lot_method(text: str) -> str:
+    method = text.strip().upper()
+    if method not in ACCOUNT_LOT_METHODS:
+        raise ParseError(f"unknown lot method {text!r}", hint=did_you_mean(method, ACCOUNT_LOT_METHODS)
+                         or "one of: " + ", ".join(ACCOUNT_LOT_METHODS))
+    return method
 
 
 def _build(row: CsvRow, cls: type, optional: tuple[str, ...] = (), **values: Any) -> Any:

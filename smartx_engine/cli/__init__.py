@@ -95,4 +95,6 @@ def main() -> None:
     cli(prog_name="smartx")
 
 
-from . import accounts, book, cash, demo, models, plugins, policy, rebalance, settings, setup, sleeves  # noqa: E402,F401  (registers commands)
+from . import (  # noqa: E402,F401  (registers commands)
+    accounts, book, cash, demo, models, plugins, policy, rebalance, settings, setup, sleeves, tax,
+)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 
-from ..domain import anniversary
 from ..dsl import ast, fmt
 from ..dsl.frame import Frame
 from ..fixedpoint import QUANTITY, round_money
+from ..tax.relief import OpenLot, relieve
 from .generate import CashEvents, TradeSet, first_allowed_substitutes
 
 
@@ -114,34 +112,24 @@ def _quantity(value: float) -> Decimal:
     return Decimal(repr(float(value))).quantize(QUANTITY.unit)
 
 
-def relieved_lots(trades: TradeSet, row: int, as_of: dt.date) -> list[dict[str, Any]]:
-    """The lots a sell of the trade set relieves (see :func:`relieve`)."""
+def _decimal(value: float) -> Decimal:
+    """A float64 of the book as the Decimal it was written as (its shortest repr)."""
+    return Decimal(repr(float(value)))
+
+
+def relieved_lots(trades: TradeSet, row: int, as_of: dt.date) -> list[dict[str, str]]:
+    """The lots a sell of the trade set relieves, as trade JSON ``lots`` entries: by the policy's
+    ``lots`` method, with the account's short- and long-term rates for ``MIN_TAX``
+    (:func:`smartx_engine.tax.relieve`)."""
     book = trades.evaluation.book
     if trades.side[row] > 0:
         return []
-    first, last = _range(book.lot_holding, trades.holding[row])  # the holding's lots
-    lots = [(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]), Decimal(repr(float(book.lot_cost[i]))),
-             book.lot_acquired[i].astype(dt.date)) for i in range(first, last)]
-    return relieve(lots, _quantity(trades.quantity[row]), Decimal(repr(float(trades.price[row]))), as_of)
-
-
-#: a lot as relief reads it: (lot id, quantity, cost basis, acquired)
-LotRow = tuple[str, Decimal, Decimal, dt.date]
-
-
-def relieve(lots: Sequence[LotRow], quantity: Decimal, price: Decimal, as_of: dt.date) -> list[dict[str, Any]]:
-    """The lots a sell of ``quantity`` relieves, first in, first out (oldest acquired first, ties by
-    lot id), the last one partially, each with its pro-rata basis, term and estimated gain."""
-    remaining, relieved = quantity, []
-    for lot_id, held, cost, acquired in sorted(lots, key=lambda lot: (lot[3], lot[0])):
-        if remaining <= 0:
-            break
-        taken = min(held, remaining)
-        basis = round_money(cost * taken / held)
-        relieved.append({
-            "lot_id": lot_id, "quantity": taken, "cost_basis": basis, "acquired": acquired,
-            "term": "long" if as_of > anniversary(acquired) else "short",
-            "gain": round_money(taken * price) - basis,
-        })
-        remaining -= taken
-    return relieved
+    holding = trades.holding[row]
+    first, last = _range(book.lot_holding, holding)  # the holding's lots
+    lots = [OpenLot(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]), round_money(_decimal(book.lot_cost[i])),
+                    book.lot_acquired[i].astype(dt.date)) for i in range(first, last)]
+    account = book.sleeve_account[book.holding_sleeve[holding]]
+    rates = (_decimal(book.account_st_rate[account]), _decimal(book.account_lt_rate[account]))
+    relieved = relieve(lots, _quantity(trades.quantity[row]), _decimal(trades.price[row]), as_of,
+                       trades.evaluation.policy.settings.lot_method, rates=rates)
+    return [relief.as_json() for relief in relieved]

@@ -18,7 +18,7 @@ from ..domain import Side, Trade, TradeStatus
 from ..errors import ConflictError, DataError, NotFoundError
 from ..fixedpoint import PRICE, QUANTITY, round_money
 from ..store import Store, where
-from .details import relieve
+from ..tax.relief import Method, OpenLot, relieve
 from .netting import Netting, net
 
 
@@ -140,5 +140,7 @@ def _validate_edit(store: Store, row: dict[str, Any], quantity: Decimal) -> list
                         f"(cash {cash} USD and its other live trades)")
     if side is Side.BUY:
         return []
-    return relieve([(lot.lot_id, lot.quantity, lot.cost_basis, lot.acquired) for lot in lots],
-                   quantity, price, dt.date.fromisoformat(row["as_of"]))
+    # FIFO: an edit has the store, not the rules directory, so not the sleeve's policy `lots` method.
+    relieved = relieve([OpenLot.from_lot(lot) for lot in lots], quantity, price, dt.date.fromisoformat(row["as_of"]),
+                       Method.FIFO)
+    return [relief.as_json() for relief in relieved]
