@@ -11,7 +11,7 @@ from ..dsl import ast, fmt
 from ..dsl.frame import Frame
 from ..fixedpoint import QUANTITY, round_money
 from ..tax.relief import OpenLot, relieve
-from .generate import CashEvents, TradeSet, first_allowed_substitutes
+from .generate import Blocks, CashEvents, TradeSet, restricted_buys, substitutes_of
 
 
 def _range(owners: np.ndarray, owner: int) -> tuple[int, int]:
@@ -77,24 +77,25 @@ def holding_reason(trades: TradeSet, row: int, events: CashEvents, replaced: dic
     return f"to target {target:.2%}"
 
 
-def _replaced(trades: TradeSet, sleeves: np.ndarray) -> dict[tuple[int, int], str]:
-    """(sleeve, substitute symbol code) -> the `restrict buy` symbols it stands in for, in words."""
+def _replaced(trades: TradeSet, sleeves: np.ndarray, blocks: Blocks) -> dict[tuple[int, int], str]:
+    """(sleeve, substitute symbol code) -> the securities it stands in for, and why, in words."""
     book, settings = trades.evaluation.book, trades.evaluation.policy.settings
-    if not (settings.restrict_buy and settings.substitutes):
+    if not settings.substitutes:
         return {}
-    substitute = first_allowed_substitutes(book, settings)
-    replaced: dict[tuple[int, int], list[str]] = {}
-    for sleeve in sleeves:
-        first, last = _range(book.holding_sleeve, int(sleeve))
-        for h in range(first, last):
-            symbol = str(book.symbols[book.holding_symbol[h]])
-            if symbol in settings.restrict_buy and substitute[book.holding_symbol[h]] >= 0:
-                replaced.setdefault((int(sleeve), int(substitute[book.holding_symbol[h]])), []).append(symbol)
+    rows = np.concatenate([np.arange(*_range(book.holding_sleeve, int(s))) for s in sleeves] or [np.empty(0, int)])
+    rows = rows[restricted_buys(trades.evaluation, blocks)[rows]]
+    washes = blocks.blocked(book, book.holding_sleeve[rows], book.holding_symbol[rows])
     path = trades.evaluation.policy.resolved.path
-    return {key: f"{', '.join(symbols)} (`restrict buy`, {path})" for key, symbols in replaced.items()}
+    replaced: dict[tuple[int, int], list[str]] = {}
+    for h, substitute, wash in zip(rows, substitutes_of(book, settings, blocks, rows), washes):
+        if substitute >= 0:
+            why = "a purchase would wash a recent loss" if wash else f"`restrict buy`, {path}"
+            replaced.setdefault((int(book.holding_sleeve[h]), int(substitute)), []).append(
+                f"{book.symbols[book.holding_symbol[h]]} ({why})")
+    return {key: ", ".join(symbols) for key, symbols in replaced.items()}
 
 
-def reasons(trades: TradeSet, events: CashEvents | None = None) -> list[list[str]]:
+def reasons(trades: TradeSet, events: CashEvents | None = None, blocks: Blocks | None = None) -> list[list[str]]:
     """Every trade's reasons: what set its target, then why its sleeve trades."""
     book = trades.evaluation.book
     events = events or CashEvents.none(book.n_sleeves)
@@ -103,7 +104,7 @@ def reasons(trades: TradeSet, events: CashEvents | None = None) -> list[list[str
     sleeves = book.holding_sleeve[trades.holding]
     traded = np.unique(sleeves)
     by_sleeve = {int(s): sleeve_reasons(trades, int(s), frame, symbols, events) for s in traded}
-    replaced = _replaced(trades, traded)
+    replaced = _replaced(trades, traded, blocks or Blocks.none())
     return [[holding_reason(trades, row, events, replaced), *by_sleeve[int(sleeves[row])]]
             for row in range(len(trades))]
 

@@ -7,6 +7,8 @@ two to identical trades.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 import numpy as np
 
@@ -80,37 +82,92 @@ class TradeSet:
                 for sleeve, symbol, side, quantity in zip(sleeves, symbols, self.side, self.quantity)]
 
 
-def first_allowed_substitutes(book: Book, settings: Settings) -> np.ndarray:
-    """Per symbol code, the code of its first allowed substitute (-1 for none).
+@attrs.frozen(eq=False)
+class Blocks:
+    """Securities a household may not buy now (a purchase would wash a recent loss)."""
+
+    keys: np.ndarray  # household code x number of symbols + symbol code, sorted and unique
+
+    @classmethod
+    def none(cls) -> Blocks:
+        return cls(np.empty(0, dtype=np.int64))
+
+    @classmethod
+    def of(cls, book: Book, pairs: Iterable[tuple[str, str]]) -> Blocks:
+        """Blocks for (household id, symbol) pairs; those the book does not know are left out."""
+        households = {str(h): i for i, h in enumerate(book.households)}
+        symbols = {str(s): i for i, s in enumerate(book.symbols)}
+        keys = [households[h] * len(book.symbols) + symbols[s] for h, s in pairs if h in households and s in symbols]
+        return cls(np.unique(np.array(keys, dtype=np.int64)))
+
+    def household_keys(self, book: Book, sleeves: np.ndarray) -> np.ndarray:
+        """Each sleeve's household code x number of symbols (add a symbol code to get a key)."""
+        return book.account_household[book.sleeve_account[sleeves]].astype(np.int64) * len(book.symbols)
+
+    def blocked(self, book: Book, sleeves: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+        """Whether each (sleeve, symbol code) pair is blocked."""
+        if not self.keys.size:
+            return np.zeros(len(sleeves), dtype=bool)
+        return np.isin(self.household_keys(book, sleeves) + symbols, self.keys)
+
+    def symbols_of(self, book: Book, household: int) -> frozenset[str]:
+        """The symbols one household (by code) may not buy."""
+        n = len(book.symbols)
+        return frozenset(str(book.symbols[k % n]) for k in self.keys if k // n == household)
+
+
+def substitute_table(book: Book, settings: Settings) -> np.ndarray:
+    """Per symbol code, the codes of its allowed substitutes in the policy's order (-1 pads).
 
     Allowed: a security of the book, with a price, that the policy does not `restrict buy`.
     """
-    codes = np.full(len(book.symbols), -1, dtype=np.int64)
     index = {str(symbol): i for i, symbol in enumerate(book.symbols)}
-    for symbol, alternatives in settings.substitutes.items():
-        allowed = [index[a] for a in alternatives
-                   if a in index and a not in settings.restrict_buy and book.symbol_price[index[a]] > 0]
-        if symbol in index and allowed:
-            codes[index[symbol]] = allowed[0]
-    return codes
+    allowed = {index[symbol]: [index[a] for a in alternatives
+                               if a in index and a not in settings.restrict_buy and book.symbol_price[index[a]] > 0]
+               for symbol, alternatives in settings.substitutes.items() if symbol in index}
+    width = max((len(a) for a in allowed.values()), default=0)
+    table = np.full((len(book.symbols), max(width, 1)), -1, dtype=np.int64)
+    for code, alternatives in allowed.items():
+        table[code, :len(alternatives)] = alternatives
+    return table
 
 
-def with_substitute_holdings(evaluation: PolicyEvaluation) -> PolicyEvaluation:
+def substitutes_of(book: Book, settings: Settings, blocks: Blocks, rows: np.ndarray) -> np.ndarray:
+    """For holdings ``rows``, the code of their first allowed substitute not blocked in their household (-1)."""
+    candidates = substitute_table(book, settings)[book.holding_symbol[rows]]
+    sleeves = book.holding_sleeve[rows]
+    ok = (candidates >= 0) & ~blocks.blocked(
+        book, np.repeat(sleeves, candidates.shape[1]), candidates.ravel()).reshape(candidates.shape)
+    first = np.argmax(ok, axis=1)
+    return np.where(ok.any(axis=1), candidates[np.arange(len(rows)), first], -1)
+
+
+def restricted_buys(evaluation: PolicyEvaluation, blocks: Blocks) -> np.ndarray:
+    """Per holding: never bought (`restrict buy`, or a purchase that would wash a recent loss)."""
+    book, settings = evaluation.book, evaluation.policy.settings
+    restricted = blocks.blocked(book, book.holding_sleeve, book.holding_symbol)
+    if settings.restrict_buy:
+        restricted |= np.isin(book.symbols[book.holding_symbol], list(settings.restrict_buy))
+    return restricted
+
+
+def with_substitute_holdings(evaluation: PolicyEvaluation, blocks: Blocks | None = None) -> PolicyEvaluation:
     """The evaluation with an empty holding for the first allowed substitute of every restricted target.
 
-    A sleeve whose model targets a `restrict buy` security buys its substitute instead; the
+    A sleeve whose model targets a security it may not buy buys its substitute instead; the
     substitute needs a holding row even when the sleeve neither holds nor targets it.
     """
     book, settings = evaluation.book, evaluation.policy.settings
-    if not (settings.restrict_buy and settings.substitutes):
+    blocks = blocks or Blocks.none()
+    if not settings.substitutes:
         return evaluation
-    substitute = first_allowed_substitutes(book, settings)[book.holding_symbol]
-    restricted = np.isin(book.symbols[book.holding_symbol], list(settings.restrict_buy))
-    rows = np.flatnonzero(restricted & (substitute >= 0) & (np.nan_to_num(book.holding_target) > 0))
-    return evaluation.with_holdings(book.holding_sleeve[rows], substitute[rows])
+    rows = np.flatnonzero(restricted_buys(evaluation, blocks) & (np.nan_to_num(book.holding_target) > 0))
+    substitute = substitutes_of(book, settings, blocks, rows)
+    return evaluation.with_holdings(book.holding_sleeve[rows[substitute >= 0]], substitute[substitute >= 0])
 
 
-def target_weights(evaluation: PolicyEvaluation, weight: np.ndarray, full: np.ndarray) -> np.ndarray:
+def target_weights(evaluation: PolicyEvaluation, weight: np.ndarray, full: np.ndarray,
+                   blocks: Blocks | None = None) -> np.ndarray:
     """Each holding's target weight w* (steps 0 to 6 of docs/rebalancing.md).
 
     ``weight`` is each holding's weight in the value that stays invested; ``full`` marks the
@@ -135,19 +192,20 @@ def target_weights(evaluation: PolicyEvaluation, weight: np.ndarray, full: np.nd
     symbols = book.symbols[book.holding_symbol]
     if settings.restrict_sell:
         wanted = np.where(np.isin(symbols, list(settings.restrict_sell)), np.maximum(wanted, weight), wanted)
-    if settings.restrict_buy:
-        restricted = np.isin(symbols, list(settings.restrict_buy))
+    blocks = blocks or Blocks.none()
+    restricted = restricted_buys(evaluation, blocks)
+    if restricted.any():
         capped = np.where(restricted, np.minimum(wanted, weight), wanted)
-        wanted = _to_substitutes(evaluation, wanted - capped, capped)
+        wanted = _to_substitutes(evaluation, blocks, wanted - capped, capped)
     return wanted
 
 
-def _to_substitutes(evaluation: PolicyEvaluation, moved: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+def _to_substitutes(evaluation: PolicyEvaluation, blocks: Blocks, moved: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """``wanted`` with the weight ``moved`` off restricted holdings added to their first allowed
     substitute (unless a `hold` rule keeps that one as it is)."""
     book, settings = evaluation.book, evaluation.policy.settings
     rows = np.flatnonzero(moved > 0)
-    substitute = first_allowed_substitutes(book, settings)[book.holding_symbol[rows]]
+    substitute = substitutes_of(book, settings, blocks, rows)
     rows, substitute = rows[substitute >= 0], substitute[substitute >= 0]
     keys = book.holding_keys()
     wanted_keys = book.holding_sleeve[rows].astype(np.int64) * len(book.symbols) + substitute
@@ -158,25 +216,28 @@ def _to_substitutes(evaluation: PolicyEvaluation, moved: np.ndarray, wanted: np.
     return wanted
 
 
-def generate_trades(evaluation: PolicyEvaluation, events: CashEvents | None = None) -> TradeSet:
+def generate_trades(evaluation: PolicyEvaluation, events: CashEvents | None = None,
+                    blocks: Blocks | None = None) -> TradeSet:
     """The trades that bring every triggered, unskipped sleeve with a model to its target.
 
-    ``events`` (per sleeve of the evaluation) adds withdrawals and deposits to invest. A large
+    ``events`` (per sleeve of the evaluation) adds withdrawals and deposits to invest; ``blocks``
+    the securities households may not buy (wash sales), bought through substitutes. A large
     book is worked through in chunks of sleeves (every trade depends on its sleeve only), so that
     the temporary columns stay small.
     """
-    evaluation = with_substitute_holdings(evaluation)
+    blocks = blocks or Blocks.none()
+    evaluation = with_substitute_holdings(evaluation, blocks)
     events = events or CashEvents.none(evaluation.book.n_sleeves)
     bounds = evaluation.book.chunk_bounds(CHUNK_SLEEVES)
     if len(bounds) == 1:
-        return _generate(evaluation, events)
-    parts = [(b[2], _generate(evaluation.slice_rows(*b), events.take(slice(b[0], b[1])))) for b in bounds]
+        return _generate(evaluation, events, blocks)
+    parts = [(b[2], _generate(evaluation.slice_rows(*b), events.take(slice(b[0], b[1])), blocks)) for b in bounds]
     return TradeSet(evaluation, np.concatenate([first + part.holding for first, part in parts]),
                     *(np.concatenate([getattr(part, name) for _, part in parts])
                       for name in ("side", "quantity", "price", "target_weight")))
 
 
-def _generate(evaluation: PolicyEvaluation, events: CashEvents) -> TradeSet:
+def _generate(evaluation: PolicyEvaluation, events: CashEvents, blocks: Blocks) -> TradeSet:
     book, settings = evaluation.book, evaluation.policy.settings
     frame = Frame(book)
     sleeve_of = book.holding_sleeve
@@ -188,7 +249,7 @@ def _generate(evaluation: PolicyEvaluation, events: CashEvents) -> TradeSet:
         weight = frame.value / total[sleeve_of]
     evented = events.any & ~evaluation.skip
     full = evented | ~(evaluation.sleeve_out_of_band | evaluation.sell_to_fired)  # band mode: see the docs
-    wanted = target_weights(evaluation, weight, full)
+    wanted = target_weights(evaluation, weight, full, blocks)
     trading = ((evaluation.triggered | evented) & (total > 0))[sleeve_of] & ~np.isnan(book.holding_target)
     change = np.where(trading, (wanted - weight) * total[sleeve_of], 0.0)
     change = np.nan_to_num(change)

@@ -38,7 +38,7 @@ import attrs
 
 from ..dsl import ast
 from ..dsl.reference import divide, literal, total
-from .generate import CashEvents, with_substitute_holdings
+from .generate import Blocks, CashEvents, with_substitute_holdings
 
 if TYPE_CHECKING:
     from ..dsl.compile import PolicyEvaluation, Settings
@@ -79,6 +79,7 @@ class SleeveInput:
     invest: bool            # invest the cash, buying only
     holdings: tuple[HoldingInput, ...]
     prices: dict[str, float]  # every security of the book: where substitutes are looked up
+    blocked: frozenset[str] = frozenset()  # what its household may not buy (a wash sale)
 
     @property
     def evented(self) -> bool:
@@ -103,10 +104,12 @@ def _cap(evaluation: PolicyEvaluation, rule: int) -> float | None:
     return literal(action.weight)
 
 
-def sleeve_inputs(evaluation: PolicyEvaluation, events: CashEvents | None = None) -> list[SleeveInput]:
+def sleeve_inputs(evaluation: PolicyEvaluation, events: CashEvents | None = None,
+                  blocks: Blocks | None = None) -> list[SleeveInput]:
     """Every sleeve of the evaluation's book with its holdings and decisions, as plain Python values."""
     book = evaluation.book
     events = events or CashEvents.none(book.n_sleeves)
+    blocks = blocks or Blocks.none()
     prices = {str(symbol): float(price) for symbol, price in zip(book.symbols, book.symbol_price)}
     holdings_of: dict[int, list[HoldingInput]] = {}
     for h in range(book.n_holdings):
@@ -130,6 +133,7 @@ def sleeve_inputs(evaluation: PolicyEvaluation, events: CashEvents | None = None
             cash=float(book.sleeve_cash[s]), model_cash=float(book.sleeve_cash_target[s]),
             triggered=fired and not bool(evaluation.skip[s]), skipped=bool(evaluation.skip[s]),
             withdraw=float(events.withdraw[s]), invest=bool(events.invest[s]), holdings=holdings, prices=prices,
+            blocked=blocks.symbols_of(book, int(book.account_household[book.sleeve_account[s]])),
         ))
     return sleeves
 
@@ -209,10 +213,12 @@ def unrestricted_weight(settings: Settings, holding: HoldingInput, w: float, t: 
     return w_star
 
 
-def first_allowed_substitute(settings: Settings, symbol: str, prices: dict[str, float]) -> str | None:
-    """The first substitute of ``symbol`` that is a known security with a price and not restricted."""
+def first_allowed_substitute(settings: Settings, symbol: str, prices: dict[str, float],
+                             blocked: frozenset[str] = frozenset()) -> str | None:
+    """The first substitute of ``symbol`` that is a known security with a price, not restricted, not blocked."""
     for alternative in settings.substitutes.get(symbol, ()):
-        if alternative in prices and prices[alternative] > 0 and alternative not in settings.restrict_buy:
+        if (alternative in prices and prices[alternative] > 0 and alternative not in settings.restrict_buy
+                and alternative not in blocked):
             return alternative
     return None
 
@@ -238,10 +244,10 @@ def plan_sleeve(settings: Settings, sleeve: SleeveInput) -> SleevePlan:
         else:
             t = h.model_weight * (1 - settings.cash_target) / (1 - sleeve.model_cash)
         w_star = unrestricted_weight(settings, h, w, t, sleeve.all_the_way)
-        restricted = h.symbol in settings.restrict_buy  # 5. never bought
+        restricted = h.symbol in settings.restrict_buy or h.symbol in sleeve.blocked  # 5. never bought
         steps.append([h, w, t, min(w_star, w) if restricted else w_star, w_star - w if restricted else 0.0])
     for h, w, t, w_star, moved in steps:  # 6. what a restricted holding does not buy, its substitute does
-        substitute = first_allowed_substitute(settings, h.symbol, sleeve.prices)
+        substitute = first_allowed_substitute(settings, h.symbol, sleeve.prices, sleeve.blocked)
         for step in steps:
             if moved > 0 and step[0].symbol == substitute and not step[0].hold:
                 step[3] += moved
@@ -288,12 +294,15 @@ def _kept(side: str, quantity: float, price: float, min_trade: float) -> tuple[s
 # ---------------------------------------------------------------- the whole evaluation
 
 
-def reference_plans(evaluation: PolicyEvaluation, events: CashEvents | None = None) -> list[SleevePlan]:
+def reference_plans(evaluation: PolicyEvaluation, events: CashEvents | None = None,
+                    blocks: Blocks | None = None) -> list[SleevePlan]:
     """The plan of every sleeve of the evaluation, in book order."""
     settings = evaluation.policy.settings
-    return [plan_sleeve(settings, sleeve) for sleeve in sleeve_inputs(with_substitute_holdings(evaluation), events)]
+    return [plan_sleeve(settings, sleeve)
+            for sleeve in sleeve_inputs(with_substitute_holdings(evaluation, blocks), events, blocks)]
 
 
-def reference_trades(evaluation: PolicyEvaluation, events: CashEvents | None = None) -> list[TradeRow]:
-    """Every proposed trade, by holding (as ``generate_trades(evaluation, events).rows()``)."""
-    return [row for plan in reference_plans(evaluation, events) for row in plan.rows()]
+def reference_trades(evaluation: PolicyEvaluation, events: CashEvents | None = None,
+                     blocks: Blocks | None = None) -> list[TradeRow]:
+    """Every proposed trade, by holding (as ``generate_trades(evaluation, events, blocks).rows()``)."""
+    return [row for plan in reference_plans(evaluation, events, blocks) for row in plan.rows()]

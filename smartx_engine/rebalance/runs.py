@@ -24,7 +24,8 @@ from ..plugins import call_event
 from ..store import Store
 from .cash import cash_events, shortfalls
 from .details import reasons, relieved_lots
-from .generate import generate_trades
+from ..tax.recent import RecentTrading, recent_trading
+from .generate import Blocks, generate_trades
 from .netting import net
 
 
@@ -87,6 +88,8 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     report("evaluating the policies", 0, 1)
     evaluation = policies.evaluate(book)
     events = cash_events(book, evaluation, in_scope, withdrawal=raise_cash, invest=invest)
+    recent = _recent_trading(store, policies, as_of)
+    blocks = Blocks.of(book, [(h, s) for h, symbols in recent.blocked.items() for s in symbols])
     prices = store.prices()
     versions = store.latest_model_versions()
     models = [None if m < 0 else str(book.models[m]) for m in book.sleeve_model]
@@ -97,7 +100,7 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
         report(f"proposing trades ({name})", done, len(evaluation.evaluations))
         chosen = in_scope[result.sleeves]
         triggered += int((result.triggered & chosen).sum())
-        trades = generate_trades(result, events.take(result.sleeves))
+        trades = generate_trades(result, events.take(result.sleeves), blocks)
         local_book = trades.evaluation.book  # with the holdings substitutes need
         local_sleeves = local_book.holding_sleeve[trades.holding]
         quiet = result.triggered & chosen & (local_book.sleeve_model >= 0)
@@ -105,7 +108,7 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
         settled.update(int(s) for s in result.sleeves[quiet])
         symbols = local_book.symbols[local_book.holding_symbol[trades.holding]]
         np.add.at(cash_after, result.sleeves[local_sleeves], -trades.side * trades.value)
-        why = reasons(trades, events.take(result.sleeves))
+        why = reasons(trades, events.take(result.sleeves), blocks)
         for row in np.flatnonzero(chosen[local_sleeves]):
             sleeve, symbol = int(result.sleeves[local_sleeves[row]]), str(symbols[row])
             trade = Trade(
@@ -114,8 +117,8 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
                 quantity=Decimal(repr(float(trades.quantity[row]))).quantize(QUANTITY.unit),
                 est_price=prices[symbol], reasons=tuple(why[row]),
             )
-            proposed.append(ProposedTrade(trade, tuple(relieved_lots(trades, row, as_of)),
-                                          versions.get(models[sleeve])))
+            lots = tuple(relieved_lots(trades, row, as_of))
+            proposed.append(ProposedTrade(_with_wash_warning(trade, lots, recent), lots, versions.get(models[sleeve])))
     problems = {str(book.sleeve_ids[i]): p for i, p in evaluation.resolution.problems.items() if in_scope[i]}
     used = sorted({evaluation.resolution.names[c] for c in evaluation.resolution.policy_of[in_scope] if c >= 0})
     result = RunResult(None, as_of, book.digest(), {n: policies.digests[n] for n in used},
@@ -126,6 +129,25 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
         return result
     report("storing the proposals", 0, 1)
     return record_run(store, result)
+
+
+def _recent_trading(store: Store, policies: PolicySet, as_of: dt.date) -> RecentTrading:
+    """The households' recent losses and purchases, with the policies' identical groups and longest window."""
+    settings = [policy.settings for policy in policies.compiled.values()]
+    return recent_trading(store, as_of, identical=[g for s in settings for g in s.identical],
+                          window_days=max((s.wash_sale_days for s in settings), default=30))
+
+
+def _with_wash_warning(trade: Trade, lots: Sequence[dict[str, Any]], recent: RecentTrading) -> Trade:
+    """A loss sale that recent purchases of the household would wash says so."""
+    if trade.side != Side.SELL or sum(Decimal(lot["gain"]) for lot in lots) >= 0:
+        return trade
+    washed = recent.washed_by_recent_buys(trade.account_id, trade.symbol, [lot["lot_id"] for lot in lots])
+    if not washed:
+        return trade
+    return attrs.evolve(trade, reasons=(*trade.reasons, f"wash sale: {min(washed, trade.quantity)} of these shares' "
+                                        f"loss would be disallowed ({washed} identical shares bought in the household "
+                                        f"in the last {recent.window_days} days)"))
 
 
 def with_crossings(proposed: list[ProposedTrade]) -> list[ProposedTrade]:

@@ -18,7 +18,7 @@ from smartx_engine.book import Book
 from smartx_engine.dsl.compile import PolicyEvaluation, compile_policy
 from smartx_engine.dsl.policyset import check_sources
 from smartx_engine.dsl.schema import Grain
-from smartx_engine.rebalance.generate import CashEvents, generate_trades
+from smartx_engine.rebalance.generate import Blocks, CashEvents, generate_trades
 from smartx_engine.rebalance.reference import (
     SleevePlan,
     reference_plans,
@@ -60,11 +60,12 @@ def one_sleeve(model: dict[str, float] | None, cash: float, positions: dict[str,
                    {"M": model} if model is not None else {}, prices)
 
 
-def trades(body: str, book: Book, events: CashEvents | None = None) -> list[tuple[str, str, str, float]]:
+def trades(body: str, book: Book, events: CashEvents | None = None,
+           blocks: Blocks | None = None) -> list[tuple[str, str, str, float]]:
     """The trades of ``body`` over ``book``: the generator's, checked equal to the reference's."""
     evaluation = policy_of(body).evaluate(book)
-    generated = generate_trades(evaluation, events).rows()
-    assert generated == reference_trades(evaluation, events)
+    generated = generate_trades(evaluation, events, blocks).rows()
+    assert generated == reference_trades(evaluation, events, blocks)
     return generated
 
 
@@ -249,6 +250,22 @@ def test_restrict_buy_moves_the_weight_to_the_first_allowed_substitute():
     # no allowed substitute: the weight stays in cash
     assert trades('drift band absolute 5%\nrestrict buy "AAA", "DDD"\nsubstitute "AAA" with "DDD"', book) == [
         ("S", "BBB", "sell", 40.0)]
+
+
+def test_a_buy_that_would_wash_a_recent_loss_goes_to_a_substitute_or_waits():
+    # As test_to_target: AAA (40%, target 60%) would buy 20; the household sold AAA at a loss last week
+    book = one_sleeve(BASE_MODEL, 1000.0, {"AAA": 40.0, "BBB": 100.0})
+    blocked = Blocks.of(book, [("H", "AAA")])
+    assert trades("drift band absolute 5%", book, blocks=blocked) == [("S", "BBB", "sell", 40.0)]  # waits: cash
+    # with a substitute: its 20% buys DDD instead (2000 / 20 = 100), as for `restrict buy`
+    body = 'drift band absolute 5%\nsubstitute "AAA" with "DDD", "EEE"'
+    assert trades(body, book, blocks=blocked) == [("S", "BBB", "sell", 40.0), ("S", "DDD", "buy", 100.0)]
+    # the substitute blocked too (identical, or sold at a loss as well): the next one, EEE (2000 / 30 -> 66)
+    both = Blocks.of(book, [("H", "AAA"), ("H", "DDD")])
+    assert trades(body, book, blocks=both) == [("S", "BBB", "sell", 40.0), ("S", "EEE", "buy", 66.0)]
+    # another household's losses block nothing here
+    assert trades(body, book, blocks=Blocks.of(book, [("H2", "AAA")])) == [
+        ("S", "AAA", "buy", 20.0), ("S", "BBB", "sell", 40.0)]
 
 
 def test_to_band_trades_to_target_when_no_holding_is_out_of_band():
@@ -458,10 +475,11 @@ def money_tolerance(plan: SleevePlan, rows) -> float:
     return 1e-9 * (prices + 1.0) + 1e-12 * (abs(plan.value) + plan.sleeve.cash + plan.proceeds + 1.0)
 
 
-def check_invariants(evaluation: PolicyEvaluation, rows, events: CashEvents | None = None) -> None:
+def check_invariants(evaluation: PolicyEvaluation, rows, events: CashEvents | None = None,
+                     blocks: Blocks | None = None) -> None:
     """The invariants of docs/rebalancing.md over the trades ``rows`` (either implementation's)."""
-    plans = {plan.sleeve.sleeve_id: plan for plan in reference_plans(evaluation, events)}
-    evaluation = generate_trades(evaluation, events).evaluation  # with the substitutes' holdings
+    plans = {plan.sleeve.sleeve_id: plan for plan in reference_plans(evaluation, events, blocks)}
+    evaluation = generate_trades(evaluation, events, blocks).evaluation  # with the substitutes' holdings
     book, settings_ = evaluation.book, evaluation.policy.settings
     by_sleeve: dict[str, list] = {}
     for sleeve_id, symbol, side, quantity in rows:
@@ -486,7 +504,7 @@ def check_invariants(evaluation: PolicyEvaluation, rows, events: CashEvents | No
                 assert quantity == held or on_a_step, f"sold {quantity} {symbol}"
                 sells += quantity * price
             else:
-                assert symbol not in settings_.restrict_buy
+                assert symbol not in settings_.restrict_buy and symbol not in plan.sleeve.blocked
                 assert on_a_step, f"bought {quantity} {symbol}"
                 buys += quantity * price
         cash = float(book.sleeve_cash[sleeve_of(book, sleeve_id)])
@@ -508,15 +526,24 @@ def cash_events(draw, book: Book) -> CashEvents | None:
     return CashEvents(np.array(withdraw), np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))))
 
 
+@st.composite
+def buy_blocks(draw, book: Book) -> Blocks | None:
+    """No blocks, or some of the book's symbols blocked for its household (and one for another)."""
+    if draw(st.booleans()):
+        return None
+    symbols = draw(st.lists(st.sampled_from([str(s) for s in book.symbols]), max_size=3, unique=True))
+    return Blocks.of(book, [(str(book.households[0]), s) for s in symbols] + [("ELSEWHERE", "AAPL")])
+
+
 @PROPERTY
 @given(body=rebalance_policies(), book=rebalance_books(), data=st.data())
 def test_the_generator_agrees_with_the_reference(body, book, data):
     evaluation = evaluate_text(body, book)
-    events_ = data.draw(cash_events(book))
-    generated = generate_trades(evaluation, events_).rows()
-    expected = reference_trades(evaluation, events_)
+    events_, blocks = data.draw(cash_events(book)), data.draw(buy_blocks(book))
+    generated = generate_trades(evaluation, events_, blocks).rows()
+    expected = reference_trades(evaluation, events_, blocks)
     assert generated == expected, body
-    check_invariants(evaluation, expected, events_)
+    check_invariants(evaluation, expected, events_, blocks)
 
 
 @PROPERTY
