@@ -121,14 +121,15 @@ def _decimal(value: float) -> Decimal:
 def relieved_lots(trades: TradeSet, row: int, as_of: dt.date) -> list[dict[str, str]]:
     """The lots a sell of the trade set relieves, as trade JSON ``lots`` entries: by the policy's
     ``lots`` method, with the account's short- and long-term rates for ``MIN_TAX``
-    (:func:`smartx_engine.tax.relieve`)."""
+    (:func:`smartx_engine.tax.relieve`); lots the policy's `avoid short term gains` marks are never sold."""
     book = trades.evaluation.book
     if trades.side[row] > 0:
         return []
     holding = trades.holding[row]
     first, last = _range(book.lot_holding, holding)  # the holding's lots
     lots = [OpenLot(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]), round_money(_decimal(book.lot_cost[i])),
-                    book.lot_acquired[i].astype(dt.date)) for i in range(first, last)]
+                    book.lot_acquired[i].astype(dt.date))
+            for i in range(first, last) if not trades.evaluation.avoid_short_term[i]]
     account = book.sleeve_account[book.holding_sleeve[holding]]
     rates = (_decimal(book.account_st_rate[account]), _decimal(book.account_lt_rate[account]))
     relieved = relieve(lots, _quantity(trades.quantity[row]), _decimal(trades.price[row]), as_of,

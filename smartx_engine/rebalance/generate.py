@@ -254,12 +254,16 @@ def _generate(evaluation: PolicyEvaluation, events: CashEvents, blocks: Blocks) 
     change = np.where(trading, (wanted - weight) * total[sleeve_of], 0.0)
     change = np.nan_to_num(change)
 
-    # sells first: never more than held; the whole holding when its target is 0; a withdrawal
-    # rounds its sells up so that it raises the whole amount
+    # sells first: never more than the lots a sale may use (not those `avoid short term gains`
+    # keeps); all of them when the target is 0; a withdrawal rounds its sells up so that it
+    # raises the whole amount
     selling = (change < 0) & ~(events.invest & (events.withdraw == 0))[sleeve_of]
     rounded = np.where((events.withdraw > 0)[sleeve_of], round_up(-change / price, decimals),
                        round_down(-change / price, decimals))
-    sell = np.where(selling & (wanted == 0), held, np.minimum(held, rounded))
+    avoided = np.bincount(book.lot_holding, weights=np.where(evaluation.avoid_short_term, book.lot_quantity, 0.0),
+                          minlength=book.n_holdings)
+    sellable = held - avoided
+    sell = np.where(selling & (wanted == 0), sellable, np.minimum(sellable, rounded))
     sell = np.where(selling & (sell * price >= min_trade), sell, 0.0)
     proceeds = np.bincount(sleeve_of, weights=sell * price, minlength=book.n_sleeves)
 

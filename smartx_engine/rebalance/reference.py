@@ -64,6 +64,11 @@ class HoldingInput:
     limit_rel: float | None
     hold: bool
     sell_to: float | None   # the cap of the `sell to` rule that fired (the lowest), None for none
+    avoided: float = 0.0    # shares in lots `avoid short term gains` keeps (summed in lot order)
+
+    @property
+    def sellable(self) -> float:
+        return self.quantity - self.avoided
 
 
 @attrs.frozen
@@ -110,6 +115,11 @@ def sleeve_inputs(evaluation: PolicyEvaluation, events: CashEvents | None = None
     book = evaluation.book
     events = events or CashEvents.none(book.n_sleeves)
     blocks = blocks or Blocks.none()
+    avoided: dict[int, float] = {}
+    for lot in range(book.n_lots):
+        if evaluation.avoid_short_term[lot]:
+            h = int(book.lot_holding[lot])
+            avoided[h] = avoided.get(h, 0.0) + float(book.lot_quantity[lot])
     prices = {str(symbol): float(price) for symbol, price in zip(book.symbols, book.symbol_price)}
     holdings_of: dict[int, list[HoldingInput]] = {}
     for h in range(book.n_holdings):
@@ -121,6 +131,7 @@ def sleeve_inputs(evaluation: PolicyEvaluation, events: CashEvents | None = None
             limit_abs=_limit(evaluation, int(evaluation.band_abs[h])),
             limit_rel=_limit(evaluation, int(evaluation.band_rel[h])),
             hold=bool(evaluation.hold[h]), sell_to=_cap(evaluation, int(evaluation.sell_rule[h])),
+            avoided=avoided.get(h, 0.0),
         ))
     sleeves = []
     for s in range(book.n_sleeves):
@@ -258,7 +269,7 @@ def plan_sleeve(settings: Settings, sleeve: SleeveInput) -> SleevePlan:
     for h, w, t, w_star, wanted in steps:
         if wanted < 0 and not (sleeve.invest and sleeve.withdraw == 0):
             rounded = (round_up if sleeve.withdraw > 0 else round_down)(-wanted / h.price, decimals)
-            quantity = h.quantity if w_star == 0 else min(h.quantity, rounded)
+            quantity = h.sellable if w_star == 0 else min(h.sellable, rounded)
             trades[h.index] = _kept("sell", quantity, h.price, min_trade)
     proceeds = total(trades[h.index][1] * h.price for h, *_ in steps
                      if h.index in trades and trades[h.index][0] == "sell")

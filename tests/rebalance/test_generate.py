@@ -300,6 +300,24 @@ def test_investing_a_deposit_buys_and_never_sells():
     assert trades("drift band absolute 25%", book, events(invest=True)) == [("S", "AAA", "buy", 10.0)]
 
 
+def test_avoiding_short_term_gains_keeps_those_lots():
+    # As test_to_target: BBB (50%, target 30%) would sell 40 of its 100. 70 of them are in a lot bought
+    # two months ago at 40 (now 50: a short-term gain): only the other 30 may be sold.
+    book = Book.assemble(
+        as_of=AS_OF, securities=[(s, CLASSES[s], p) for s, p in PRICES.items()],
+        accounts=[("A", "taxable", "schwab", "H", 0.37, 0.2)], sleeves=[("S", "A", "M", None, 1000.0)],
+        models={"M": BASE_MODEL}, positions=[("S", "AAA", 40.0, 4000.0), ("S", "BBB", 100.0, 4300.0)],
+        lots=[("L1", "S", "BBB", 30.0, 1500.0, dt.date(2020, 1, 2)), ("L2", "S", "BBB", 70.0, 2800.0, dt.date(2026, 5, 1)),
+              ("L3", "S", "AAA", 40.0, 4000.0, dt.date(2020, 1, 2))])
+    assert trades("drift band absolute 5%", book) == [("S", "AAA", "buy", 20.0), ("S", "BBB", "sell", 40.0)]
+    # A = 1000 + 30 x 50 = 2500 >= 2000: AAA still buys 20
+    assert trades("drift band absolute 5%\navoid short term gains", book) == [
+        ("S", "AAA", "buy", 20.0), ("S", "BBB", "sell", 30.0)]
+    # only when it turns long-term within 30 days: L2 has 306 days to go, so it may be sold
+    assert trades("drift band absolute 5%\navoid short term gains when lot.days_to_long_term <= 30", book) == [
+        ("S", "AAA", "buy", 20.0), ("S", "BBB", "sell", 40.0)]
+
+
 def test_skip_vetoes_the_trades():
     book = one_sleeve(BASE_MODEL, 1000.0, {"AAA": 40.0, "BBB": 100.0})
     assert trades('drift band absolute 5%\nrule "freeze" when true then skip', book) == []
@@ -401,10 +419,14 @@ def rebalance_books(draw, max_sleeves: int = 4) -> Book:
                         draw(st.sampled_from([0.0, 0.0, 0.01, 100.0, 1000.0, 2500.5, 10000.0, 150000.0]))))
         for symbol in draw(st.lists(st.sampled_from(list(price)), max_size=5, unique=True)):
             quantity = draw(st.sampled_from(quantities))
+            cost = quantity * price[symbol] * draw(st.sampled_from([0.5, 0.9, 1.0, 1.25]))  # gains and losses
             if quantity and draw(st.booleans()):
-                lots.append((f"L{len(lots)}", sleeve, symbol, quantity, quantity * price[symbol],
-                             draw(acquired_dates(as_of))))
-            positions.append((sleeve, symbol, quantity, quantity * price[symbol]))
+                split = draw(st.sampled_from([1.0, 0.5, 0.3]))  # one lot, or two bought at different times
+                for part, share in ((0, split), (1, 1 - split)):
+                    if share:
+                        lots.append((f"L{len(lots)}", sleeve, symbol, quantity * share, cost * share,
+                                     draw(acquired_dates(as_of))))
+            positions.append((sleeve, symbol, quantity, cost))
     return Book.assemble(as_of=as_of, securities=securities, accounts=[("A0", "taxable", "schwab", "H1", 0.37, 0.2)],
                          sleeves=sleeves, models=models, positions=positions, lots=lots)
 
@@ -450,6 +472,8 @@ def rebalance_policies(draw, symbols: list[str] | None = None):
         action = draw(st.sampled_from(["hold", "sell to 10%", "sell to 1%", "sell to 0%", "sell to 30%"]))
         condition = draw(st.sampled_from(HOLDING_CONDITIONS + [f'holding.symbol == "{s}"' for s in symbols]))
         lines.append(f'rule "h{i}" when {condition} then {action}')
+    lines.append(draw(st.sampled_from(["", "", "avoid short term gains",
+                                       "avoid short term gains when lot.days_to_long_term <= 90"])))
     if draw(st.integers(0, 4)) == 0:
         lines.append(f'rule "s" when {draw(st.sampled_from(["sleeve.cash > 5000 USD", "sleeve.holdings >= 3"]))} then skip')
     return "\n".join(lines)
@@ -501,7 +525,9 @@ def check_invariants(evaluation: PolicyEvaluation, rows, events: CashEvents | No
                 assert symbol not in settings_.restrict_sell
                 assert not (plan.sleeve.invest and not plan.sleeve.withdraw), "investing never sells"
                 assert quantity <= held, f"sold {quantity} of {held} {symbol}"
-                assert quantity == held or on_a_step, f"sold {quantity} {symbol}"
+                sellable = next(p.holding.sellable for p in plan.holdings if p.holding.symbol == symbol)
+                assert quantity <= sellable, f"sold {quantity} {symbol}: lots with short-term gains kept"
+                assert quantity in (held, sellable) or on_a_step, f"sold {quantity} {symbol}"
                 sells += quantity * price
             else:
                 assert symbol not in settings_.restrict_buy and symbol not in plan.sleeve.blocked
