@@ -126,6 +126,8 @@ def test_edit_refuses_what_the_cli_would_never_send(smartx, imported, rules):
 def test_approved_opposite_trades_of_one_account_net(smartx, imported, rules):
     # SCH-1-LEGACY (AAPL only, no cash) follows GRO-80-20: it sells AAPL and buys VTI; SCH-1-CORE
     # (balanced) sells VTI: the two cross inside SCH-1
+    balanced = rules / "balanced.policy"  # without its gain budget, which would keep CORE's VTI gains
+    balanced.write_text(balanced.read_text().replace("gain budget 5000 USD per year", ""))
     run(smartx, rules, "sleeves", "assign", "SCH-1-LEGACY", "--model", "GRO-80-20", "--policy", "growth")
     trades = proposals(smartx, rules, "--account", "SCH-1")
     sell = next(t for t in trades if t["sleeve_id"] == "SCH-1-CORE" and t["symbol"] == "VTI")

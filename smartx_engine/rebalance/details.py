@@ -10,7 +10,7 @@ import numpy as np
 from ..dsl import ast, fmt
 from ..dsl.frame import Frame
 from ..fixedpoint import QUANTITY, round_money
-from ..tax.relief import OpenLot, relieve
+from ..tax.relief import OpenLot, Relief, relieve
 from .generate import Blocks, CashEvents, TradeSet, restricted_buys, substitutes_of
 
 
@@ -118,20 +118,27 @@ def _decimal(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def relieved_lots(trades: TradeSet, row: int, as_of: dt.date) -> list[dict[str, str]]:
-    """The lots a sell of the trade set relieves, as trade JSON ``lots`` entries: by the policy's
-    ``lots`` method, with the account's short- and long-term rates for ``MIN_TAX``
-    (:func:`smartx_engine.tax.relieve`); lots the policy's `avoid short term gains` marks are never sold."""
+def sale_lots(trades: TradeSet, row: int) -> list[OpenLot]:
+    """The lots a sell of the trade set may relieve: the holding's, less those `avoid short term gains` keeps."""
     book = trades.evaluation.book
-    if trades.side[row] > 0:
-        return []
-    holding = trades.holding[row]
-    first, last = _range(book.lot_holding, holding)  # the holding's lots
-    lots = [OpenLot(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]), round_money(_decimal(book.lot_cost[i])),
+    first, last = _range(book.lot_holding, trades.holding[row])  # the holding's lots
+    return [OpenLot(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]), round_money(_decimal(book.lot_cost[i])),
                     book.lot_acquired[i].astype(dt.date))
             for i in range(first, last) if not trades.evaluation.avoid_short_term[i]]
-    account = book.sleeve_account[book.holding_sleeve[holding]]
-    rates = (_decimal(book.account_st_rate[account]), _decimal(book.account_lt_rate[account]))
-    relieved = relieve(lots, _quantity(trades.quantity[row]), _decimal(trades.price[row]), as_of,
-                       trades.evaluation.policy.settings.lot_method, rates=rates)
-    return [relief.as_json() for relief in relieved]
+
+
+def account_rates(trades: TradeSet, row: int) -> tuple[Decimal, Decimal]:
+    """The (short-term, long-term) tax rates of the trade's account."""
+    book = trades.evaluation.book
+    account = book.sleeve_account[book.holding_sleeve[trades.holding[row]]]
+    return _decimal(book.account_st_rate[account]), _decimal(book.account_lt_rate[account])
+
+
+def relieved_lots(trades: TradeSet, row: int, as_of: dt.date) -> list[Relief]:
+    """The lots a sell of the trade set relieves: by the policy's ``lots`` method, with the
+    account's short- and long-term rates for ``MIN_TAX`` (:func:`smartx_engine.tax.relieve`);
+    lots the policy's `avoid short term gains` marks are never sold."""
+    if trades.side[row] > 0:
+        return []
+    return relieve(sale_lots(trades, row), _quantity(trades.quantity[row]), _decimal(trades.price[row]), as_of,
+                   trades.evaluation.policy.settings.lot_method, rates=account_rates(trades, row))

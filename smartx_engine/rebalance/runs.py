@@ -16,16 +16,20 @@ from typing import Any
 import attrs
 import numpy as np
 
-from ..book import Book
+from ..book import Book, tax_treatment_codes
 from ..domain import Side, Trade
-from ..dsl.policyset import PolicySet
-from ..fixedpoint import PRICE, QUANTITY
+from ..dsl.compile import Settings
+from ..dsl.frame import Frame
+from ..dsl.policyset import BookEvaluation, PolicySet
+from ..fixedpoint import PRICE, QUANTITY, round_money
 from ..plugins import call_event
 from ..store import Store
 from .cash import cash_events, shortfalls
-from .details import reasons, relieved_lots
+from .budget import SellContext, SleeveCash, Staged, apply_budgets, relief_for, ytd_realized
+from .details import account_rates, reasons, relieved_lots, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
-from .generate import Blocks, generate_trades
+from ..tax.relief import Relief
+from .generate import Blocks, CashEvents, generate_trades
 from .netting import net
 
 
@@ -94,8 +98,10 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     versions = store.latest_model_versions()
     models = [None if m < 0 else str(book.models[m]) for m in book.sleeve_model]
     accounts = book.account_ids[book.sleeve_account]
-    proposed, triggered, cash_after = [], 0, book.sleeve_cash.copy()
+    staged: list[tuple[Staged, str | None]] = []
+    triggered, cash_after = 0, book.sleeve_cash.copy()
     settled: set[int] = set()
+    budgets, sleeve_cash = _budgets(book, evaluation, events, in_scope)
     for done, (name, result) in enumerate(evaluation.evaluations.items()):
         report(f"proposing trades ({name})", done, len(evaluation.evaluations))
         chosen = in_scope[result.sleeves]
@@ -117,8 +123,17 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
                 quantity=Decimal(repr(float(trades.quantity[row]))).quantize(QUANTITY.unit),
                 est_price=prices[symbol], reasons=tuple(why[row]),
             )
-            lots = tuple(relieved_lots(trades, row, as_of))
-            proposed.append(ProposedTrade(_with_wash_warning(trade, lots, recent), lots, versions.get(models[sleeve])))
+            reliefs = relieved_lots(trades, row, as_of)
+            context = None if trade.side == Side.BUY else SellContext(
+                tuple(sale_lots(trades, row)), relief_for(result.policy.settings.lot_method, account_rates(trades, row),
+                                                          trade.est_price, as_of), _step(result.policy.settings))
+            staged.append(((_with_wash_warning(trade, reliefs, recent), reliefs, context), versions.get(models[sleeve])))
+    version_of = {t.sleeve_id: v for (t, _, _), v in staged}
+    rates = {str(a): (Decimal(repr(float(st))), Decimal(repr(float(lt))))
+             for a, st, lt in zip(book.account_ids, book.account_st_rate, book.account_lt_rate)}
+    budgeted = apply_budgets([s for s, _ in staged], budgets, _realized_this_year(store, as_of), rates, sleeve_cash)
+    proposed = [ProposedTrade(t, tuple(r.as_json() for r in reliefs), version_of[t.sleeve_id])
+                for t, reliefs, _ in budgeted]
     problems = {str(book.sleeve_ids[i]): p for i, p in evaluation.resolution.problems.items() if in_scope[i]}
     used = sorted({evaluation.resolution.names[c] for c in evaluation.resolution.policy_of[in_scope] if c >= 0})
     result = RunResult(None, as_of, book.digest(), {n: policies.digests[n] for n in used},
@@ -138,11 +153,45 @@ def _recent_trading(store: Store, policies: PolicySet, as_of: dt.date) -> Recent
                           window_days=max((s.wash_sale_days for s in settings), default=30))
 
 
-def _with_wash_warning(trade: Trade, lots: Sequence[dict[str, Any]], recent: RecentTrading) -> Trade:
+def _budgets(book: Book, evaluation: BookEvaluation, events: CashEvents,
+             in_scope: np.ndarray) -> tuple[dict[str, Decimal], dict[str, SleeveCash]]:
+    """Each taxable account's yearly gain budget (the smallest of its sleeves' policies) and the cash
+    each sleeve's buys may use."""
+    treatment, names = tax_treatment_codes(book)
+    frame = Frame(book)
+    budgets: dict[str, Decimal] = {}
+    cash: dict[str, SleeveCash] = {}
+    for sleeve in np.flatnonzero(in_scope):
+        found = evaluation.of_sleeve(int(sleeve))
+        if found is None:
+            continue
+        settings, account = found[0].policy.settings, int(book.sleeve_account[sleeve])
+        account_id = str(book.account_ids[account])
+        if settings.gain_budget is not None and names[treatment[account]] == "taxable":
+            budgets[account_id] = min(budgets.get(account_id, settings.gain_budget), settings.gain_budget)
+        floor = (settings.cash_min or 0.0) * (frame.sleeve_value[sleeve] - events.withdraw[sleeve]) + events.withdraw[sleeve]
+        cash[str(book.sleeve_ids[sleeve])] = SleeveCash(
+            round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))), round_money(Decimal(repr(float(floor)))),
+            _step(settings), settings.min_trade)
+    return budgets, cash
+
+
+def _step(settings: Settings) -> Decimal:
+    """The policy's share step: 1, or 10**-N for `shares fractional N`."""
+    return Decimal(1).scaleb(-(settings.share_decimals if settings.shares == "fractional" else 0))
+
+
+def _realized_this_year(store: Store, as_of: dt.date) -> dict[str, Decimal]:
+    return ytd_realized(list(store.db.query(
+        "select account_id, sold, gain_cents, disallowed_cents from realized where sold between ? and ?",
+        [dt.date(as_of.year, 1, 1).isoformat(), as_of.isoformat()])), as_of)
+
+
+def _with_wash_warning(trade: Trade, lots: Sequence[Relief], recent: RecentTrading) -> Trade:
     """A loss sale that recent purchases of the household would wash says so."""
-    if trade.side != Side.SELL or sum(Decimal(lot["gain"]) for lot in lots) >= 0:
+    if trade.side != Side.SELL or sum(lot.gain for lot in lots) >= 0:
         return trade
-    washed = recent.washed_by_recent_buys(trade.account_id, trade.symbol, [lot["lot_id"] for lot in lots])
+    washed = recent.washed_by_recent_buys(trade.account_id, trade.symbol, [lot.lot_id for lot in lots])
     if not washed:
         return trade
     return attrs.evolve(trade, reasons=(*trade.reasons, f"wash sale: {min(washed, trade.quantity)} of these shares' "

@@ -1,0 +1,167 @@
+"""Gain budgets: a run's sells trimmed so that an account's net realised gain stays within its budget.
+
+A policy's `gain budget AMOUNT USD per year` caps the net capital gain an account (a taxable one)
+realises in a calendar year, counting what it realised so far this year (table ``realized``).
+When an account's proposed sells would realise more, the run keeps its loss sells (they make
+room), then its gain sells cheapest in tax first (estimated tax per dollar sold, the account's
+rates by term; ties in proposal order), each in full while it fits; the first that does not fit
+is cut to the most shares that fit (in whole share steps, its lots relieved in the policy's
+order), and the rest to the most shares that realise no more than what is left (often none).
+The buys of a sleeve whose sells were cut are then scaled down together to the cash they still
+have (as in docs/rebalancing.md, step 5). Sleeves of one account under policies with different
+budgets use the smallest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from decimal import ROUND_FLOOR, Decimal
+
+import attrs
+
+from ..domain import Term, Trade
+from ..fixedpoint import MONEY, QUANTITY, round_money
+from ..tax.relief import OpenLot, Relief, relieve
+
+
+@attrs.frozen
+class SellContext:
+    """What trimming a sell needs: its lots (sale order decided by ``relief``) and share step."""
+
+    lots: tuple[OpenLot, ...]
+    relief: Callable[[Sequence[OpenLot], Decimal], list[Relief]]
+    step: Decimal             # 1 for whole shares, 0.01 for `shares fractional 2` ...
+
+
+@attrs.frozen
+class SleeveCash:
+    """What rescaling a sleeve's buys needs."""
+
+    cash: Decimal             # now
+    floor: Decimal            # kept in cash: the policy's minimum, plus a withdrawal's share
+    step: Decimal
+    min_trade: Decimal
+
+
+def gain(reliefs: Sequence[Relief]) -> Decimal:
+    return sum((r.gain for r in reliefs), Decimal(0))
+
+
+def tax_cost(reliefs: Sequence[Relief], rates: tuple[Decimal, Decimal]) -> Decimal:
+    """Estimated tax of the reliefs (losses count as negative tax) at the (short, long) rates."""
+    return sum((r.gain * (rates[0] if r.term == Term.SHORT else rates[1]) for r in reliefs), Decimal(0))
+
+
+def most_within(context: SellContext, quantity: Decimal, room: Decimal) -> tuple[Decimal, list[Relief]]:
+    """The most shares (≤ ``quantity``, in steps) whose relief realises at most ``room``, with that relief."""
+    best = Decimal(0)
+    for lots in _prefixes(context, quantity):  # each relief prefix ends at a lot boundary
+        taken = sum((r.quantity for r in lots[:-1]), Decimal(0))
+        before, last = gain(lots[:-1]), lots[-1]
+        if before + last.gain <= room:  # the whole of this lot fits
+            best = max(best, taken + last.quantity)
+        elif last.gain > 0 and before <= room:  # part of a gain lot fits
+            best = max(best, taken + last.quantity * (room - before) / last.gain)
+    best = (best / context.step).to_integral_value(rounding=ROUND_FLOOR) * context.step
+    while best > 0 and gain(context.relief(context.lots, best)) > room:  # rounding of the cents
+        best -= context.step
+    return best, (context.relief(context.lots, best) if best > 0 else [])
+
+
+def _prefixes(context: SellContext, quantity: Decimal) -> list[list[Relief]]:
+    full = context.relief(context.lots, quantity)
+    return [full[:i + 1] for i in range(len(full))]
+
+
+def trim_to_budget(sells: Sequence[tuple[Trade, list[Relief], SellContext]], room: Decimal,
+                   rates: tuple[Decimal, Decimal]) -> dict[int, tuple[Decimal, list[Relief]]]:
+    """For one account: the sells (by index) whose quantity must change to realise at most ``room``."""
+    total = sum((gain(r) for _, r, _ in sells), Decimal(0))
+    if total <= room:
+        return {}
+    room -= sum((gain(r) for _, r, _ in sells if gain(r) <= 0), Decimal(0))  # losses make room
+    gains = [i for i, (_, r, _) in enumerate(sells) if gain(r) > 0]
+    gains.sort(key=lambda i: (tax_cost(sells[i][1], rates) / sum((r.proceeds for r in sells[i][1]), Decimal(0)), i))
+    changed = {}
+    for i in gains:
+        trade, reliefs, context = sells[i]
+        if gain(reliefs) <= room:
+            room -= gain(reliefs)
+            continue
+        quantity, kept = most_within(context, trade.quantity, max(room, Decimal(0)))
+        changed[i] = (quantity, kept)
+        room -= gain(kept)
+    return changed
+
+
+def rescale_buys(buys: Sequence[Trade], sells_proceeds: Decimal, sleeve: SleeveCash) -> list[Decimal]:
+    """The buys' quantities scaled down together to the cash available (rounded down, small ones dropped)."""
+    available = max(sleeve.cash + sells_proceeds - sleeve.floor, Decimal(0))
+    wanted = sum((t.est_value for t in buys), Decimal(0))
+    if wanted <= available:
+        return [t.quantity for t in buys]
+    scale = available / wanted
+    quantities = []
+    for t in buys:
+        q = (t.quantity * scale / sleeve.step).to_integral_value(rounding=ROUND_FLOOR) * sleeve.step
+        quantities.append(q if q > 0 and round_money(q * t.est_price) >= sleeve.min_trade else Decimal(0))
+    return quantities
+
+
+def ytd_realized(rows: Sequence[dict], as_of: dt.date) -> dict[str, Decimal]:
+    """Net realised gain per account from ``realized`` rows of ``as_of``'s year up to ``as_of``."""
+    start = dt.date(as_of.year, 1, 1).isoformat()
+    totals: dict[str, Decimal] = {}
+    for r in rows:
+        if start <= r["sold"] <= as_of.isoformat():
+            net = MONEY.to_decimal(r["gain_cents"] + r["disallowed_cents"])
+            totals[r["account_id"]] = totals.get(r["account_id"], Decimal(0)) + net
+    return totals
+
+
+def relief_for(method: str, rates: tuple[Decimal, Decimal], price: Decimal, as_of: dt.date):
+    """The relief function of a policy's lot method at a price."""
+    def relief(lots: Sequence[OpenLot], quantity: Decimal) -> list[Relief]:
+        return relieve(lots, quantity, price, as_of, method, rates=rates)
+    return relief
+
+
+#: a proposal as the budget pass reads it: the trade, a sell's reliefs, a sell's context (None for buys)
+Staged = tuple[Trade, list[Relief], SellContext | None]
+
+
+def apply_budgets(staged: Sequence[Staged], budgets: dict[str, Decimal], realized: dict[str, Decimal],
+                  rates: dict[str, tuple[Decimal, Decimal]], sleeves: dict[str, SleeveCash]) -> list[Staged]:
+    """The proposals with every budgeted account's sells trimmed to its budget and its buys rescaled.
+
+    ``budgets``: the yearly budget of each (taxable) account that has one; ``realized``: its net
+    realised gain so far this year. A trade cut to nothing is dropped.
+    """
+    result = list(staged)
+    cut_sleeves: set[str] = set()
+    for account_id, budget in budgets.items():
+        room = budget - realized.get(account_id, Decimal(0))
+        indices = [i for i, (t, _, c) in enumerate(result) if t is not None and t.account_id == account_id
+                   and c is not None]
+        changes = trim_to_budget([result[i] for i in indices], room, rates[account_id])
+        for position, (quantity, reliefs) in changes.items():
+            i = indices[position]
+            trade, old, context = result[i]
+            note = (f"gain budget: {quantity.normalize():f} of {trade.quantity.normalize():f} sold "
+                    f"(budget {budget:,.2f} USD per year for "
+                    f"{account_id}, {realized.get(account_id, Decimal(0)):,.2f} realised this year)")
+            result[i] = (attrs.evolve(trade, quantity=quantity.quantize(QUANTITY.unit), reasons=(*trade.reasons, note))
+                         if quantity else None, reliefs, context)
+            cut_sleeves.add(trade.sleeve_id)
+    for sleeve_id in cut_sleeves:
+        own = [i for i, s in enumerate(result) if s[0] is not None and s[0].sleeve_id == sleeve_id]
+        proceeds = sum((result[i][0].est_value for i in own if result[i][2] is not None), Decimal(0))
+        buys = [i for i in own if result[i][2] is None]
+        for i, quantity in zip(buys, rescale_buys([result[i][0] for i in buys], proceeds, sleeves[sleeve_id])):
+            trade = result[i][0]
+            if quantity != trade.quantity:
+                note = "gain budget: bought less, the sells that fund it were cut"
+                result[i] = (attrs.evolve(trade, quantity=quantity.quantize(QUANTITY.unit), reasons=(*trade.reasons, note))
+                             if quantity else None, [], None)
+    return [s for s in result if s[0] is not None]
