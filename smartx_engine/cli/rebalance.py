@@ -35,7 +35,7 @@ def _trade_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run_trades_json(result: RunResult) -> list[dict[str, Any]]:
+def run_trades_json(result: RunResult) -> list[dict[str, Any]]:
     return [{
         "trade_id": p.trade.trade_id if result.run_id else None, "run_id": result.run_id,
         "account_id": p.trade.account_id, "sleeve_id": p.trade.sleeve_id, "symbol": p.trade.symbol,
@@ -43,6 +43,14 @@ def _run_trades_json(result: RunResult) -> list[dict[str, Any]]:
         "est_value": str(p.trade.est_value), "status": str(p.trade.status), "reasons": list(p.trade.reasons),
         "lots": json.loads(json.dumps(list(p.lots), default=str)),
     } for p in result.trades]
+
+
+def harvest_summary(result: RunResult) -> str:
+    """One line on a run's harvests: how many, the losses they realise and what that may save."""
+    loss = sum((h.loss for h in result.harvests), Decimal(0))
+    value = sum((h.tax_value for h in result.harvests), Decimal(0))
+    return (f"{len(result.harvests)} harvest(s) realise {money(loss)} USD of losses "
+            f"(estimated tax value {money(value)} USD)")
 
 
 def print_trades(title: str, trades: list[dict[str, Any]]) -> None:
@@ -93,7 +101,7 @@ def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, h
         result = rebalance(env.store(), load_rules(env.rules_dir), as_of.date() if as_of else dt.date.today(),
                            sleeves=sleeves, account=account, household=household, raise_cash=raise_cash,
                            invest=invest_cash, dry_run=dry_run, progress=report)
-    trades = _run_trades_json(result)
+    trades = run_trades_json(result)
     for sleeve_id, problem in result.problems.items():
         click.secho(f"warning: sleeve {sleeve_id} {problem}; it was not rebalanced", fg="yellow", err=True)
     for sleeve_id, shortfall in result.shortfalls.items():
@@ -101,6 +109,8 @@ def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, h
 
     def human() -> None:
         print_trades(f"Run {result.run_id}" if result.run_id else "Dry run (nothing stored)", trades)
+        if result.harvests:
+            click.echo(harvest_summary(result))
         click.echo(f"{result.sleeves_evaluated} sleeves evaluated, {result.sleeves_triggered} triggered, "
                    f"{len(trades)} trades proposed as of {result.as_of}"
                    + (f"; review with `smartx trades list --run {result.run_id}`" if result.run_id else ""))

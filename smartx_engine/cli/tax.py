@@ -6,9 +6,12 @@ import datetime as dt
 
 import click
 
+from ..dsl.policyset import load_rules
+from ..rebalance.runs import rebalance
 from ..tax.reports import closed_json, open_lots, realized, totals
 from . import Env, cli, pass_env
 from .output import emit, json_option, money, print_table, quantity
+from .rebalance import harvest_summary, print_trades, run_trades_json
 
 
 @cli.group(name="tax")
@@ -74,3 +77,35 @@ def tax_realized(env: Env, account_id: str | None, household_id: str | None, yea
                     numeric=["gains", "losses", "disallowed", "net"])
 
     emit(as_json, data, human)
+
+
+@tax_group.command(name="harvest")
+@click.option("--household", "household_id", help="Only this household's sleeves (default: every sleeve).")
+@click.option("--account", "account_id", help="Only this account's sleeves.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Prices and dates as of this day (default: today).")
+@click.option("--dry-run", is_flag=True, help="Show the harvests without storing a run.")
+@json_option
+@pass_env
+def tax_harvest(env: Env, household_id: str | None, account_id: str | None, as_of: dt.datetime | None,
+                dry_run: bool, as_json: bool) -> None:
+    """A harvest-only run: sell the lots each policy's `harvest when` marks, buy their substitutes.
+
+    Nothing else is rebalanced. A harvest leaves out shares whose loss a recent purchase would
+    wash, needs an allowed substitute (so the sleeve stays invested) and blocks the security from
+    purchase in the household for the wash-sale window. Proposals go through review like any run.
+
+    \b
+    Examples:
+      smartx tax harvest --dry-run
+      smartx tax harvest --household HH-CHEN --as-of 2026-11-20 --json
+    """
+    result = rebalance(env.store(), load_rules(env.rules_dir), as_of.date() if as_of else dt.date.today(),
+                       account=account_id, household=household_id, harvest_only=True, dry_run=dry_run)
+    trades = run_trades_json(result)
+
+    def human() -> None:
+        print_trades(f"Harvest run {result.run_id}" if result.run_id else "Harvest dry run (nothing stored)", trades)
+        click.echo(harvest_summary(result))
+
+    emit(as_json, trades, human)

@@ -97,7 +97,7 @@ def _print(plan: TransitionPlan) -> None:
                 [(term, money(plan.realized[term]), percent(rates[term]) if term in rates else "", money(plan.tax[term]))
                  for term in ("short", "long", "total")], numeric=["net gain", "rate", "tax"])
     budget = plan.budget
-    if budget.given is not None or budget.applies:
+    if budget.applies:
         print_table("Gain budget", ["given", "year to date", "this plan", "left"],
                     [(money(budget.given), money(budget.year_to_date), money(budget.plan), money(budget.left))],
                     numeric=["given", "year to date", "this plan", "left"])

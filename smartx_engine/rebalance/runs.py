@@ -28,8 +28,9 @@ from .cash import cash_events, shortfalls
 from .budget import SellContext, SleeveCash, Staged, apply_budgets, relief_for, ytd_realized
 from .details import account_rates, reasons, relieved_lots, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
-from ..tax.relief import Relief
+from ..tax.relief import OpenLot, Relief
 from .generate import Blocks, CashEvents, generate_trades
+from .harvest import Harvest, harvests
 from .netting import net
 
 
@@ -55,6 +56,7 @@ class RunResult:
     trades: tuple[ProposedTrade, ...]
     shortfalls: dict[str, str] = attrs.field(factory=dict)  # withdrawals a sleeve could not raise in full
     settled: dict[str, str | None] = attrs.field(factory=dict)  # triggered sleeves with nothing to trade: version
+    harvests: tuple[Harvest, ...] = ()
 
 
 def _scope_mask(book: Book, store: Store, sleeves: Sequence[str], account: str | None,
@@ -79,9 +81,12 @@ Progress = Callable[[str, int, int], None]
 
 def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Sequence[str] = (),
               account: str | None = None, household: str | None = None, raise_cash: tuple[str, Decimal] | None = None,
-              invest: bool = False, dry_run: bool = False, progress: Progress | None = None) -> RunResult:
+              invest: bool = False, harvest_only: bool = False, dry_run: bool = False,
+              progress: Progress | None = None) -> RunResult:
     """Propose the trades of every triggered sleeve in scope; store them unless ``dry_run``.
 
+    Sleeves in scope that do not rebalance harvest the losses their policy marks first
+    (:mod:`.harvest`); with ``harvest_only`` every sleeve in scope harvests and none rebalances.
     ``raise_cash`` (account id, USD) raises a withdrawal across that account's sleeves; ``invest``
     invests the cash of every sleeve in scope, buying only.
     """
@@ -93,8 +98,13 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     evaluation = policies.evaluate(book)
     events = cash_events(book, evaluation, in_scope, withdrawal=raise_cash, invest=invest)
     recent = _recent_trading(store, policies, as_of)
-    blocks = Blocks.of(book, [(h, s) for h, symbols in recent.blocked.items() for s in symbols])
     prices = store.prices()
+    blocked = {(h, s) for h, symbols in recent.blocked.items() for s in symbols}
+    harvested = [(result, harvest) for result in evaluation.evaluations.values()
+                 for harvest in harvests(result, in_scope[result.sleeves] & ~result.skip & (
+                     np.ones(len(result.sleeves), bool) if harvest_only else ~result.triggered), recent, blocked,
+                     prices, as_of)]
+    blocks = Blocks.of(book, blocked)
     versions = store.latest_model_versions()
     models = [None if m < 0 else str(book.models[m]) for m in book.sleeve_model]
     accounts = book.account_ids[book.sleeve_account]
@@ -102,7 +112,15 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     triggered, cash_after = 0, book.sleeve_cash.copy()
     settled: set[int] = set()
     budgets, sleeve_cash = _budgets(book, evaluation, events, in_scope)
+    for result, harvest in harvested:
+        version = versions.get(models[int(result.sleeves[harvest.sleeve])])
+        staged.append(((harvest.sell, list(harvest.lots), SellContext(
+            tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in harvest.lots),
+            relief_for("FIFO", (Decimal(0), Decimal(0)), harvest.sell.est_price, as_of), Decimal(1))), version))
+        staged.append(((harvest.buy, [], None), version))
     for done, (name, result) in enumerate(evaluation.evaluations.items()):
+        if harvest_only:
+            break
         report(f"proposing trades ({name})", done, len(evaluation.evaluations))
         chosen = in_scope[result.sleeves]
         triggered += int((result.triggered & chosen).sum())
@@ -138,6 +156,7 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     used = sorted({evaluation.resolution.names[c] for c in evaluation.resolution.policy_of[in_scope] if c >= 0})
     result = RunResult(None, as_of, book.digest(), {n: policies.digests[n] for n in used},
                        int(in_scope.sum()), triggered, problems, tuple(with_crossings(proposed)),
+                       harvests=tuple(h for _, h in harvested),
                        shortfalls=shortfalls(book, events, cash_after),
                        settled={str(book.sleeve_ids[s]): versions.get(models[s]) for s in sorted(settled)})
     if dry_run:

@@ -355,7 +355,7 @@ def plan_transition(store: Store, sleeve_id: str, model_id: str, as_of: dt.date,
     complete = not legacy
     if binding:
         years, complete = _multi_year(left, caps, prices, as_of, rates, budget_given, describe)
-    notes = _notes(deferred, budget_given, applies, binding, legacy, years, complete, covered, as_of)
+    notes = _notes(deferred, budget_given, binding, legacy, years, complete, covered, as_of)
     return TransitionPlan(
         sleeve_id=sleeve.sleeve_id, account_id=account.account_id, from_model=sleeve.model_id, model_id=model_id,
         model_version=model.version, as_of=as_of, registration=str(account.registration), tax_deferred=deferred,
@@ -426,8 +426,8 @@ class _Describe:
     def sell(self, symbol: str) -> str:
         if symbol not in self.targets:
             return f"transition to {self.model_id}: {symbol} is not in the model"
-        weight = float(self.weights.get(symbol, 0))
-        return f"transition to {self.model_id}: {symbol} {weight:.2%} above its target {float(self.targets[symbol]):.2%}"
+        weight = _weight(self.weights.get(symbol, Fraction(0)))
+        return f"transition to {self.model_id}: {symbol} {weight:.2%} above its target {self.targets[symbol]:.2%}"
 
     def lot(self, relief: Relief, step: str, year: int | None = None) -> str:
         when = f" in {year}" if year else ""
@@ -541,9 +541,9 @@ def _buys(targets: Mapping[str, Decimal], cash_weight: Decimal, kept: Mapping[st
         while shares > 0 and round_money(Decimal(shares) * price) > share:
             shares -= 1
         if shares > 0:
-            reasons = [f"transition to {model_id}: buy to target {float(targets[symbol]):.2%}"]
+            reasons = [f"transition to {model_id}: buy to target {targets[symbol]:.2%}"]
             if factor < 1:
-                reasons.append(f"transition: pro rata, the cash covers {float(factor):.2%} of the shortfall")
+                reasons.append(f"transition: pro rata, the cash covers {_weight(factor):.2%} of the shortfall")
             buys.append(Buy(symbol, Decimal(shares).quantize(QUANTITY.unit), price, targets[symbol], tuple(reasons)))
     return buys, (factor if factor < 1 else None)
 
@@ -599,7 +599,7 @@ def _multi_year(left: Sequence[_Candidate], caps: Mapping[str, Decimal], prices:
     return tuple(years), not any(caps.values())
 
 
-def _notes(deferred: bool, budget: Decimal | None, applies: bool, binding: bool, legacy: Sequence[LegacyPosition],
+def _notes(deferred: bool, budget: Decimal | None, binding: bool, legacy: Sequence[LegacyPosition],
            years: Sequence[PlanYear], complete: bool, covered: Fraction | None, as_of: dt.date) -> list[str]:
     notes = []
     if deferred:
@@ -618,7 +618,7 @@ def _notes(deferred: bool, budget: Decimal | None, applies: bool, binding: bool,
                 "the budget cannot sell one share of what is left" if len(years) < MAX_YEARS
                 else f"something is left after {MAX_YEARS} years"))
     if covered is not None:
-        notes.append(f"the cash covers {float(covered):.2%} of the model's shortfall: buys are pro rata")
+        notes.append(f"the cash covers {_weight(covered):.2%} of the model's shortfall: buys are pro rata")
     notes.append("wash sales are not checked by the plan: review loss sales against recent and planned purchases")
     return notes
 

@@ -347,7 +347,7 @@ def test_storing_is_one_transaction(tmp_path):
     from smartx_engine.builtin.csv_book import CsvBookImporter
 
     store.apply_book(CsvBookImporter().read(write_book(tmp_path / "book")))
-    plan = plan_transition(store, "S1", "NEW-70-30", dt.date(2026, 6, 30), Decimal("1400"))
+    plan = plan_transition(store, "S1", "NEW-70-30", dt.date(2026, 6, 30), Decimal(1400))
     audit = store.audit
 
     def failing(action, *args, **kwargs):
@@ -384,7 +384,7 @@ def test_a_bad_budget_is_a_usage_error(smartx, book, budget, message):
 
 def test_a_negative_budget_is_refused_by_the_api(smartx, book, db_path):
     with pytest.raises(SmartxError, match="0 or more"):
-        plan_transition(Store.open(db_path), "S1", "NEW-70-30", dt.date(2026, 6, 30), Decimal("-1"))
+        plan_transition(Store.open(db_path), "S1", "NEW-70-30", dt.date(2026, 6, 30), Decimal(-1))
 
 
 def test_the_help_teaches_with_an_example(smartx):

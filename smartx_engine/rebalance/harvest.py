@@ -1,0 +1,124 @@
+"""Tax-loss harvesting: sell the lots a policy's `harvest when` marks, keep the exposure through a substitute.
+
+For each holding with lots the policy marks for harvest (lots at a loss where its condition
+holds) in a sleeve that harvests in this run (in scope, not skipped, not `hold` nor `restrict
+sell`), the harvest:
+
+1. takes the marked lots, most loss per share first (ties: acquired, then lot id);
+2. leaves out as many shares as the household bought of the security (or an identical one) in the
+   wash-sale window before today, since a loss on those would be washed: fewer shares are sold,
+   or none;
+3. needs the security's first allowed substitute (`substitute "X" with ...`: a priced security
+   the policy does not `restrict buy`, not identical to X, not blocked in the household): without
+   one, nothing is harvested, so that the sleeve never leaves the market;
+4. sells those shares (the named lots) and buys the substitute with the proceeds, rounded down to
+   the policy's share step; a harvest whose sell or buy is worth less than `min trade` is dropped;
+5. blocks the security and its identical group from purchase in the household until the window
+   ends, for the rest of the run (other sleeves buy substitutes instead; docs/rebalancing.md).
+
+Every harvest reports the loss it realises and its estimated tax value at the account's rates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, Decimal
+
+import attrs
+import numpy as np
+
+from ..domain import Side, Term, Trade
+from ..dsl.compile import PolicyEvaluation
+from ..fixedpoint import QUANTITY
+from ..tax.recent import RecentTrading
+from ..tax.relief import OpenLot, Relief, relieve
+from .details import _decimal, _quantity, _range
+
+
+@attrs.frozen
+class Harvest:
+    """One harvest: the loss sale and the substitute bought with its proceeds."""
+
+    sleeve: int                  # index into the evaluation's book
+    sell: Trade
+    lots: tuple[Relief, ...]
+    buy: Trade
+    loss: Decimal                # positive
+    tax_value: Decimal           # the tax the loss may save, at the account's rates by term
+    blocked_until: dt.date
+
+
+def harvests(evaluation: PolicyEvaluation, harvesting: np.ndarray, recent: RecentTrading, blocked: set[tuple[str, str]],
+             prices: dict[str, Decimal], as_of: dt.date) -> list[Harvest]:
+    """The harvests of ``evaluation``'s sleeves marked ``harvesting``; ``blocked`` (household, symbol)
+    pairs grow with each harvest's block."""
+    book, settings = evaluation.book, evaluation.policy.settings
+    marked = evaluation.harvest & harvesting[book.lot_sleeve]
+    found = []
+    for h in np.unique(book.lot_holding[marked]):
+        sleeve, symbol = int(book.holding_sleeve[h]), str(book.symbols[book.holding_symbol[h]])
+        if evaluation.hold[h] or symbol in settings.restrict_sell:
+            continue
+        account = int(book.sleeve_account[sleeve])
+        account_id, household = str(book.account_ids[account]), str(book.households[book.account_household[account]])
+        first, last = _range(book.lot_holding, int(h))
+        lots = [OpenLot(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]), _decimal(book.lot_cost[i]).quantize(
+            Decimal("0.01")), book.lot_acquired[i].astype(dt.date)) for i in range(first, last) if marked[i]]
+        substitute = _substitute(settings.substitutes.get(symbol, ()), symbol, household, settings, recent, blocked,
+                                 prices)
+        if substitute is None:
+            continue
+        harvest = _harvest(lots, symbol, substitute, account_id, str(book.sleeve_ids[sleeve]), settings, recent,
+                           prices, as_of, (_decimal(book.account_st_rate[account]), _decimal(book.account_lt_rate[account])))
+        if harvest is not None:
+            found.append(attrs.evolve(harvest, sleeve=sleeve))
+            blocked.update((household, s) for s in recent.identical(symbol))
+    return found
+
+
+def _substitute(alternatives: Sequence[str], symbol: str, household: str, settings, recent: RecentTrading,
+                blocked: set[tuple[str, str]], prices: dict[str, Decimal]) -> str | None:
+    for alternative in alternatives:
+        if (prices.get(alternative, 0) > 0 and alternative not in settings.restrict_buy
+                and alternative not in recent.identical(symbol) and (household, alternative) not in blocked):
+            return alternative
+    return None
+
+
+def _harvest(lots: list[OpenLot], symbol: str, substitute: str, account_id: str, sleeve_id: str, settings,
+             recent: RecentTrading, prices: dict[str, Decimal], as_of: dt.date,
+             rates: tuple[Decimal, Decimal]) -> Harvest | None:
+    price = prices[symbol]
+    lots.sort(key=lambda lot: (-(lot.cost_basis / lot.quantity - price), lot.acquired, lot.lot_id))
+    held = sum((lot.quantity for lot in lots), Decimal(0))
+    washed = recent.washed_by_recent_buys(account_id, symbol, [lot.lot_id for lot in lots])
+    quantity = (held - min(washed, held)).quantize(QUANTITY.unit)
+    if quantity <= 0:
+        return None
+    specific, left = [], quantity
+    for lot in lots:
+        if left <= 0:
+            break
+        specific.append((lot.lot_id, min(lot.quantity, left)))
+        left -= specific[-1][1]
+    reliefs = relieve(lots, quantity, price, as_of, "SPECIFIC", specific=specific)
+    proceeds = sum((r.proceeds for r in reliefs), Decimal(0))
+    step = Decimal(1).scaleb(-(settings.share_decimals if settings.shares == "fractional" else 0))
+    bought = ((proceeds / prices[substitute] / step).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(
+        QUANTITY.unit)
+    loss = -sum((r.gain for r in reliefs), Decimal(0))
+    if loss <= 0 or bought <= 0 or min(proceeds, bought * prices[substitute]) < settings.min_trade:
+        return None
+    tax_value = sum((-r.gain * (rates[0] if r.term == Term.SHORT else rates[1]) for r in reliefs), Decimal(0))
+    until = as_of + dt.timedelta(days=recent.window_days)
+    note = (f"harvest: realises a loss of {loss:,.2f} USD (estimated tax value {tax_value.quantize(Decimal('0.01')):,.2f} "
+            f"USD at the account's rates)" + (f"; {washed:f} shares bought in the last {recent.window_days} days "
+                                              "are left out, their loss would be washed" if washed else ""))
+    sell = Trade(trade_id="T-PENDING", run_id="R-PENDING", account_id=account_id, sleeve_id=sleeve_id, symbol=symbol,
+                 side=Side.SELL, quantity=quantity, est_price=price, reasons=(note,))
+    buy = Trade(trade_id="T-PENDING", run_id="R-PENDING", account_id=account_id, sleeve_id=sleeve_id, symbol=substitute,
+                side=Side.BUY, quantity=bought, est_price=prices[substitute],
+                reasons=(f"harvest: keeps the exposure of {symbol} through its substitute {substitute}; {symbol} "
+                         f"is blocked from purchase in the household until {until}",))
+    return Harvest(-1, sell, tuple(reliefs), buy, loss, tax_value, until)
