@@ -160,9 +160,12 @@ class Book:
 
         Returns the new book, the new index of every old holding, and where the new ones went.
         """
+        existing = self.holding_keys()  # sorted: membership by binary search
         keys = np.unique(sleeves.astype(np.int64) * len(self.symbols) + symbols)
-        keys = keys[~np.isin(keys, self.holding_keys())]
-        at = np.searchsorted(self.holding_keys(), keys)
+        at = np.searchsorted(existing, keys)
+        new = at == len(existing)
+        new[~new] = existing[at[~new]] != keys[~new]
+        keys, at = keys[new], at[new]
         old_to_new = np.arange(self.n_holdings) + np.searchsorted(at, np.arange(self.n_holdings), side="right")
         new_rows = at + np.arange(len(at))
         sleeve, symbol = keys // len(self.symbols), keys % len(self.symbols)

@@ -7,7 +7,7 @@ two to identical trades.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 import numpy as np
@@ -108,7 +108,9 @@ class Blocks:
         """Whether each (sleeve, symbol code) pair is blocked."""
         if not self.keys.size:
             return np.zeros(len(sleeves), dtype=bool)
-        return np.isin(self.household_keys(book, sleeves) + symbols, self.keys)
+        keys = self.household_keys(book, sleeves) + symbols
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)  # sorted keys: binary search
+        return self.keys[at] == keys
 
     def symbols_of(self, book: Book, household: int) -> frozenset[str]:
         """The symbols one household (by code) may not buy."""
@@ -116,14 +118,17 @@ class Blocks:
         return frozenset(str(book.symbols[k % n]) for k in self.keys if k // n == household)
 
 
-def substitute_table(book: Book, settings: Settings) -> np.ndarray:
+def substitute_table(book: Book, settings: Settings,
+                     identical: Callable[[str], frozenset[str]] | None = None) -> np.ndarray:
     """Per symbol code, the codes of its allowed substitutes in the policy's order (-1 pads).
 
-    Allowed: a security of the book, with a price, that the policy does not `restrict buy`.
+    Allowed: a security of the book, with a price, that the policy does not `restrict buy` (and,
+    given ``identical``, not identical to the symbol it stands in for).
     """
     index = {str(symbol): i for i, symbol in enumerate(book.symbols)}
     allowed = {index[symbol]: [index[a] for a in alternatives
-                               if a in index and a not in settings.restrict_buy and book.symbol_price[index[a]] > 0]
+                               if a in index and a not in settings.restrict_buy and book.symbol_price[index[a]] > 0
+                               and (identical is None or a not in identical(symbol))]
                for symbol, alternatives in settings.substitutes.items() if symbol in index}
     width = max((len(a) for a in allowed.values()), default=0)
     table = np.full((len(book.symbols), max(width, 1)), -1, dtype=np.int64)
@@ -132,9 +137,10 @@ def substitute_table(book: Book, settings: Settings) -> np.ndarray:
     return table
 
 
-def substitutes_of(book: Book, settings: Settings, blocks: Blocks, rows: np.ndarray) -> np.ndarray:
+def substitutes_of(book: Book, settings: Settings, blocks: Blocks, rows: np.ndarray,
+                   identical: Callable[[str], frozenset[str]] | None = None) -> np.ndarray:
     """For holdings ``rows``, the code of their first allowed substitute not blocked in their household (-1)."""
-    candidates = substitute_table(book, settings)[book.holding_symbol[rows]]
+    candidates = substitute_table(book, settings, identical)[book.holding_symbol[rows]]
     sleeves = book.holding_sleeve[rows]
     ok = (candidates >= 0) & ~blocks.blocked(
         book, np.repeat(sleeves, candidates.shape[1]), candidates.ravel()).reshape(candidates.shape)
@@ -142,12 +148,18 @@ def substitutes_of(book: Book, settings: Settings, blocks: Blocks, rows: np.ndar
     return np.where(ok.any(axis=1), candidates[np.arange(len(rows)), first], -1)
 
 
+def holds_any(book: Book, codes: np.ndarray, symbols: Iterable[str]) -> np.ndarray:
+    """Whether each symbol code is one of ``symbols`` (compared as integer codes: fast)."""
+    wanted = np.flatnonzero(np.isin(book.symbols, list(symbols)))  # over the vocabulary only
+    return np.isin(codes, wanted.astype(codes.dtype))
+
+
 def restricted_buys(evaluation: PolicyEvaluation, blocks: Blocks) -> np.ndarray:
     """Per holding: never bought (`restrict buy`, or a purchase that would wash a recent loss)."""
     book, settings = evaluation.book, evaluation.policy.settings
     restricted = blocks.blocked(book, book.holding_sleeve, book.holding_symbol)
     if settings.restrict_buy:
-        restricted |= np.isin(book.symbols[book.holding_symbol], list(settings.restrict_buy))
+        restricted |= holds_any(book, book.holding_symbol, settings.restrict_buy)
     return restricted
 
 
@@ -189,9 +201,9 @@ def target_weights(evaluation: PolicyEvaluation, weight: np.ndarray, full: np.nd
         wanted = target
     wanted = np.fmin(wanted, evaluation.sell_to)  # NaN (no cap) leaves it as it is
     wanted = np.where(evaluation.hold, weight, wanted)
-    symbols = book.symbols[book.holding_symbol]
     if settings.restrict_sell:
-        wanted = np.where(np.isin(symbols, list(settings.restrict_sell)), np.maximum(wanted, weight), wanted)
+        wanted = np.where(holds_any(book, book.holding_symbol, settings.restrict_sell), np.maximum(wanted, weight),
+                          wanted)
     blocks = blocks or Blocks.none()
     restricted = restricted_buys(evaluation, blocks)
     if restricted.any():

@@ -22,7 +22,7 @@ Every harvest reports the loss it realises and its estimated tax value at the ac
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal
 
 import attrs
@@ -34,6 +34,7 @@ from ..fixedpoint import QUANTITY
 from ..tax.recent import RecentTrading
 from ..tax.relief import OpenLot, Relief, relieve
 from .details import _decimal, _quantity, _range
+from .generate import Blocks, holds_any, substitutes_of
 
 
 @attrs.frozen
@@ -49,41 +50,58 @@ class Harvest:
     blocked_until: dt.date
 
 
+@attrs.frozen(eq=False)
+class HarvestPlan:
+    """The holdings that can harvest, over columns: their marked lots and their substitute."""
+
+    holding: np.ndarray          # holdings with marked lots, a substitute, and no `hold` or `restrict sell`
+    substitute: np.ndarray       # symbol code of each one's first allowed substitute
+    marked: np.ndarray           # per lot of the book: marked for harvest in a harvesting sleeve
+    quantity: np.ndarray         # per holding of ``holding``: the shares in its marked lots
+
+    def __len__(self) -> int:
+        return len(self.holding)
+
+
+def harvest_plan(evaluation: PolicyEvaluation, harvesting: np.ndarray, blocks: Blocks,
+                 identical: Callable[[str], frozenset[str]]) -> HarvestPlan:
+    """Steps 1 and 3 of the module's rules over whole columns (``harvesting``: per sleeve of the evaluation)."""
+    book, settings = evaluation.book, evaluation.policy.settings
+    marked = evaluation.harvest & harvesting[book.lot_sleeve]
+    holdings = np.unique(book.lot_holding[marked])
+    allowed = ~evaluation.hold[holdings]
+    if settings.restrict_sell:
+        allowed &= ~holds_any(book, book.holding_symbol[holdings], settings.restrict_sell)
+    holdings = holdings[allowed]
+    substitute = substitutes_of(book, settings, blocks, holdings, identical)
+    holdings, substitute = holdings[substitute >= 0], substitute[substitute >= 0]
+    shares = np.bincount(book.lot_holding[marked], weights=book.lot_quantity[marked], minlength=book.n_holdings)
+    return HarvestPlan(holdings, substitute, marked, shares[holdings])
+
+
 def harvests(evaluation: PolicyEvaluation, harvesting: np.ndarray, recent: RecentTrading, blocked: set[tuple[str, str]],
              prices: dict[str, Decimal], as_of: dt.date) -> list[Harvest]:
     """The harvests of ``evaluation``'s sleeves marked ``harvesting``; ``blocked`` (household, symbol)
     pairs grow with each harvest's block."""
     book, settings = evaluation.book, evaluation.policy.settings
-    marked = evaluation.harvest & harvesting[book.lot_sleeve]
+    plan = harvest_plan(evaluation, harvesting, Blocks.of(book, blocked), recent.identical)
     found = []
-    for h in np.unique(book.lot_holding[marked]):
+    for h, code in zip(plan.holding, plan.substitute):
         sleeve, symbol = int(book.holding_sleeve[h]), str(book.symbols[book.holding_symbol[h]])
-        if evaluation.hold[h] or symbol in settings.restrict_sell:
-            continue
         account = int(book.sleeve_account[sleeve])
         account_id, household = str(book.account_ids[account]), str(book.households[book.account_household[account]])
+        substitute = str(book.symbols[code])
+        if (household, substitute) in blocked:  # blocked by a harvest earlier in this loop
+            continue
         first, last = _range(book.lot_holding, int(h))
         lots = [OpenLot(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]), _decimal(book.lot_cost[i]).quantize(
-            Decimal("0.01")), book.lot_acquired[i].astype(dt.date)) for i in range(first, last) if marked[i]]
-        substitute = _substitute(settings.substitutes.get(symbol, ()), symbol, household, settings, recent, blocked,
-                                 prices)
-        if substitute is None:
-            continue
+            Decimal("0.01")), book.lot_acquired[i].astype(dt.date)) for i in range(first, last) if plan.marked[i]]
         harvest = _harvest(lots, symbol, substitute, account_id, str(book.sleeve_ids[sleeve]), settings, recent,
                            prices, as_of, (_decimal(book.account_st_rate[account]), _decimal(book.account_lt_rate[account])))
         if harvest is not None:
             found.append(attrs.evolve(harvest, sleeve=sleeve))
             blocked.update((household, s) for s in recent.identical(symbol))
     return found
-
-
-def _substitute(alternatives: Sequence[str], symbol: str, household: str, settings, recent: RecentTrading,
-                blocked: set[tuple[str, str]], prices: dict[str, Decimal]) -> str | None:
-    for alternative in alternatives:
-        if (prices.get(alternative, 0) > 0 and alternative not in settings.restrict_buy
-                and alternative not in recent.identical(symbol) and (household, alternative) not in blocked):
-            return alternative
-    return None
 
 
 def _harvest(lots: list[OpenLot], symbol: str, substitute: str, account_id: str, sleeve_id: str, settings,

@@ -422,10 +422,10 @@ def rebalance_books(draw, max_sleeves: int = 4) -> Book:
             cost = quantity * price[symbol] * draw(st.sampled_from([0.5, 0.9, 1.0, 1.25]))  # gains and losses
             if quantity and draw(st.booleans()):
                 split = draw(st.sampled_from([1.0, 0.5, 0.3]))  # one lot, or two bought at different times
-                for part, share in ((0, split), (1, 1 - split)):
-                    if share:
-                        lots.append((f"L{len(lots)}", sleeve, symbol, quantity * share, cost * share,
-                                     draw(acquired_dates(as_of))))
+                first = round(quantity * split, 6)  # lots of whole millionths, adding up to the position
+                for part, share in ((first, split), (round(quantity - first, 6), 1 - split)):
+                    if part > 0:
+                        lots.append((f"L{len(lots)}", sleeve, symbol, part, cost * share, draw(acquired_dates(as_of))))
             positions.append((sleeve, symbol, quantity, cost))
     return Book.assemble(as_of=as_of, securities=securities, accounts=[("A0", "taxable", "schwab", "H1", 0.37, 0.2)],
                          sleeves=sleeves, models=models, positions=positions, lots=lots)
