@@ -83,7 +83,7 @@ def _replaced(trades: TradeSet, sleeves: np.ndarray, blocks: Blocks) -> dict[tup
     if not settings.substitutes:
         return {}
     rows = np.concatenate([np.arange(*_range(book.holding_sleeve, int(s))) for s in sleeves] or [np.empty(0, int)])
-    rows = rows[restricted_buys(trades.evaluation, blocks)[rows]]
+    rows = rows[restricted_buys(trades.evaluation, blocks, rows)]
     washes = blocks.blocked(book, book.holding_sleeve[rows], book.holding_symbol[rows])
     path = trades.evaluation.policy.resolved.path
     replaced: dict[tuple[int, int], list[str]] = {}

@@ -106,11 +106,14 @@ class Blocks:
 
     def blocked(self, book: Book, sleeves: np.ndarray, symbols: np.ndarray) -> np.ndarray:
         """Whether each (sleeve, symbol code) pair is blocked."""
+        result = np.zeros(len(sleeves), dtype=bool)
         if not self.keys.size:
-            return np.zeros(len(sleeves), dtype=bool)
-        keys = self.household_keys(book, sleeves) + symbols
+            return result
+        rows = np.flatnonzero(np.isin(symbols, np.unique(self.keys % len(book.symbols))))  # a blocked symbol at all
+        keys = self.household_keys(book, sleeves[rows]) + symbols[rows]
         at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)  # sorted keys: binary search
-        return self.keys[at] == keys
+        result[rows] = self.keys[at] == keys
+        return result
 
     def symbols_of(self, book: Book, household: int) -> frozenset[str]:
         """The symbols one household (by code) may not buy."""
@@ -154,12 +157,14 @@ def holds_any(book: Book, codes: np.ndarray, symbols: Iterable[str]) -> np.ndarr
     return np.isin(codes, wanted.astype(codes.dtype))
 
 
-def restricted_buys(evaluation: PolicyEvaluation, blocks: Blocks) -> np.ndarray:
-    """Per holding: never bought (`restrict buy`, or a purchase that would wash a recent loss)."""
+def restricted_buys(evaluation: PolicyEvaluation, blocks: Blocks, rows: np.ndarray | None = None) -> np.ndarray:
+    """Per holding (of ``rows``, or all): never bought (`restrict buy`, or a purchase that would wash a recent loss)."""
     book, settings = evaluation.book, evaluation.policy.settings
-    restricted = blocks.blocked(book, book.holding_sleeve, book.holding_symbol)
+    sleeves, symbols = (book.holding_sleeve, book.holding_symbol) if rows is None else \
+        (book.holding_sleeve[rows], book.holding_symbol[rows])
+    restricted = blocks.blocked(book, sleeves, symbols)
     if settings.restrict_buy:
-        restricted |= holds_any(book, book.holding_symbol, settings.restrict_buy)
+        restricted |= holds_any(book, symbols, settings.restrict_buy)
     return restricted
 
 
@@ -173,7 +178,8 @@ def with_substitute_holdings(evaluation: PolicyEvaluation, blocks: Blocks | None
     blocks = blocks or Blocks.none()
     if not settings.substitutes:
         return evaluation
-    rows = np.flatnonzero(restricted_buys(evaluation, blocks) & (np.nan_to_num(book.holding_target) > 0))
+    rows = np.flatnonzero(holds_any(book, book.holding_symbol, settings.substitutes) & (book.holding_target > 0))
+    rows = rows[restricted_buys(evaluation, blocks, rows)]
     substitute = substitutes_of(book, settings, blocks, rows)
     return evaluation.with_holdings(book.holding_sleeve[rows[substitute >= 0]], substitute[substitute >= 0])
 

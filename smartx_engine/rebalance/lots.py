@@ -32,31 +32,31 @@ class LotRelief:
         return np.bincount(self.trade, weights=self.gain, minlength=n_trades)
 
 
-def sort_keys(trades: TradeSet, lots: np.ndarray) -> np.ndarray:
-    """The method's primary key for ``lots`` (smaller first); ties then go by acquired date and lot id."""
+def sort_keys(trades: TradeSet, lots: np.ndarray) -> list[np.ndarray]:
+    """The method's keys for ``lots``, most significant first (smaller first); ties then go by
+    acquired date and lot id."""
     evaluation = trades.evaluation
-    book, settings = evaluation.book, evaluation.policy.settings
-    method = settings.lot_method
-    acquired = book.lot_acquired[lots].astype(np.int64).astype(np.float64)
+    book, method = evaluation.book, evaluation.policy.settings.lot_method
+    if method in ("FIFO", "LIFO"):
+        acquired = book.lot_acquired[lots].astype(np.int64).astype(np.float64)
+        return [acquired if method == "FIFO" else -acquired]
     # per share of the basis in cents (as the exact relief has it), to 1e-9 so that float noise makes no order
     per_share = np.round(np.round(book.lot_cost[lots], 2) / book.lot_quantity[lots], 9)
-    if method == "LIFO":
-        return -acquired
     if method == "HIFO":
-        return -per_share
+        return [-per_share]
     if method == "LOFO":
-        return per_share
-    if method == "MIN_TAX":
-        price = book.symbol_price[book.holding_symbol[book.lot_holding[lots]]]
-        gain = price - per_share
-        account = book.sleeve_account[book.lot_sleeve[lots]]
-        long_term = _long_term(book, lots)
-        rate = np.where(long_term, book.account_lt_rate[account], book.account_st_rate[account])
-        # losses first (short-term, then long-term; the largest loss first), then the least tax per share
-        category = np.where(gain < 0, np.where(long_term, 1, 0), 2)
-        within = np.where(gain < 0, gain, gain * rate - 1e-12 * long_term)
-        return category * 1e12 + within
-    return acquired  # FIFO
+        return [per_share]
+    price = book.symbol_price[book.holding_symbol[book.lot_holding[lots]]]
+    gain = price - per_share
+    account = book.sleeve_account[book.lot_sleeve[lots]]
+    long_term = _long_term(book, lots)
+    rate = np.where(long_term, book.account_lt_rate[account], book.account_st_rate[account])
+    # MIN_TAX: losses first (short-term, then long-term; the largest loss first), then the least tax
+    # per share (at equal tax long-term first, then the smaller gain)
+    loss = gain < 0
+    category = np.where(loss, long_term.astype(np.int8), 2)
+    return [category, np.where(loss, gain, np.round(gain * rate, 12)), np.where(loss, 0, ~long_term),
+            np.where(loss, 0.0, gain)]
 
 
 def _long_term(book, lots: np.ndarray) -> np.ndarray:
@@ -65,8 +65,9 @@ def _long_term(book, lots: np.ndarray) -> np.ndarray:
     return np.array([book.as_of > anniversary(d.astype(dt.date)) for d in dates], dtype=bool)[index]
 
 
-def sort_within(groups: np.ndarray, keys: np.ndarray, small: int = 16) -> np.ndarray:
-    """The order that sorts ``keys`` stably within each run of equal (non-decreasing) ``groups``.
+def sort_within(groups: np.ndarray, keys: list[np.ndarray], small: int = 16) -> np.ndarray:
+    """The order that sorts by ``keys`` (most significant first) stably within each run of equal
+    (non-decreasing) ``groups``.
 
     Groups of the same size up to ``small`` are sorted together as the rows of one matrix (most
     holdings have a few lots); the rest with one lexsort. Much faster than a lexsort of everything.
@@ -81,11 +82,11 @@ def sort_within(groups: np.ndarray, keys: np.ndarray, small: int = 16) -> np.nda
         first = starts[sizes == size]
         if len(first):
             rows = first[:, None] + np.arange(size)
-            order[rows] = np.take_along_axis(rows, np.argsort(keys[rows], axis=1, kind="stable"), axis=1)
+            order[rows] = np.take_along_axis(rows, np.lexsort([k[rows] for k in reversed(keys)], axis=-1), axis=1)
     large = np.repeat(sizes > small, sizes)
     if large.any():
         rows = np.flatnonzero(large)
-        order[rows] = rows[np.lexsort((keys[rows], groups[rows]))]
+        order[rows] = rows[np.lexsort([*(k[rows] for k in reversed(keys)), groups[rows]])]
     return order
 
 
@@ -93,23 +94,23 @@ def relieve_columns(trades: TradeSet) -> LotRelief:
     """The lots every sell of ``trades`` relieves, by its policy's ``lots`` method."""
     evaluation = trades.evaluation
     book = evaluation.book
-    sells = np.flatnonzero(trades.side < 0)
-    trade_of_holding = np.full(book.n_holdings, -1, dtype=np.int64)
-    trade_of_holding[trades.holding[sells]] = sells
-    lots = np.flatnonzero((trade_of_holding[book.lot_holding] >= 0) & ~evaluation.avoid_short_term)
-    holding = book.lot_holding[lots]
-    # lots are stored by (holding, acquired, lot id); a stable sort within each holding keeps that order for ties
-    order = np.arange(len(lots)) if evaluation.policy.settings.lot_method == "FIFO" else \
-        sort_within(holding, sort_keys(trades, lots))
-    lots, holding = lots[order], holding[order]
+    sells = np.flatnonzero(trades.side < 0)  # by holding, so their lots are consecutive ranges in order
+    first = np.searchsorted(book.lot_holding, trades.holding[sells].astype(book.lot_holding.dtype))
+    count = np.searchsorted(book.lot_holding, trades.holding[sells].astype(book.lot_holding.dtype), side="right") - first
+    lots = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - first, count)
+    trade = np.repeat(sells, count)
+    usable = ~evaluation.avoid_short_term[lots]
+    lots, trade = lots[usable], trade[usable]
+    # lots are stored by (holding, acquired, lot id); a stable sort within each sell keeps that order for ties
+    if evaluation.policy.settings.lot_method != "FIFO":
+        order = sort_within(trade, sort_keys(trades, lots))
+        lots, trade = lots[order], trade[order]
     quantity = book.lot_quantity[lots]
     cumulative = np.cumsum(quantity)
-    starts = np.flatnonzero(np.r_[True, holding[1:] != holding[:-1]]) if len(lots) else np.empty(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, trade[1:] != trade[:-1]]) if len(lots) else np.empty(0, np.int64)
     before = cumulative - quantity - np.repeat(np.r_[0.0, cumulative][starts], np.diff(np.r_[starts, len(lots)]))
-    trade = trade_of_holding[holding]
     taken = np.clip(trades.quantity[trade] - before, 0.0, quantity)
-    kept = taken > 0
+    kept = taken > 5e-7  # half a millionth of a share: float noise of the running sums, not a relief
     lots, trade, taken = lots[kept], trade[kept], taken[kept]
-    price = trades.price[trade]
-    gain = taken * price - book.lot_cost[lots] * taken / book.lot_quantity[lots]
+    gain = taken * (trades.price[trade] - book.lot_cost[lots] / book.lot_quantity[lots])
     return LotRelief(trade, lots, taken, gain)
