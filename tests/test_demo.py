@@ -17,7 +17,8 @@ def test_demo_builds_and_shows_the_firm(tmp_path):
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     for section in ("Write a demo firm", "Import the book", "Accounts", "Sleeves and their targets",
-                    "Models", "A multi-sleeve UMA", "against its target model", "Split a new sleeve"):
+                    "Models", "A multi-sleeve UMA", "against its target model", "Split a new sleeve",
+                    "A household rebuilt from its trading history", "Move a sleeve to a new model"):
         assert section in result.output
     store = Store.open(tmp_path / "demo" / "smartx.db")
     assert store.sleeve("S-1004-ESG").model_id == "BAL-60-40"
@@ -29,6 +30,7 @@ def test_demo_builds_and_shows_the_firm(tmp_path):
         per_account[sleeve.account_id] += 1
     assert max(per_account.values()) >= 2  # multi-sleeve UMAs
     assert len(store.model_versions("BAL-60-40")) == 2
+    assert {a.account_id for a in store.accounts("HH-TAX")} == {"SCH-1007", "SCH-1008"}  # the tax household
 
 
 def test_demo_runs_twice_in_the_same_place(tmp_path):

@@ -13,9 +13,11 @@ from ..dsl import policytest
 from ..importing import read_book, store_book
 from ..rebalance.review import stored_trades
 from ..store import Store
-from . import Env, accounts, book, cash, cli, models, policy, rebalance, settings, setup, sleeves
+from . import Env, accounts, book, cash, cli, models, policy, rebalance, settings, setup, sleeves, tax, transition
 
 DEMO_NEW_SLEEVE = ("S-1004-ESG", "SCH-1004")
+#: the model the tax household's growth sleeve moves to, and the gain budget of the move
+TRANSITION = ("INC-30-70", Decimal(2000))
 
 
 @cli.command(name="demo")
@@ -27,10 +29,14 @@ def demo(ctx: click.Context, directory: Path) -> None:
 
     Writes a CSV book (households, taxable and IRA accounts at two custodians, multi-sleeve UMAs,
     versioned models, lots with years of history and prices) into DIR/book, imports it into
-    DIR/smartx.db, and shows each capability in turn. Explore afterwards with
-    `smartx --db DIR/smartx.db ...`.
+    DIR/smartx.db, and shows each capability in turn. Then it imports a second book, DIR/tax-book:
+    a household whose lots are rebuilt from its trading history (no lots file), and shows tax
+    management on it: its lots and realised gains, a loss harvested into a substitute, a rebalance
+    where a wash sale is blocked and the gain budget binds, and a move to a new model within a gain
+    budget. Explore afterwards with `smartx --db DIR/smartx.db ...`.
     """
     from ..demo.firm import write_demo_book
+    from ..demo.tax_household import write_tax_book
 
     book_dir, db_path = directory / "book", directory / "smartx.db"
     for stale in (db_path, db_path.with_name("smartx.db-wal"), db_path.with_name("smartx.db-shm")):
@@ -112,12 +118,37 @@ def demo(ctx: click.Context, directory: Path) -> None:
     ctx.invoke(sleeves.sleeves_create, sleeve_id=sleeve_id, account_id=account_id, model_id="GRO-80-20")
     ctx.invoke(sleeves.sleeves_assign, sleeve_id=sleeve_id, model_id="BAL-60-40", policy="balanced")
 
+    as_of = dt.datetime.combine(firm.as_of, dt.time())
+    _step("A household rebuilt from its trading history (no lots file): lots, realised gains and wash sales")
+    household = write_tax_book(directory / "tax-book", book_dir, firm.as_of)
+    click.echo(f"{household.directory}: household {household.household_id} ({household.household_name}), "
+               f"{household.accounts} accounts, {household.sleeves} sleeves, {household.transactions} transactions "
+               f"and no lots.csv: the import replays the history")
+    ctx.invoke(book.import_book, directory=household.directory)
+    ctx.invoke(tax.tax_lots, account_id=household.taxable_account, as_of=as_of)
+    ctx.invoke(tax.tax_realized, household_id=household.household_id, year=firm.as_of.year)
+    if rules_dir.is_dir():
+        _step("Harvest losses, keeping the exposure through substitutes")
+        ctx.invoke(tax.tax_harvest, household_id=household.household_id, as_of=as_of, dry_run=True)
+        _step("Rebalance the household: a blocked wash sale and a binding gain budget")
+        ctx.invoke(rebalance.rebalance_command, household=household.household_id, as_of=as_of, dry_run=True)
+    model_id, budget = TRANSITION
+    _step("Move a sleeve to a new model within a gain budget")
+    ctx.invoke(transition.transition_command, sleeve_id=household.growth_sleeve, model_id=model_id,
+               gain_budget=budget, as_of=as_of, dry_run=True)
+
     _step("Explore further")
     click.echo(f"  smartx --db {db_path} sleeves show {core}\n"
                f"  smartx --db {db_path} models show BAL-60-40 --version 2025.1\n"
                f"  smartx --db {db_path} accounts list --json\n"
                f"  smartx --db {db_path} policy explain --sleeve {core} --as-of {firm.as_of}\n"
                f"  smartx --db {db_path} trades list --status proposed --json\n"
+               f"  smartx --db {db_path} policy explain --sleeve {household.growth_sleeve} --as-of {firm.as_of}\n"
+               f"  smartx --db {db_path} tax lots --account {household.taxable_account} --as-of {firm.as_of} --json\n"
+               f"  smartx --db {db_path} rebalance --household {household.household_id} --as-of {firm.as_of} "
+               f"--dry-run --json\n"
+               f"  smartx --db {db_path} transition {household.growth_sleeve} --to-model {model_id} "
+               f"--as-of {firm.as_of} --dry-run\n"
                f"  smartx plugins list")
 
 

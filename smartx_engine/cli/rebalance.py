@@ -53,11 +53,20 @@ def harvest_summary(result: RunResult) -> str:
             f"(estimated tax value {money(value)} USD)")
 
 
+#: reasons that change a trade after its target set it: shown in tables under the first reason
+NOTES = ("gain budget:", "wash sale:", "nets with", "quantity edited")
+
+
+def why(reasons: list[str]) -> str:
+    """A trade's first reason, and the notes that changed it (every reason is in --json)."""
+    return "\n".join(reasons[:1] + [r for r in reasons[1:] if r.startswith(NOTES)])
+
+
 def print_trades(title: str, trades: list[dict[str, Any]]) -> None:
     print_table(title, ["trade", "sleeve", "symbol", "side", "quantity", "est value", "status", "why"],
                 [(t["trade_id"] or "-", t["sleeve_id"], t["symbol"], t["side"], quantity(Decimal(t["quantity"])),
-                  money(Decimal(t["est_value"])), t["status"], t["reasons"][0] if t["reasons"] else "")
-                 for t in trades], numeric=["quantity", "est value"], empty="no trades")
+                  money(Decimal(t["est_value"])), t["status"], why(t["reasons"])) for t in trades],
+                numeric=["quantity", "est value"], empty="no trades")
 
 
 @cli.command(name="rebalance")

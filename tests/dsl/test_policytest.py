@@ -70,7 +70,7 @@ def test_the_rules_library_passes_with_full_coverage():
     assert [r.case.name for r in run.failures] == []
     assert [(c.policy, c.statement) for c in run.uncovered] == []
     assert {c.policy for c in run.coverage} == {"balanced", "balanced-ira", "direct-index", "growth", "income",
-                                                "ira", "legacy"}
+                                                "ira", "legacy", "tax-managed"}
     # every suite has cases that trigger and cases that do not
     for _, results in itertools.groupby(run.results, key=lambda r: r.case.file):
         expected = {r.case.expect.get("triggered") for r in results}
