@@ -153,3 +153,4 @@ def test_the_demo_shows_tax_management(tmp_path):
     assert "gain budget: 25 of 82 sold (budget 5,000.00 USD per year for SCH-1007," in rebalance  # the table wraps
     assert "Transition of S-1007-GRO" in transition and "Gain budget" in transition
     assert "Legacy positions kept" in transition and "the budget binds" in transition
+    assert "BND is not bought: a purchase would wash the household's recent loss" in transition

@@ -54,6 +54,7 @@ from ..errors import DataError
 from ..fixedpoint import CENT, MONEY, QUANTITY, round_money, to_decimal
 from ..rebalance.runs import ProposedTrade, RunResult, record_run
 from ..store import Store
+from .recent import recent_trading
 from .relief import OpenLot, Relief, relieve
 from .reports import realized
 
@@ -342,7 +343,9 @@ def plan_transition(store: Store, sleeve_id: str, model_id: str, as_of: dt.date,
     realized_net = _net(sold)
     kept = {s: held[s] - sum((x.relief.quantity for x in sold if x.symbol == s), Decimal(0)) for s in held}
     proceeds = sum((s.proceeds for s in sells), CENTS)
-    buys, covered = _buys(targets, model.cash_weight, kept, prices, value, cash + proceeds, model_id)
+    blocked = recent_trading(store, as_of).blocked.get(account.household_id, {})
+    buys, covered = _buys({s: w for s, w in targets.items() if s not in blocked}, model.cash_weight, kept, prices,
+                          value, cash + proceeds, model_id)
     cash_after = cash + proceeds - sum((b.value for b in buys), CENTS)
     legacy = _legacy(left, caps, prices, as_of, rates)
     after = dict(kept)
@@ -356,6 +359,8 @@ def plan_transition(store: Store, sleeve_id: str, model_id: str, as_of: dt.date,
     if binding:
         years, complete = _multi_year(left, caps, prices, as_of, rates, budget_given, describe)
     notes = _notes(deferred, budget_given, binding, legacy, years, complete, covered, as_of)
+    notes += [f"{symbol} is not bought: a purchase would wash the household's recent loss (blocked through {until}); "
+              "its weight waits in cash" for symbol, until in blocked.items() if symbol in targets]
     return TransitionPlan(
         sleeve_id=sleeve.sleeve_id, account_id=account.account_id, from_model=sleeve.model_id, model_id=model_id,
         model_version=model.version, as_of=as_of, registration=str(account.registration), tax_deferred=deferred,
@@ -619,7 +624,6 @@ def _notes(deferred: bool, budget: Decimal | None, binding: bool, legacy: Sequen
                 else f"something is left after {MAX_YEARS} years"))
     if covered is not None:
         notes.append(f"the cash covers {_weight(covered):.2%} of the model's shortfall: buys are pro rata")
-    notes.append("wash sales are not checked by the plan: review loss sales against recent and planned purchases")
     return notes
 
 
