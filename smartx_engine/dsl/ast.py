@@ -185,6 +185,7 @@ class GainBudget:
 class Harvest:
     condition: Expr | None  # None: harvest never
     span: Span
+    swap_back: bool = False  # buy the harvested security back once the wash-sale window is over
 
 
 @attrs.frozen

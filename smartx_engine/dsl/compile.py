@@ -188,6 +188,7 @@ class Settings:
     lot_method: str = "FIFO"
     gain_budget: Decimal | None = None
     wash_sale_days: int = 30
+    harvest_swap_back: bool = False
     wash_sale_scope: str = "household"
     substitutes: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     identical: tuple[frozenset[str], ...] = ()
@@ -453,6 +454,8 @@ def settings_of(policy: ResolvedPolicy) -> Settings:
                 values["lot_method"] = node.method.value
             case ast.GainBudget():
                 values["gain_budget"] = node.amount.value
+            case ast.Harvest():
+                values["harvest_swap_back"] = node.swap_back
             case ast.WashSale():
                 values.update(wash_sale_days=int(node.window.value), wash_sale_scope=node.scope.value)
             case ast.Substitute():

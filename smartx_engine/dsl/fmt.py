@@ -121,7 +121,9 @@ def statement(node: ast.Statement) -> str:
         case ast.GainBudget():
             return f"gain budget {quantity(node.amount)} per {node.period.value}"
         case ast.Harvest():
-            return "harvest never" if node.condition is None else f"harvest when {expr(node.condition)}"
+            if node.condition is None:
+                return "harvest never"
+            return f"harvest when {expr(node.condition)}" + (" swap back" if node.swap_back else "")
         case ast.WashSale():
             return f"wash sale window {quantity(node.window)} across {node.scope.value}"
         case ast.Substitute():

@@ -29,6 +29,7 @@ TERMINAL_WORDS = {
     "COMPARE": "a comparison operator (==, !=, <, <=, >, >=)",
     "UNIT": "a unit (%, bps, USD, days)",
     "MIN_TRADE": "`min trade`",
+    "SWAP_BACK": "`swap back`",
     "ADD_OP": "`+` or `-`",
     "MUL_OP": "`*` or `/`",
     "$END": "the end of the file",

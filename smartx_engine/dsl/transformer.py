@@ -89,7 +89,7 @@ class ToAst(Transformer):
         return ast.GainBudget(children[0], _name(children[1]), span_of(meta))
 
     def harvest_when(self, meta, children):
-        return ast.Harvest(children[0], span_of(meta))
+        return ast.Harvest(children[0], span_of(meta), swap_back=children[1] is not None)
 
     def harvest_never(self, meta, children):
         return ast.Harvest(None, span_of(meta))

@@ -140,3 +140,74 @@ def _harvest(lots: list[OpenLot], symbol: str, substitute: str, account_id: str,
                 reasons=(f"harvest: keeps the exposure of {symbol} through its substitute {substitute}; {symbol} "
                          f"is blocked from purchase in the household until {until}",))
     return Harvest(-1, sell, tuple(reliefs), buy, loss, tax_value, until)
+
+
+@attrs.frozen
+class SwapBack:
+    """A harvest undone after its window: the substitute sold, the harvested security bought back."""
+
+    sleeve: int
+    sell: Trade
+    lots: tuple[Relief, ...]
+    buy: Trade
+
+
+def swap_backs(evaluation: PolicyEvaluation, swapping: np.ndarray, harvested: dict[tuple[str, str], list[dt.date]],
+               blocked: set[tuple[str, str]], prices: dict[str, Decimal], as_of: dt.date,
+               window_days: int) -> list[SwapBack]:
+    """For a policy with `harvest when ... swap back`: in each sleeve marked ``swapping``, the
+    substitute lots bought the day a security was harvested (``harvested``: (sleeve id, symbol) ->
+    the days it was sold at a loss), once the wash-sale window after that day is over and the
+    security is not blocked in the household, are sold and the security bought back with the
+    proceeds (rounded down to the share step). Lots `avoid short term gains` keeps stay."""
+    book, settings = evaluation.book, evaluation.policy.settings
+    if not settings.harvest_swap_back:
+        return []
+    found = []
+    for sleeve in np.flatnonzero(swapping):
+        sleeve_id = str(book.sleeve_ids[sleeve])
+        account = int(book.sleeve_account[sleeve])
+        household = str(book.households[book.account_household[account]])
+        first, last = _range(book.holding_sleeve, int(sleeve))
+        held = {str(book.symbols[book.holding_symbol[h]]): h for h in range(first, last)}
+        for symbol in sorted(settings.substitutes):
+            days = [d for d in harvested.get((sleeve_id, symbol), []) if as_of > d + dt.timedelta(days=window_days)]
+            if not days or (household, symbol) in blocked or prices.get(symbol, 0) <= 0:
+                continue
+            for substitute in settings.substitutes[symbol]:
+                if substitute not in held:
+                    continue
+                lots_first, lots_last = _range(book.lot_holding, int(held[substitute]))
+                lots = [OpenLot(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]),
+                                _decimal(book.lot_cost[i]).quantize(Decimal("0.01")), book.lot_acquired[i].astype(dt.date))
+                        for i in range(lots_first, lots_last)
+                        if book.lot_acquired[i].astype(dt.date) in days and not evaluation.avoid_short_term[i]]
+                if lots:
+                    swap = _swap(lots, symbol, substitute, str(book.account_ids[account]), sleeve_id, settings,
+                                 prices, as_of, days)
+                    if swap is not None:
+                        found.append(attrs.evolve(swap, sleeve=int(sleeve)))
+                    break
+    return found
+
+
+def _swap(lots: list[OpenLot], symbol: str, substitute: str, account_id: str, sleeve_id: str, settings,
+          prices: dict[str, Decimal], as_of: dt.date, days: list[dt.date]) -> SwapBack | None:
+    quantity = sum((lot.quantity for lot in lots), Decimal(0))
+    reliefs = relieve(lots, quantity, prices[substitute], as_of, "SPECIFIC",
+                      specific=[(lot.lot_id, lot.quantity) for lot in lots])
+    proceeds = sum((r.proceeds for r in reliefs), Decimal(0))
+    step = Decimal(1).scaleb(-(settings.share_decimals if settings.shares == "fractional" else 0))
+    bought = ((proceeds / prices[symbol] / step).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(QUANTITY.unit)
+    if bought <= 0 or min(proceeds, bought * prices[symbol]) < settings.min_trade:
+        return None
+    when = ", ".join(str(d) for d in sorted(days))
+    sell = Trade(trade_id="T-PENDING", run_id="R-PENDING", account_id=account_id, sleeve_id=sleeve_id,
+                 symbol=substitute, side=Side.SELL, quantity=quantity.quantize(QUANTITY.unit),
+                 est_price=prices[substitute],
+                 reasons=(f"swap back: {substitute} stood in for {symbol}, harvested on {when}; the wash-sale "
+                          "window is over",))
+    buy = Trade(trade_id="T-PENDING", run_id="R-PENDING", account_id=account_id, sleeve_id=sleeve_id, symbol=symbol,
+                side=Side.BUY, quantity=bought, est_price=prices[symbol],
+                reasons=(f"swap back: {symbol} bought back with the proceeds of {substitute}",))
+    return SwapBack(-1, sell, tuple(reliefs), buy)

@@ -30,7 +30,7 @@ from .details import account_rates, reasons, relieved_lots, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.relief import OpenLot, Relief
 from .generate import Blocks, CashEvents, generate_trades
-from .harvest import Harvest, harvests
+from .harvest import Harvest, harvests, swap_backs
 from .netting import net
 
 
@@ -104,6 +104,13 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
                  for harvest in harvests(result, in_scope[result.sleeves] & ~result.skip & (
                      np.ones(len(result.sleeves), bool) if harvest_only else ~result.triggered), recent, blocked,
                      prices, as_of)]
+    harvesting_sleeves = {int(r.sleeves[h.sleeve]) for r, h in harvested}
+    losses = _harvested_days(store, as_of)
+    swapped = [(result, swap) for result in evaluation.evaluations.values()
+               for swap in swap_backs(result, in_scope[result.sleeves] & ~result.skip & ~np.isin(
+                   result.sleeves, list(harvesting_sleeves)) & (np.ones(len(result.sleeves), bool) if harvest_only
+                                                                 else ~result.triggered),
+                   losses, blocked, prices, as_of, recent.window_days)]
     blocks = Blocks.of(book, blocked)
     versions = store.latest_model_versions()
     models = [None if m < 0 else str(book.models[m]) for m in book.sleeve_model]
@@ -112,12 +119,12 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     triggered, cash_after = 0, book.sleeve_cash.copy()
     settled: set[int] = set()
     budgets, sleeve_cash = _budgets(book, evaluation, events, in_scope)
-    for result, harvest in harvested:
-        version = versions.get(models[int(result.sleeves[harvest.sleeve])])
-        staged.append(((harvest.sell, list(harvest.lots), SellContext(
-            tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in harvest.lots),
-            relief_for("FIFO", (Decimal(0), Decimal(0)), harvest.sell.est_price, as_of), Decimal(1))), version))
-        staged.append(((harvest.buy, [], None), version))
+    for result, pair in [*harvested, *swapped]:  # a sell of named lots and the buy its proceeds pay for
+        version = versions.get(models[int(result.sleeves[pair.sleeve])])
+        staged.append(((pair.sell, list(pair.lots), SellContext(
+            tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in pair.lots),
+            relief_for("FIFO", (Decimal(0), Decimal(0)), pair.sell.est_price, as_of), Decimal(1))), version))
+        staged.append(((pair.buy, [], None), version))
     for done, (name, result) in enumerate(evaluation.evaluations.items()):
         if harvest_only:
             break
@@ -204,6 +211,15 @@ def _realized_this_year(store: Store, as_of: dt.date) -> dict[str, Decimal]:
     return ytd_realized(list(store.db.query(
         "select account_id, sold, gain_cents, disallowed_cents from realized where sold between ? and ?",
         [dt.date(as_of.year, 1, 1).isoformat(), as_of.isoformat()])), as_of)
+
+
+def _harvested_days(store: Store, as_of: dt.date) -> dict[tuple[str, str], list[dt.date]]:
+    """(sleeve id, symbol) -> the days of the last year it was sold at a loss (what a swap back undoes)."""
+    days: dict[tuple[str, str], list[dt.date]] = {}
+    for r in store.db.query("select distinct sleeve_id, symbol, sold from realized where gain_cents < 0 and sold"
+                            " between ? and ?", [(as_of - dt.timedelta(days=365)).isoformat(), as_of.isoformat()]):
+        days.setdefault((r["sleeve_id"], r["symbol"]), []).append(dt.date.fromisoformat(r["sold"]))
+    return days
 
 
 def _with_wash_warning(trade: Trade, lots: Sequence[Relief], recent: RecentTrading) -> Trade:

@@ -93,3 +93,40 @@ def test_the_harvested_security_is_blocked_for_the_household_in_the_same_run(sma
     assert by[("TX-S", "XYZ")]["side"] == "sell" and ("IRA-S", "XYZ") not in by
     assert by[("IRA-S", "QQQ")]["side"] == "buy"
     assert "in place of XYZ (a purchase would wash a recent loss)" in by[("IRA-S", "QQQ")]["reasons"][0]
+
+
+SWAP_HISTORY = ("account_id,sleeve_id,date,type,symbol,quantity,price,amount\n"
+                "TX,TX-S,2026-01-05,buy,XYZ,100,10,-1000\n"
+                "TX,TX-S,2026-01-05,buy,ABC,30,20,-600\n"
+                "TX,TX-S,{harvested},sell,XYZ,100,7,700\n"     # the harvest: a 300 loss
+                "TX,TX-S,{harvested},buy,QQQ,70,10,-700\n")    # and its substitute
+
+
+@pytest.mark.parametrize(("harvested", "swaps"), [("2026-10-01", True), ("2026-10-25", False)])
+def test_swap_back_after_the_window(smartx, tmp_path, harvested, swaps):
+    # harvested 2026-10-01: 50 days before the run, the window is over: QQQ (70 at 10 = 700) goes back
+    # to XYZ (87 at 8 = 696). Harvested 2026-10-25: 26 days, still inside: nothing yet (XYZ is blocked).
+    book = tmp_path / "book"
+    book.mkdir()
+    files = {"accounts.csv": ACCOUNTS, "securities.csv": SECURITIES, "models.csv": MODELS, "sleeves.csv": SLEEVES,
+             "cash.csv": "account_id,sleeve_id,amount\nTX,TX-S,0\nIRA,IRA-S,0\n",
+             "transactions.csv": SWAP_HISTORY.format(harvested=harvested)}
+    for name, text in files.items():
+        (book / name).write_text(text)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "p.policy").write_text(POLICY.replace("harvest when lot.loss >= 100 USD",
+                                                   "harvest when lot.loss >= 100 USD swap back").format(extra=""))
+    smartx("import", "book", str(book))
+    trades = harvest(smartx, rules)
+    if not swaps:
+        assert trades == []
+        return
+    sell, buy = trades
+    assert (sell["symbol"], sell["side"], sell["quantity"]) == ("QQQ", "sell", "70.000000")
+    assert sell["reasons"][0] == ("swap back: QQQ stood in for XYZ, harvested on 2026-10-01; the wash-sale window "
+                                  "is over")
+    assert (buy["symbol"], buy["side"], buy["quantity"]) == ("XYZ", "buy", "87.000000")
+    # without `swap back` the substitute stays
+    (rules / "p.policy").write_text(POLICY.format(extra=""))
+    assert harvest(smartx, rules) == []
