@@ -49,7 +49,7 @@ from typing import Any
 
 import attrs
 
-from ..domain import CASH_SYMBOL, Side, TaxTreatment, Term, Trade
+from ..domain import CASH_SYMBOL, TaxTreatment, Term
 from ..errors import DataError
 from ..fixedpoint import CENT, MONEY, QUANTITY, round_money, to_decimal
 from ..rebalance.runs import ProposedTrade, RunResult, record_run
@@ -57,239 +57,15 @@ from ..store import Store
 from .recent import recent_trading
 from .relief import OpenLot, Relief, relieve
 from .reports import realized
+from .transition_plan import (
+    CENTS, Budget, Buy, Holding, LegacyPosition, PlanYear, Sell, SoldLot, TransitionPlan, exact_weight, terms_json,
+    text,
+)
 
 #: how many following calendar years the multi-year plan looks ahead
 MAX_YEARS = 10
-#: weights and tracking are printed with this many decimals (exact fractions inside)
-WEIGHT_PLACES = Decimal("0.000001")
-CENTS = Decimal("0.00")
 
 
-# ---------------------------------------------------------------- the plan
-
-
-@attrs.frozen
-class SoldLot:
-    """One lot's part of a transition sell: ``step`` is ``loss`` (a loss or no gain, sold first) or
-    ``gain`` (sold within the budget)."""
-
-    symbol: str
-    relief: Relief
-    step: str
-    reason: str
-
-
-@attrs.frozen
-class Sell:
-    """The sell of one security: its lots in the order the plan chose them."""
-
-    symbol: str
-    price: Decimal
-    lots: tuple[SoldLot, ...]
-    reasons: tuple[str, ...]
-
-    @property
-    def quantity(self) -> Decimal:
-        return sum((lot.relief.quantity for lot in self.lots), Decimal(0))
-
-    @property
-    def proceeds(self) -> Decimal:
-        return sum((lot.relief.proceeds for lot in self.lots), CENTS)
-
-    @property
-    def cost_basis(self) -> Decimal:
-        return sum((lot.relief.cost_basis for lot in self.lots), CENTS)
-
-    @property
-    def gain(self) -> Decimal:
-        return sum((lot.relief.gain for lot in self.lots), CENTS)
-
-
-@attrs.frozen
-class Buy:
-    symbol: str
-    quantity: Decimal
-    price: Decimal
-    target: Decimal  # the model weight
-    reasons: tuple[str, ...]
-
-    @property
-    def value(self) -> Decimal:
-        return round_money(self.quantity * self.price)
-
-
-@attrs.frozen
-class LegacyPosition:
-    """Sellable shares of one security the plan keeps; ``lots`` are the parts of lots they are, in
-    the order they would be sold, each with what selling it at today's price would realise."""
-
-    symbol: str
-    price: Decimal
-    lots: tuple[Relief, ...]
-
-    @property
-    def quantity(self) -> Decimal:
-        return sum((r.quantity for r in self.lots), Decimal(0))
-
-    @property
-    def value(self) -> Decimal:
-        return sum((r.proceeds for r in self.lots), CENTS)
-
-    @property
-    def cost_basis(self) -> Decimal:
-        return sum((r.cost_basis for r in self.lots), CENTS)
-
-    @property
-    def unrealized(self) -> Decimal:
-        return self.value - self.cost_basis
-
-
-@attrs.frozen
-class Budget:
-    """The gain budget: the most net realised gain of the calendar year, what was realised before
-    the plan (year to date) and what the plan realises. ``applies`` is false without a budget and
-    in a tax-deferred account."""
-
-    given: Decimal | None
-    applies: bool
-    year_to_date: Decimal
-    plan: Decimal
-    binding: bool  # some sellable shares are kept because of the budget
-
-    @property
-    def left(self) -> Decimal | None:
-        return self.given - self.year_to_date - self.plan if self.applies and self.given is not None else None
-
-
-@attrs.frozen
-class Holding:
-    """A security (or ``$CASH``) of the sleeve after the plan, with its weight and target."""
-
-    symbol: str
-    quantity: Decimal | None  # None for cash
-    value: Decimal
-    weight: Decimal
-    target: Decimal
-
-
-@attrs.frozen
-class PlanYear:
-    """One following year of the multi-year plan."""
-
-    year: int
-    on: dt.date
-    sells: tuple[Sell, ...]
-    realized: dict[str, Decimal]
-    tax: dict[str, Decimal]
-    legacy_value: Decimal  # what is left of the legacy positions after this year, at today's prices
-
-
-@attrs.frozen
-class TransitionPlan:
-    """What moving a sleeve to a model does: trades, gains, tax, budget, legacy and what is left to do."""
-
-    sleeve_id: str
-    account_id: str
-    from_model: str | None
-    model_id: str
-    model_version: str
-    as_of: dt.date
-    registration: str
-    tax_deferred: bool
-    rates: tuple[Decimal, Decimal]  # (short-term, long-term) used for tax; 0 in tax-deferred accounts
-    value: Decimal
-    cash: Decimal
-    sells: tuple[Sell, ...]
-    buys: tuple[Buy, ...]
-    realized: dict[str, Decimal]  # short, long, total: net gains of the plan's sells
-    tax: dict[str, Decimal]
-    budget: Budget
-    legacy: tuple[LegacyPosition, ...]
-    cash_after: Decimal
-    holdings: tuple[Holding, ...]  # after the plan
-    tracking_before: Decimal | None
-    tracking_after: Decimal | None
-    years: tuple[PlanYear, ...]
-    complete: bool  # nothing sellable is left after the plan and its following years
-    notes: tuple[str, ...]
-    digest: str
-    run_id: str | None = None
-    trade_ids: tuple[str, ...] = ()
-
-    @property
-    def proceeds(self) -> Decimal:
-        return sum((s.proceeds for s in self.sells), CENTS)
-
-    @property
-    def spent(self) -> Decimal:
-        return sum((b.value for b in self.buys), CENTS)
-
-    def trades(self) -> list[Trade]:
-        """The plan's trades, sells then buys (ids ``T-PENDING`` until stored)."""
-        trades = []
-        for i, (side, order) in enumerate([(Side.SELL, s) for s in self.sells] + [(Side.BUY, b) for b in self.buys]):
-            trade_id = self.trade_ids[i] if self.trade_ids else "T-PENDING"
-            trades.append(Trade(trade_id=trade_id, run_id=self.run_id or "R-PENDING", account_id=self.account_id,
-                                sleeve_id=self.sleeve_id, symbol=order.symbol, side=side, quantity=order.quantity,
-                                est_price=order.price, reasons=order.reasons))
-        return trades
-
-    def trade_lots(self) -> list[list[dict[str, str]]]:
-        """Each trade's ``lots`` in the JSON shape of rebalance proposals (sells only)."""
-        return [[lot.relief.as_json() for lot in s.lots] for s in self.sells] + [[] for _ in self.buys]
-
-    def as_json(self) -> dict[str, Any]:
-        """The stable JSON shape of ``smartx transition --json`` (decimals as strings)."""
-        trades = [{"trade_id": t.trade_id if self.run_id else None, "run_id": self.run_id,
-                   "account_id": t.account_id, "sleeve_id": t.sleeve_id, "symbol": t.symbol, "side": str(t.side),
-                   "quantity": _s(t.quantity), "est_price": _s(t.est_price), "est_value": _s(t.est_value),
-                   "status": str(t.status), "reasons": list(t.reasons), "lots": lots}
-                  for t, lots in zip(self.trades(), self.trade_lots())]
-        budget = self.budget
-        return {
-            "run_id": self.run_id, "sleeve_id": self.sleeve_id, "account_id": self.account_id,
-            "from_model": self.from_model, "model_id": self.model_id, "model_version": self.model_version,
-            "as_of": self.as_of.isoformat(), "registration": self.registration, "tax_deferred": self.tax_deferred,
-            "rates": {"short": _s(self.rates[0]), "long": _s(self.rates[1])},
-            "value": _s(self.value), "cash": _s(self.cash), "proceeds": _s(self.proceeds), "spent": _s(self.spent),
-            "cash_after": _s(self.cash_after), "trades": trades,
-            "realized": _terms(self.realized), "tax": _terms(self.tax),
-            "budget": {"given": _s(budget.given), "applies": budget.applies, "year_to_date": _s(budget.year_to_date),
-                       "plan": _s(budget.plan), "left": _s(budget.left), "binding": budget.binding},
-            "legacy": [_legacy_json(p) for p in self.legacy],
-            "holdings_after": [{"symbol": h.symbol, "quantity": _s(h.quantity), "value": _s(h.value),
-                                "weight": _s(h.weight), "target": _s(_weight(Fraction(h.target)))} for h in self.holdings],
-            "tracking": {"before": _s(self.tracking_before), "after": _s(self.tracking_after)},
-            "multi_year": {
-                "budget": _s(budget.given) if self.years else None, "prices_as_of": self.as_of.isoformat(),
-                "complete": self.complete,
-                "years": [{"year": y.year, "on": y.on.isoformat(),
-                           "sells": [{"symbol": s.symbol, "quantity": _s(s.quantity), "est_price": _s(s.price),
-                                      "proceeds": _s(s.proceeds), "gain": _s(s.gain),
-                                      "lots": [lot.relief.as_json() for lot in s.lots]} for s in y.sells],
-                           "realized": _terms(y.realized), "tax": _terms(y.tax),
-                           "legacy_value_after": _s(y.legacy_value)} for y in self.years]},
-            "notes": list(self.notes),
-        }
-
-
-def _s(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:f}"
-
-
-def _terms(values: Mapping[str, Decimal]) -> dict[str, str]:
-    return {k: f"{v:f}" for k, v in values.items()}
-
-
-def _legacy_json(p: LegacyPosition) -> dict[str, Any]:
-    return {"symbol": p.symbol, "quantity": _s(p.quantity), "price": _s(p.price), "value": _s(p.value),
-            "cost_basis": _s(p.cost_basis), "unrealized_gain": _s(p.unrealized),
-            "lots": [{"lot_id": r.lot_id, "quantity": _s(r.quantity), "cost_basis": _s(r.cost_basis),
-                      "acquired": r.acquired.isoformat(), "term": str(r.term), "value": _s(r.proceeds),
-                      "unrealized_gain": _s(r.gain)} for r in p.lots]}
-
-
-# ---------------------------------------------------------------- planning
 
 
 @attrs.frozen
@@ -393,10 +169,6 @@ def _dec(value: Fraction) -> Decimal:
     return Decimal(value.numerator) / Decimal(value.denominator)
 
 
-def _weight(value: Fraction) -> Decimal:
-    """An exact fraction as a weight printed to 6 decimals (half-even)."""
-    return Decimal(round(value * 1_000_000)).scaleb(-6).quantize(WEIGHT_PLACES)
-
 
 def _weights(held: Mapping[str, Decimal], cash: Decimal, prices: Mapping[str, Decimal],
              value: Fraction) -> dict[str, Fraction]:
@@ -415,7 +187,7 @@ def _tracking(weights: Mapping[str, Fraction], targets: Mapping[str, Decimal], c
     wanted = {**{s: Fraction(w) for s, w in targets.items()}, CASH_SYMBOL: Fraction(cash_weight)}
     total = sum((abs(weights.get(s, Fraction(0)) - wanted.get(s, Fraction(0))) for s in weights.keys() | wanted.keys()),
                 Fraction(0))
-    return _weight(total / 2)
+    return exact_weight(total / 2)
 
 
 @attrs.frozen
@@ -431,7 +203,7 @@ class _Describe:
     def sell(self, symbol: str) -> str:
         if symbol not in self.targets:
             return f"transition to {self.model_id}: {symbol} is not in the model"
-        weight = _weight(self.weights.get(symbol, Fraction(0)))
+        weight = exact_weight(self.weights.get(symbol, Fraction(0)))
         return f"transition to {self.model_id}: {symbol} {weight:.2%} above its target {self.targets[symbol]:.2%}"
 
     def lot(self, relief: Relief, step: str, year: int | None = None) -> str:
@@ -548,7 +320,7 @@ def _buys(targets: Mapping[str, Decimal], cash_weight: Decimal, kept: Mapping[st
         if shares > 0:
             reasons = [f"transition to {model_id}: buy to target {targets[symbol]:.2%}"]
             if factor < 1:
-                reasons.append(f"transition: pro rata, the cash covers {_weight(factor):.2%} of the shortfall")
+                reasons.append(f"transition: pro rata, the cash covers {exact_weight(factor):.2%} of the shortfall")
             buys.append(Buy(symbol, Decimal(shares).quantize(QUANTITY.unit), price, targets[symbol], tuple(reasons)))
     return buys, (factor if factor < 1 else None)
 
@@ -573,8 +345,8 @@ def _after(quantities: Mapping[str, Decimal], cash: Decimal, prices: Mapping[str
     weights = _weights(quantities, cash, prices, value)
     symbols = sorted({s for s, q in quantities.items() if q} | {s for s, w in targets.items() if w})
     holdings = [Holding(s, quantities.get(s, Decimal(0)), round_money(quantities.get(s, Decimal(0)) * prices[s]),
-                        _weight(weights.get(s, Fraction(0))), targets.get(s, Decimal(0))) for s in symbols]
-    holdings.append(Holding(CASH_SYMBOL, None, cash, _weight(weights.get(CASH_SYMBOL, Fraction(0))), cash_weight))
+                        exact_weight(weights.get(s, Fraction(0))), targets.get(s, Decimal(0))) for s in symbols]
+    holdings.append(Holding(CASH_SYMBOL, None, cash, exact_weight(weights.get(CASH_SYMBOL, Fraction(0))), cash_weight))
     return holdings, _tracking(weights, targets, cash_weight)
 
 
@@ -623,7 +395,7 @@ def _notes(deferred: bool, budget: Decimal | None, binding: bool, legacy: Sequen
                 "the budget cannot sell one share of what is left" if len(years) < MAX_YEARS
                 else f"something is left after {MAX_YEARS} years"))
     if covered is not None:
-        notes.append(f"the cash covers {_weight(covered):.2%} of the model's shortfall: buys are pro rata")
+        notes.append(f"the cash covers {exact_weight(covered):.2%} of the model's shortfall: buys are pro rata")
     return notes
 
 
@@ -656,7 +428,7 @@ def record_transition(store: Store, plan: TransitionPlan) -> TransitionPlan:
                               trade_ids=tuple(p.trade.trade_id for p in recorded.trades))
         store.audit("transition.plan", plan.sleeve_id, run_id=recorded.run_id, from_model=plan.from_model,
                     model_id=plan.model_id, model_version=plan.model_version, as_of=plan.as_of.isoformat(),
-                    gain_budget=_s(plan.budget.given), year_to_date=_s(plan.budget.year_to_date),
-                    realized=_terms(plan.realized), tax=_terms(plan.tax), trades=list(stored.trade_ids),
+                    gain_budget=text(plan.budget.given), year_to_date=text(plan.budget.year_to_date),
+                    realized=terms_json(plan.realized), tax=terms_json(plan.tax), trades=list(stored.trade_ids),
                     legacy=[p.symbol for p in plan.legacy], years=len(plan.years), digest=plan.digest)
     return stored
