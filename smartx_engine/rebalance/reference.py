@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ..dsl import ast
-from ..dsl.reference import divide, literal, total
+from ..dsl.reference import literal
+from ..dsl.reference_fields import divide, total
 from .generate import Blocks, CashEvents, with_substitute_holdings
 
 if TYPE_CHECKING:

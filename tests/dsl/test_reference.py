@@ -23,15 +23,8 @@ from smartx_engine.dsl.frame import Frame
 from smartx_engine.dsl.functions import PolicyFunction
 from smartx_engine.dsl.parser import parse_file
 from smartx_engine.dsl.policyset import check_sources
-from smartx_engine.dsl.reference import (
-    Scope,
-    decisions_of,
-    differences,
-    evaluate,
-    evaluate_reference,
-    long_term_from,
-    sleeve_rows,
-)
+from smartx_engine.dsl.reference import decisions_of, differences, evaluate, evaluate_reference
+from smartx_engine.dsl.reference_fields import Scope, long_term_from, sleeve_rows
 from smartx_engine.dsl.schema import FIELDS, USD, Grain
 from smartx_engine.dsl.validate import validate
 
