@@ -18,7 +18,7 @@ import numpy as np
 
 from ..book import Book, tax_treatment_codes
 from ..domain import Side, Trade
-from ..dsl.compile import Settings
+from ..dsl.compile import PolicyEvaluation, Settings
 from ..dsl.frame import Frame
 from ..dsl.policyset import BookEvaluation, PolicySet
 from ..fixedpoint import PRICE, QUANTITY, round_money
@@ -30,7 +30,7 @@ from .details import account_rates, reasons, relieved_lots, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.relief import OpenLot, Relief
 from .generate import Blocks, CashEvents, generate_trades
-from .harvest import Harvest, harvests, swap_backs
+from .harvest import Harvest, SwapBack, harvests, swap_backs
 from .netting import net
 
 
@@ -88,7 +88,8 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     Sleeves in scope that do not rebalance harvest the losses their policy marks first
     (:mod:`.harvest`); with ``harvest_only`` every sleeve in scope harvests and none rebalances.
     ``raise_cash`` (account id, USD) raises a withdrawal across that account's sleeves; ``invest``
-    invests the cash of every sleeve in scope, buying only.
+    invests the cash of every sleeve in scope, buying only. Gain budgets then trim the sells
+    (:mod:`.budget`).
     """
     report = progress or (lambda *_: None)
     report("loading the book", 0, 1)
@@ -96,80 +97,117 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     in_scope = _scope_mask(book, store, sleeves, account or (raise_cash[0] if raise_cash else None), household)
     report("evaluating the policies", 0, 1)
     evaluation = policies.evaluate(book)
-    events = cash_events(book, evaluation, in_scope, withdrawal=raise_cash, invest=invest)
-    recent = _recent_trading(store, policies, as_of)
-    prices = store.prices()
-    blocked = {(h, s) for h, symbols in recent.blocked.items() for s in symbols}
-    harvested = [(result, harvest) for result in evaluation.evaluations.values()
-                 for harvest in harvests(result, in_scope[result.sleeves] & ~result.skip & (
-                     np.ones(len(result.sleeves), bool) if harvest_only else ~result.triggered), recent, blocked,
-                     prices, as_of)]
-    harvesting_sleeves = {int(r.sleeves[h.sleeve]) for r, h in harvested}
-    losses = _harvested_days(store, as_of)
-    swapped = [(result, swap) for result in evaluation.evaluations.values()
-               for swap in swap_backs(result, in_scope[result.sleeves] & ~result.skip & ~np.isin(
-                   result.sleeves, list(harvesting_sleeves)) & (np.ones(len(result.sleeves), bool) if harvest_only
-                                                                 else ~result.triggered),
-                   losses, blocked, prices, as_of, recent.window_days)]
-    blocks = Blocks.of(book, blocked)
-    versions = store.latest_model_versions()
-    models = [None if m < 0 else str(book.models[m]) for m in book.sleeve_model]
-    accounts = book.account_ids[book.sleeve_account]
-    staged: list[tuple[Staged, str | None]] = []
-    triggered, cash_after = 0, book.sleeve_cash.copy()
-    settled: set[int] = set()
-    budgets, sleeve_cash = _budgets(book, evaluation, events, in_scope)
-    for result, pair in [*harvested, *swapped]:  # a sell of named lots and the buy its proceeds pay for
-        version = versions.get(models[int(result.sleeves[pair.sleeve])])
-        staged.append(((pair.sell, list(pair.lots), SellContext(
-            tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in pair.lots),
-            relief_for("FIFO", (Decimal(0), Decimal(0)), pair.sell.est_price, as_of), Decimal(1))), version))
-        staged.append(((pair.buy, [], None), version))
-    for done, (name, result) in enumerate(evaluation.evaluations.items()):
-        if harvest_only:
-            break
+    run = _Run(store, book, as_of, in_scope, cash_events(book, evaluation, in_scope, withdrawal=raise_cash,
+                                                         invest=invest), _recent_trading(store, policies, as_of))
+    harvested, swapped = run.harvests(evaluation, harvest_only)
+    for result, pair in [*harvested, *swapped]:
+        run.stage_pair(result, pair)
+    for done, (name, result) in enumerate(() if harvest_only else evaluation.evaluations.items()):
         report(f"proposing trades ({name})", done, len(evaluation.evaluations))
-        chosen = in_scope[result.sleeves]
-        triggered += int((result.triggered & chosen).sum())
-        trades = generate_trades(result, events.take(result.sleeves), blocks)
-        local_book = trades.evaluation.book  # with the holdings substitutes need
-        local_sleeves = local_book.holding_sleeve[trades.holding]
-        quiet = result.triggered & chosen & (local_book.sleeve_model >= 0)
-        quiet[local_sleeves] = False
-        settled.update(int(s) for s in result.sleeves[quiet])
-        symbols = local_book.symbols[local_book.holding_symbol[trades.holding]]
-        np.add.at(cash_after, result.sleeves[local_sleeves], -trades.side * trades.value)
-        why = reasons(trades, events.take(result.sleeves), blocks)
-        for row in np.flatnonzero(chosen[local_sleeves]):
-            sleeve, symbol = int(result.sleeves[local_sleeves[row]]), str(symbols[row])
-            trade = Trade(
-                trade_id="T-PENDING", run_id="R-PENDING", account_id=str(accounts[sleeve]),
-                sleeve_id=str(book.sleeve_ids[sleeve]), symbol=symbol, side=Side.BUY if trades.side[row] > 0 else Side.SELL,
-                quantity=Decimal(repr(float(trades.quantity[row]))).quantize(QUANTITY.unit),
-                est_price=prices[symbol], reasons=tuple(why[row]),
-            )
-            reliefs = relieved_lots(trades, row, as_of)
-            context = None if trade.side == Side.BUY else SellContext(
-                tuple(sale_lots(trades, row)), relief_for(result.policy.settings.lot_method, account_rates(trades, row),
-                                                          trade.est_price, as_of), _step(result.policy.settings))
-            staged.append(((_with_wash_warning(trade, reliefs, recent), reliefs, context), versions.get(models[sleeve])))
-    version_of = {t.sleeve_id: v for (t, _, _), v in staged}
+        run.stage_rebalance(result)
+    budgets, sleeve_cash = _budgets(book, evaluation, run.events, in_scope)
     rates = {str(a): (Decimal(repr(float(st))), Decimal(repr(float(lt))))
              for a, st, lt in zip(book.account_ids, book.account_st_rate, book.account_lt_rate)}
-    budgeted = apply_budgets([s for s, _ in staged], budgets, _realized_this_year(store, as_of), rates, sleeve_cash)
+    budgeted = apply_budgets([s for s, _ in run.staged], budgets, _realized_this_year(store, as_of), rates,
+                             sleeve_cash)
+    version_of = {t.sleeve_id: v for (t, _, _), v in run.staged}
     proposed = [ProposedTrade(t, tuple(r.as_json() for r in reliefs), version_of[t.sleeve_id])
                 for t, reliefs, _ in budgeted]
     problems = {str(book.sleeve_ids[i]): p for i, p in evaluation.resolution.problems.items() if in_scope[i]}
     used = sorted({evaluation.resolution.names[c] for c in evaluation.resolution.policy_of[in_scope] if c >= 0})
     result = RunResult(None, as_of, book.digest(), {n: policies.digests[n] for n in used},
-                       int(in_scope.sum()), triggered, problems, tuple(with_crossings(proposed)),
+                       int(in_scope.sum()), run.triggered, problems, tuple(with_crossings(proposed)),
                        harvests=tuple(h for _, h in harvested),
-                       shortfalls=shortfalls(book, events, cash_after),
-                       settled={str(book.sleeve_ids[s]): versions.get(models[s]) for s in sorted(settled)})
+                       shortfalls=shortfalls(book, run.events, run.cash_after),
+                       settled={str(book.sleeve_ids[s]): run.version(s) for s in sorted(run.settled)})
     if dry_run:
         return result
     report("storing the proposals", 0, 1)
     return record_run(store, result)
+
+
+@attrs.define
+class _Run:
+    """A run in the making: its inputs, and the trades staged so far (each with its sleeve's model version)."""
+
+    store: Store
+    book: Book
+    as_of: dt.date
+    in_scope: np.ndarray
+    events: CashEvents
+    recent: RecentTrading
+    prices: dict[str, Decimal] = attrs.field(init=False)
+    versions: dict[str, str] = attrs.field(init=False)
+    blocked: set[tuple[str, str]] = attrs.field(init=False)
+    staged: list[tuple[Staged, str | None]] = attrs.field(factory=list)
+    triggered: int = 0
+    settled: set[int] = attrs.field(factory=set)
+    cash_after: np.ndarray = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.prices = self.store.prices()
+        self.versions = self.store.latest_model_versions()
+        self.blocked = {(h, s) for h, symbols in self.recent.blocked.items() for s in symbols}
+        self.cash_after = self.book.sleeve_cash.copy()
+
+    def version(self, sleeve: int) -> str | None:
+        """The latest version of the sleeve's model (what its trades rebalance it to)."""
+        code = self.book.sleeve_model[sleeve]
+        return None if code < 0 else self.versions.get(str(self.book.models[code]))
+
+    def harvests(self, evaluation: BookEvaluation, harvest_only: bool) -> tuple[list, list]:
+        """The harvests, then the swap backs (of sleeves that do not harvest), of the sleeves in scope
+        that do not rebalance (all of them with ``harvest_only``); each harvest blocks its security."""
+        def idle(result: PolicyEvaluation) -> np.ndarray:
+            return self.in_scope[result.sleeves] & ~result.skip & (harvest_only | ~result.triggered)
+
+        harvested = [(result, harvest) for result in evaluation.evaluations.values()
+                     for harvest in harvests(result, idle(result), self.recent, self.blocked, self.prices, self.as_of)]
+        harvesting = [int(r.sleeves[h.sleeve]) for r, h in harvested]
+        losses = _harvested_days(self.store, self.as_of)
+        swapped = [(result, swap) for result in evaluation.evaluations.values()
+                   for swap in swap_backs(result, idle(result) & ~np.isin(result.sleeves, harvesting), losses,
+                                          self.blocked, self.prices, self.as_of, self.recent.window_days)]
+        return harvested, swapped
+
+    def stage_pair(self, result: PolicyEvaluation, pair: Harvest | SwapBack) -> None:
+        """A sell of named lots and the buy its proceeds pay for."""
+        version = self.version(int(result.sleeves[pair.sleeve]))
+        lots = tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in pair.lots)
+        context = SellContext(lots, relief_for("FIFO", (Decimal(0), Decimal(0)), pair.sell.est_price, self.as_of),
+                              Decimal(1))
+        self.staged += [((pair.sell, list(pair.lots), context), version), ((pair.buy, [], None), version)]
+
+    def stage_rebalance(self, result: PolicyEvaluation) -> None:
+        """The trades of one policy's triggered sleeves in scope, with their reasons and lots."""
+        book, as_of = self.book, self.as_of
+        chosen = self.in_scope[result.sleeves]
+        self.triggered += int((result.triggered & chosen).sum())
+        blocks = Blocks.of(book, self.blocked)
+        trades = generate_trades(result, self.events.take(result.sleeves), blocks)
+        local_book = trades.evaluation.book  # with the holdings substitutes need
+        local_sleeves = local_book.holding_sleeve[trades.holding]
+        quiet = result.triggered & chosen & (local_book.sleeve_model >= 0)
+        quiet[local_sleeves] = False
+        self.settled.update(int(s) for s in result.sleeves[quiet])
+        symbols = local_book.symbols[local_book.holding_symbol[trades.holding]]
+        np.add.at(self.cash_after, result.sleeves[local_sleeves], -trades.side * trades.value)
+        why = reasons(trades, self.events.take(result.sleeves), blocks)
+        settings = result.policy.settings
+        for row in np.flatnonzero(chosen[local_sleeves]):
+            sleeve, symbol = int(result.sleeves[local_sleeves[row]]), str(symbols[row])
+            trade = Trade(
+                trade_id="T-PENDING", run_id="R-PENDING", account_id=str(book.account_ids[book.sleeve_account[sleeve]]),
+                sleeve_id=str(book.sleeve_ids[sleeve]), symbol=symbol, side=Side.BUY if trades.side[row] > 0 else Side.SELL,
+                quantity=Decimal(repr(float(trades.quantity[row]))).quantize(QUANTITY.unit),
+                est_price=self.prices[symbol], reasons=tuple(why[row]),
+            )
+            reliefs = relieved_lots(trades, row, as_of)
+            context = None if trade.side == Side.BUY else SellContext(
+                tuple(sale_lots(trades, row)),
+                relief_for(settings.lot_method, account_rates(trades, row), trade.est_price, as_of), _step(settings))
+            self.staged.append(((_with_wash_warning(trade, reliefs, self.recent), reliefs, context),
+                                self.version(sleeve)))
 
 
 def _recent_trading(store: Store, policies: PolicySet, as_of: dt.date) -> RecentTrading:
