@@ -2,4 +2,10 @@
 
 An installable smartx plugin distribution, discovered through the `smartx` entry-point group.
 It uses only smartx_engine's public API, exactly as a third party's plugin would.
+
+Modules (imported on demand, so that loading the plugin stays cheap):
+
+* :mod:`.fdx`: an FDX Core API reader (accounts, holdings with tax lots, transactions);
+* :mod:`.sandbox`: a loopback FDX server with seeded data, pagination and fault injection;
+* :mod:`.files`: Wealthscape-style order and block-allocation files, result files, and a simulator.
 """
