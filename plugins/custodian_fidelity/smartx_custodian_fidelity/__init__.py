@@ -9,3 +9,17 @@ Modules (imported on demand, so that loading the plugin stays cheap):
 * :mod:`.sandbox`: a loopback FDX server with seeded data, pagination and fault injection;
 * :mod:`.files`: Wealthscape-style order and block-allocation files, result files, and a simulator.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from smartx_engine import hookimpl
+
+
+@hookimpl
+def register_commands(cli: Any) -> None:
+    """Add ``smartx fidelity`` (``sandbox``, ``simulate``); its module is imported only when used."""
+    from .commands import fidelity
+
+    cli.add_command(fidelity)

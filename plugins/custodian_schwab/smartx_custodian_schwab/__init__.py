@@ -3,3 +3,17 @@
 An installable smartx plugin distribution, discovered through the `smartx` entry-point group.
 It uses only smartx_engine's public API, exactly as a third party's plugin would.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from smartx_engine import hookimpl
+
+
+@hookimpl
+def register_commands(cli: Any) -> None:
+    """Add ``smartx schwab`` (``smartx schwab sandbox``); its module is imported only when used."""
+    from .commands import schwab
+
+    cli.add_command(schwab)
