@@ -10,24 +10,18 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support import BIN, run_smartx
 from click.testing import CliRunner
 from smartx_custodian_fidelity.files import OrderLine, read_results, write_orders
 
 from smartx_engine import Side
 from smartx_engine.cli import cli
-
-BIN = Path(sys.executable).parent  # the venv's bin: the installed `smartx`
-
-
-def run_smartx(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "smartx"), *args], capture_output=True, text=True, timeout=60, check=False)
 
 URL = re.compile(r"listening on (http://127\.0\.0\.1:\d+\S*)")
 
