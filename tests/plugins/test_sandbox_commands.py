@@ -15,13 +15,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
-
-from tests.support import BIN, run_smartx
 from click.testing import CliRunner
 from smartx_custodian_fidelity.files import OrderLine, read_results, write_orders
 
 from smartx_engine import Side
 from smartx_engine.cli import cli
+from tests.support import BIN, run_smartx
 
 URL = re.compile(r"listening on (http://127\.0\.0\.1:\d+\S*)")
 
