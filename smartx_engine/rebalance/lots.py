@@ -40,7 +40,8 @@ def sort_keys(trades: TradeSet, lots: np.ndarray) -> list[np.ndarray]:
     if method in ("FIFO", "LIFO"):
         acquired = book.lot_acquired[lots].astype(np.int64).astype(np.float64)
         return [acquired if method == "FIFO" else -acquired]
-    # per share of the basis in cents (as the exact relief has it), to 1e-9 so that float noise makes no order
+    # per share of the basis (whole cents in a book from the store, as the exact relief has it), to
+    # 1e-9 so that float noise makes no order
     per_share = np.round(np.round(book.lot_cost[lots], 2) / book.lot_quantity[lots], 9)
     if method == "HIFO":
         return [-per_share]

@@ -424,8 +424,9 @@ def rebalance_books(draw, max_sleeves: int = 4) -> Book:
                 split = draw(st.sampled_from([1.0, 0.5, 0.3]))  # one lot, or two bought at different times
                 first = round(quantity * split, 6)  # lots of whole millionths, adding up to the position
                 for part, share in ((first, split), (round(quantity - first, 6), 1 - split)):
-                    if part > 0:
-                        lots.append((f"L{len(lots)}", sleeve, symbol, part, cost * share, draw(acquired_dates(as_of))))
+                    if part > 0:  # lot costs in whole cents, as the store keeps them
+                        lots.append((f"L{len(lots)}", sleeve, symbol, part, round(cost * share, 2),
+                                     draw(acquired_dates(as_of))))
             positions.append((sleeve, symbol, quantity, cost))
     return Book.assemble(as_of=as_of, securities=securities, accounts=[("A0", "taxable", "schwab", "H1", 0.37, 0.2)],
                          sleeves=sleeves, models=models, positions=positions, lots=lots)
