@@ -12,7 +12,7 @@ Conventions (also in docs/conventions.md):
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import attrs
 
@@ -61,6 +61,11 @@ QUANTITY = Scale("quantity", 6)
 PRICE = Scale("price", 6)
 WEIGHT = Scale("weight", 10)
 CENT = MONEY.unit
+
+
+def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
+    """``value`` rounded down to a whole number of ``step`` (a share step: 1, 0.01 ...)."""
+    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
 
 
 def round_money(value: Decimal) -> Decimal:

@@ -195,6 +195,16 @@ class Settings:
     restrict_buy: frozenset[str] = frozenset()
     restrict_sell: frozenset[str] = frozenset()
 
+    @property
+    def decimals(self) -> int:
+        """The share precision trades round to: 0 for whole shares."""
+        return self.share_decimals if self.shares == "fractional" else 0
+
+    @property
+    def share_step(self) -> Decimal:
+        """The smallest quantity a trade moves by: 1, or 10**-N for `shares fractional N`."""
+        return Decimal(1).scaleb(-self.decimals)
+
 
 @attrs.frozen(eq=False)
 class PolicyEvaluation:

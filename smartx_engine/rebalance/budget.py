@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 import attrs
 
 from ..domain import Term, Trade
-from ..fixedpoint import MONEY, QUANTITY, round_money
+from ..fixedpoint import QUANTITY, floor_to_step, round_money
 from ..tax.relief import OpenLot, Relief, relieve
 
 
@@ -63,7 +63,7 @@ def most_within(context: SellContext, quantity: Decimal, room: Decimal) -> tuple
             best = max(best, taken + last.quantity)
         elif last.gain > 0 and before <= room:  # part of a gain lot fits
             best = max(best, taken + last.quantity * (room - before) / last.gain)
-    best = (best / context.step).to_integral_value(rounding=ROUND_FLOOR) * context.step
+    best = floor_to_step(best, context.step)
     while best > 0 and gain(context.relief(context.lots, best)) > room:  # rounding of the cents
         best -= context.step
     return best, (context.relief(context.lots, best) if best > 0 else [])
@@ -104,20 +104,9 @@ def rescale_buys(buys: Sequence[Trade], sells_proceeds: Decimal, sleeve: SleeveC
     scale = available / wanted
     quantities = []
     for t in buys:
-        q = (t.quantity * scale / sleeve.step).to_integral_value(rounding=ROUND_FLOOR) * sleeve.step
+        q = floor_to_step(t.quantity * scale, sleeve.step)
         quantities.append(q if q > 0 and round_money(q * t.est_price) >= sleeve.min_trade else Decimal(0))
     return quantities
-
-
-def ytd_realized(rows: Sequence[dict], as_of: dt.date) -> dict[str, Decimal]:
-    """Net realised gain per account from ``realized`` rows of ``as_of``'s year up to ``as_of``."""
-    start = dt.date(as_of.year, 1, 1).isoformat()
-    totals: dict[str, Decimal] = {}
-    for r in rows:
-        if start <= r["sold"] <= as_of.isoformat():
-            net = MONEY.to_decimal(r["gain_cents"] + r["disallowed_cents"])
-            totals[r["account_id"]] = totals.get(r["account_id"], Decimal(0)) + net
-    return totals
 
 
 def relief_for(method: str, rates: tuple[Decimal, Decimal], price: Decimal, as_of: dt.date):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from ..book import Book
 from ..dsl import ast, fmt
 from ..dsl.frame import Frame
 from ..fixedpoint import QUANTITY, round_money
@@ -14,7 +15,7 @@ from ..tax.relief import OpenLot, Relief, relieve
 from .generate import Blocks, CashEvents, TradeSet, restricted_buys, substitutes_of
 
 
-def _range(owners: np.ndarray, owner: int) -> tuple[int, int]:
+def rows_of(owners: np.ndarray, owner: int) -> tuple[int, int]:
     """The rows of ``owner`` in a sorted owner column (searched with the column's own dtype: no copy)."""
     keys = np.array([owner, owner + 1], dtype=owners.dtype)
     first, last = np.searchsorted(owners, keys)
@@ -31,7 +32,7 @@ def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndar
     book, policy = evaluation.book, evaluation.policy
     path = policy.resolved.path
     weight, target = frame.column("holding", "weight"), frame.column("holding", "target")
-    first, last = _range(book.holding_sleeve, sleeve)  # the sleeve's holdings
+    first, last = rows_of(book.holding_sleeve, sleeve)  # the sleeve's holdings
     own = np.arange(first, last)
     reasons = []
     if events.withdraw[sleeve] > 0:
@@ -82,7 +83,7 @@ def _replaced(trades: TradeSet, sleeves: np.ndarray, blocks: Blocks) -> dict[tup
     book, settings = trades.evaluation.book, trades.evaluation.policy.settings
     if not settings.substitutes:
         return {}
-    rows = np.concatenate([np.arange(*_range(book.holding_sleeve, int(s))) for s in sleeves] or [np.empty(0, int)])
+    rows = np.concatenate([np.arange(*rows_of(book.holding_sleeve, int(s))) for s in sleeves] or [np.empty(0, int)])
     rows = rows[restricted_buys(trades.evaluation, blocks, rows)]
     washes = blocks.blocked(book, book.holding_sleeve[rows], book.holding_symbol[rows])
     path = trades.evaluation.policy.resolved.path
@@ -109,29 +110,34 @@ def reasons(trades: TradeSet, events: CashEvents | None = None, blocks: Blocks |
             for row in range(len(trades))]
 
 
-def _quantity(value: float) -> Decimal:
+def book_quantity(value: float) -> Decimal:
+    """A float64 quantity of the book as the Decimal it stands for, to the millionth."""
     return Decimal(repr(float(value))).quantize(QUANTITY.unit)
 
 
-def _decimal(value: float) -> Decimal:
+def book_decimal(value: float) -> Decimal:
     """A float64 of the book as the Decimal it was written as (its shortest repr)."""
     return Decimal(repr(float(value)))
+
+
+def open_lot(book: Book, lot: int) -> OpenLot:
+    """Lot ``lot`` of the book as exact relief reads it (basis to the cent)."""
+    return OpenLot(str(book.lot_ids[lot]), book_quantity(book.lot_quantity[lot]),
+                   round_money(book_decimal(book.lot_cost[lot])), book.lot_acquired[lot].astype(dt.date))
 
 
 def sale_lots(trades: TradeSet, row: int) -> list[OpenLot]:
     """The lots a sell of the trade set may relieve: the holding's, less those `avoid short term gains` keeps."""
     book = trades.evaluation.book
-    first, last = _range(book.lot_holding, trades.holding[row])  # the holding's lots
-    return [OpenLot(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]), round_money(_decimal(book.lot_cost[i])),
-                    book.lot_acquired[i].astype(dt.date))
-            for i in range(first, last) if not trades.evaluation.avoid_short_term[i]]
+    first, last = rows_of(book.lot_holding, trades.holding[row])  # the holding's lots
+    return [open_lot(book, i) for i in range(first, last) if not trades.evaluation.avoid_short_term[i]]
 
 
 def account_rates(trades: TradeSet, row: int) -> tuple[Decimal, Decimal]:
     """The (short-term, long-term) tax rates of the trade's account."""
     book = trades.evaluation.book
     account = book.sleeve_account[book.holding_sleeve[trades.holding[row]]]
-    return _decimal(book.account_st_rate[account]), _decimal(book.account_lt_rate[account])
+    return book_decimal(book.account_st_rate[account]), book_decimal(book.account_lt_rate[account])
 
 
 def relieved_lots(trades: TradeSet, row: int, as_of: dt.date) -> list[Relief]:
@@ -140,5 +146,5 @@ def relieved_lots(trades: TradeSet, row: int, as_of: dt.date) -> list[Relief]:
     lots the policy's `avoid short term gains` marks are never sold."""
     if trades.side[row] > 0:
         return []
-    return relieve(sale_lots(trades, row), _quantity(trades.quantity[row]), _decimal(trades.price[row]), as_of,
+    return relieve(sale_lots(trades, row), book_quantity(trades.quantity[row]), book_decimal(trades.price[row]), as_of,
                    trades.evaluation.policy.settings.lot_method, rates=account_rates(trades, row))

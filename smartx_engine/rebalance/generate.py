@@ -109,7 +109,7 @@ class Blocks:
         result = np.zeros(len(sleeves), dtype=bool)
         if not self.keys.size:
             return result
-        rows = np.flatnonzero(np.isin(symbols, np.unique(self.keys % len(book.symbols))))  # a blocked symbol at all
+        rows = np.flatnonzero(np.isin(symbols, self.keys % len(book.symbols)))  # a blocked symbol at all
         keys = self.household_keys(book, sleeves[rows]) + symbols[rows]
         at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)  # sorted keys: binary search
         result[rows] = self.keys[at] == keys
@@ -259,7 +259,7 @@ def _generate(evaluation: PolicyEvaluation, events: CashEvents, blocks: Blocks) 
     book, settings = evaluation.book, evaluation.policy.settings
     frame = Frame(book)
     sleeve_of = book.holding_sleeve
-    decimals = settings.share_decimals if settings.shares == "fractional" else 0
+    decimals = settings.decimals
     min_trade = float(settings.min_trade)
     price, held = frame.price, book.holding_quantity
     total = frame.sleeve_value - events.withdraw  # the value that stays invested

@@ -23,17 +23,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 import attrs
 import numpy as np
 
 from ..domain import Side, Term, Trade
 from ..dsl.compile import PolicyEvaluation
-from ..fixedpoint import QUANTITY
+from ..fixedpoint import QUANTITY, floor_to_step
 from ..tax.recent import RecentTrading
 from ..tax.relief import OpenLot, Relief, relieve
-from .details import _decimal, _quantity, _range
+from .details import book_decimal, open_lot, rows_of
 from .generate import Blocks, holds_any, substitutes_of
 
 
@@ -93,11 +93,11 @@ def harvests(evaluation: PolicyEvaluation, harvesting: np.ndarray, recent: Recen
         substitute = str(book.symbols[code])
         if (household, substitute) in blocked:  # blocked by a harvest earlier in this loop
             continue
-        first, last = _range(book.lot_holding, int(h))
-        lots = [OpenLot(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]), _decimal(book.lot_cost[i]).quantize(
-            Decimal("0.01")), book.lot_acquired[i].astype(dt.date)) for i in range(first, last) if plan.marked[i]]
+        first, last = rows_of(book.lot_holding, int(h))
+        lots = [open_lot(book, i) for i in range(first, last) if plan.marked[i]]
+        rates = (book_decimal(book.account_st_rate[account]), book_decimal(book.account_lt_rate[account]))
         harvest = _harvest(lots, symbol, substitute, account_id, str(book.sleeve_ids[sleeve]), settings, recent,
-                           prices, as_of, (_decimal(book.account_st_rate[account]), _decimal(book.account_lt_rate[account])))
+                           prices, as_of, rates)
         if harvest is not None:
             found.append(attrs.evolve(harvest, sleeve=sleeve))
             blocked.update((household, s) for s in recent.identical(symbol))
@@ -122,24 +122,34 @@ def _harvest(lots: list[OpenLot], symbol: str, substitute: str, account_id: str,
         left -= specific[-1][1]
     reliefs = relieve(lots, quantity, price, as_of, "SPECIFIC", specific=specific)
     proceeds = sum((r.proceeds for r in reliefs), Decimal(0))
-    step = Decimal(1).scaleb(-(settings.share_decimals if settings.shares == "fractional" else 0))
-    bought = ((proceeds / prices[substitute] / step).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(
-        QUANTITY.unit)
+    bought = _bought_with(proceeds, prices[substitute], settings)
     loss = -sum((r.gain for r in reliefs), Decimal(0))
-    if loss <= 0 or bought <= 0 or min(proceeds, bought * prices[substitute]) < settings.min_trade:
+    if loss <= 0 or not bought:
         return None
     tax_value = sum((-r.gain * (rates[0] if r.term == Term.SHORT else rates[1]) for r in reliefs), Decimal(0))
     until = as_of + dt.timedelta(days=recent.window_days)
     note = (f"harvest: realises a loss of {loss:,.2f} USD (estimated tax value {tax_value.quantize(Decimal('0.01')):,.2f} "
             f"USD at the account's rates)" + (f"; {washed:f} shares bought in the last {recent.window_days} days "
                                               "are left out, their loss would be washed" if washed else ""))
-    sell = Trade(trade_id="T-PENDING", run_id="R-PENDING", account_id=account_id, sleeve_id=sleeve_id, symbol=symbol,
-                 side=Side.SELL, quantity=quantity, est_price=price, reasons=(note,))
-    buy = Trade(trade_id="T-PENDING", run_id="R-PENDING", account_id=account_id, sleeve_id=sleeve_id, symbol=substitute,
-                side=Side.BUY, quantity=bought, est_price=prices[substitute],
-                reasons=(f"harvest: keeps the exposure of {symbol} through its substitute {substitute}; {symbol} "
-                         f"is blocked from purchase in the household until {until}",))
+    sell = _pending(account_id, sleeve_id, symbol, Side.SELL, quantity, price, note)
+    buy = _pending(account_id, sleeve_id, substitute, Side.BUY, bought, prices[substitute],
+                   f"harvest: keeps the exposure of {symbol} through its substitute {substitute}; {symbol} "
+                   f"is blocked from purchase in the household until {until}")
     return Harvest(-1, sell, tuple(reliefs), buy, loss, tax_value, until)
+
+
+def _bought_with(proceeds: Decimal, price: Decimal, settings) -> Decimal:
+    """The shares ``proceeds`` buy at ``price``, rounded down to the share step; 0 when the buy or the
+    sale funding it is worth less than `min trade`."""
+    bought = floor_to_step(proceeds / price, settings.share_step).quantize(QUANTITY.unit)
+    return bought if bought > 0 and min(proceeds, bought * price) >= settings.min_trade else Decimal(0)
+
+
+def _pending(account_id: str, sleeve_id: str, symbol: str, side: Side, quantity: Decimal, price: Decimal,
+             reason: str) -> Trade:
+    """A trade of a run not yet stored (the run gives it its ids)."""
+    return Trade(trade_id="T-PENDING", run_id="R-PENDING", account_id=account_id, sleeve_id=sleeve_id, symbol=symbol,
+                 side=side, quantity=quantity, est_price=price, reasons=(reason,))
 
 
 @attrs.frozen
@@ -168,7 +178,7 @@ def swap_backs(evaluation: PolicyEvaluation, swapping: np.ndarray, harvested: di
         sleeve_id = str(book.sleeve_ids[sleeve])
         account = int(book.sleeve_account[sleeve])
         household = str(book.households[book.account_household[account]])
-        first, last = _range(book.holding_sleeve, int(sleeve))
+        first, last = rows_of(book.holding_sleeve, int(sleeve))
         held = {str(book.symbols[book.holding_symbol[h]]): h for h in range(first, last)}
         for symbol in sorted(settings.substitutes):
             days = [d for d in harvested.get((sleeve_id, symbol), []) if as_of > d + dt.timedelta(days=window_days)]
@@ -177,10 +187,8 @@ def swap_backs(evaluation: PolicyEvaluation, swapping: np.ndarray, harvested: di
             for substitute in settings.substitutes[symbol]:
                 if substitute not in held:
                     continue
-                lots_first, lots_last = _range(book.lot_holding, int(held[substitute]))
-                lots = [OpenLot(str(book.lot_ids[i]), _quantity(book.lot_quantity[i]),
-                                _decimal(book.lot_cost[i]).quantize(Decimal("0.01")), book.lot_acquired[i].astype(dt.date))
-                        for i in range(lots_first, lots_last)
+                lots_first, lots_last = rows_of(book.lot_holding, int(held[substitute]))
+                lots = [open_lot(book, i) for i in range(lots_first, lots_last)
                         if book.lot_acquired[i].astype(dt.date) in days and not evaluation.avoid_short_term[i]]
                 if lots:
                     swap = _swap(lots, symbol, substitute, str(book.account_ids[account]), sleeve_id, settings,
@@ -196,18 +204,13 @@ def _swap(lots: list[OpenLot], symbol: str, substitute: str, account_id: str, sl
     quantity = sum((lot.quantity for lot in lots), Decimal(0))
     reliefs = relieve(lots, quantity, prices[substitute], as_of, "SPECIFIC",
                       specific=[(lot.lot_id, lot.quantity) for lot in lots])
-    proceeds = sum((r.proceeds for r in reliefs), Decimal(0))
-    step = Decimal(1).scaleb(-(settings.share_decimals if settings.shares == "fractional" else 0))
-    bought = ((proceeds / prices[symbol] / step).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(QUANTITY.unit)
-    if bought <= 0 or min(proceeds, bought * prices[symbol]) < settings.min_trade:
+    bought = _bought_with(sum((r.proceeds for r in reliefs), Decimal(0)), prices[symbol], settings)
+    if not bought:
         return None
     when = ", ".join(str(d) for d in sorted(days))
-    sell = Trade(trade_id="T-PENDING", run_id="R-PENDING", account_id=account_id, sleeve_id=sleeve_id,
-                 symbol=substitute, side=Side.SELL, quantity=quantity.quantize(QUANTITY.unit),
-                 est_price=prices[substitute],
-                 reasons=(f"swap back: {substitute} stood in for {symbol}, harvested on {when}; the wash-sale "
-                          "window is over",))
-    buy = Trade(trade_id="T-PENDING", run_id="R-PENDING", account_id=account_id, sleeve_id=sleeve_id, symbol=symbol,
-                side=Side.BUY, quantity=bought, est_price=prices[symbol],
-                reasons=(f"swap back: {symbol} bought back with the proceeds of {substitute}",))
+    sell = _pending(account_id, sleeve_id, substitute, Side.SELL, quantity.quantize(QUANTITY.unit),
+                    prices[substitute], f"swap back: {substitute} stood in for {symbol}, harvested on {when}; "
+                    "the wash-sale window is over")
+    buy = _pending(account_id, sleeve_id, symbol, Side.BUY, bought, prices[symbol],
+                   f"swap back: {symbol} bought back with the proceeds of {substitute}")
     return SwapBack(-1, sell, tuple(reliefs), buy)

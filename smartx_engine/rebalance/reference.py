@@ -242,7 +242,7 @@ def plan_sleeve(settings: Settings, sleeve: SleeveInput) -> SleevePlan:
     value = total(h.quantity * h.price for h in sleeve.holdings) + sleeve.cash - sleeve.withdraw
     if not value > 0:
         return SleevePlan(sleeve, trades=False, value=value)
-    decimals = settings.share_decimals if settings.shares == "fractional" else 0
+    decimals = settings.decimals
     min_trade = float(settings.min_trade)
 
     # 1. the target weight of each holding, 2. the trade it wants

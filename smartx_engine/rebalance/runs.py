@@ -18,16 +18,17 @@ import numpy as np
 
 from ..book import Book, tax_treatment_codes
 from ..domain import Side, Trade
-from ..dsl.compile import PolicyEvaluation, Settings
+from ..dsl.compile import PolicyEvaluation
 from ..dsl.frame import Frame
 from ..dsl.policyset import BookEvaluation, PolicySet
 from ..fixedpoint import PRICE, QUANTITY, round_money
 from ..plugins import call_event
 from ..store import Store
 from .cash import cash_events, shortfalls
-from .budget import SellContext, SleeveCash, Staged, apply_budgets, relief_for, ytd_realized
+from .budget import SellContext, SleeveCash, Staged, apply_budgets, relief_for
 from .details import account_rates, reasons, relieved_lots, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
+from ..tax.reports import net_realized
 from ..tax.relief import OpenLot, Relief
 from .generate import Blocks, CashEvents, generate_trades
 from .harvest import Harvest, SwapBack, harvests, swap_backs
@@ -100,6 +101,7 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     run = _Run(store, book, as_of, in_scope, cash_events(book, evaluation, in_scope, withdrawal=raise_cash,
                                                          invest=invest), _recent_trading(store, policies, as_of))
     harvested, swapped = run.harvests(evaluation, harvest_only)
+    run.blocks = Blocks.of(book, run.blocked)  # with this run's harvests
     for result, pair in [*harvested, *swapped]:
         run.stage_pair(result, pair)
     for done, (name, result) in enumerate(() if harvest_only else evaluation.evaluations.items()):
@@ -108,7 +110,7 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     budgets, sleeve_cash = _budgets(book, evaluation, run.events, in_scope)
     rates = {str(a): (Decimal(repr(float(st))), Decimal(repr(float(lt))))
              for a, st, lt in zip(book.account_ids, book.account_st_rate, book.account_lt_rate)}
-    budgeted = apply_budgets([s for s, _ in run.staged], budgets, _realized_this_year(store, as_of), rates,
+    budgeted = apply_budgets([s for s, _ in run.staged], budgets, net_realized(store, list(budgets), as_of), rates,
                              sleeve_cash)
     version_of = {t.sleeve_id: v for (t, _, _), v in run.staged}
     proposed = [ProposedTrade(t, tuple(r.as_json() for r in reliefs), version_of[t.sleeve_id])
@@ -139,6 +141,7 @@ class _Run:
     prices: dict[str, Decimal] = attrs.field(init=False)
     versions: dict[str, str] = attrs.field(init=False)
     blocked: set[tuple[str, str]] = attrs.field(init=False)
+    blocks: Blocks = attrs.field(factory=Blocks.none)
     staged: list[tuple[Staged, str | None]] = attrs.field(factory=list)
     triggered: int = 0
     settled: set[int] = attrs.field(factory=set)
@@ -183,8 +186,7 @@ class _Run:
         book, as_of = self.book, self.as_of
         chosen = self.in_scope[result.sleeves]
         self.triggered += int((result.triggered & chosen).sum())
-        blocks = Blocks.of(book, self.blocked)
-        trades = generate_trades(result, self.events.take(result.sleeves), blocks)
+        trades = generate_trades(result, self.events.take(result.sleeves), self.blocks)
         local_book = trades.evaluation.book  # with the holdings substitutes need
         local_sleeves = local_book.holding_sleeve[trades.holding]
         quiet = result.triggered & chosen & (local_book.sleeve_model >= 0)
@@ -192,7 +194,7 @@ class _Run:
         self.settled.update(int(s) for s in result.sleeves[quiet])
         symbols = local_book.symbols[local_book.holding_symbol[trades.holding]]
         np.add.at(self.cash_after, result.sleeves[local_sleeves], -trades.side * trades.value)
-        why = reasons(trades, self.events.take(result.sleeves), blocks)
+        why = reasons(trades, self.events.take(result.sleeves), self.blocks)
         settings = result.policy.settings
         for row in np.flatnonzero(chosen[local_sleeves]):
             sleeve, symbol = int(result.sleeves[local_sleeves[row]]), str(symbols[row])
@@ -205,7 +207,7 @@ class _Run:
             reliefs = relieved_lots(trades, row, as_of)
             context = None if trade.side == Side.BUY else SellContext(
                 tuple(sale_lots(trades, row)),
-                relief_for(settings.lot_method, account_rates(trades, row), trade.est_price, as_of), _step(settings))
+                relief_for(settings.lot_method, account_rates(trades, row), trade.est_price, as_of), settings.share_step)
             self.staged.append(((_with_wash_warning(trade, reliefs, self.recent), reliefs, context),
                                 self.version(sleeve)))
 
@@ -236,19 +238,8 @@ def _budgets(book: Book, evaluation: BookEvaluation, events: CashEvents,
         floor = (settings.cash_min or 0.0) * (frame.sleeve_value[sleeve] - events.withdraw[sleeve]) + events.withdraw[sleeve]
         cash[str(book.sleeve_ids[sleeve])] = SleeveCash(
             round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))), round_money(Decimal(repr(float(floor)))),
-            _step(settings), settings.min_trade)
+            settings.share_step, settings.min_trade)
     return budgets, cash
-
-
-def _step(settings: Settings) -> Decimal:
-    """The policy's share step: 1, or 10**-N for `shares fractional N`."""
-    return Decimal(1).scaleb(-(settings.share_decimals if settings.shares == "fractional" else 0))
-
-
-def _realized_this_year(store: Store, as_of: dt.date) -> dict[str, Decimal]:
-    return ytd_realized(list(store.db.query(
-        "select account_id, sold, gain_cents, disallowed_cents from realized where sold between ? and ?",
-        [dt.date(as_of.year, 1, 1).isoformat(), as_of.isoformat()])), as_of)
 
 
 def _harvested_days(store: Store, as_of: dt.date) -> dict[tuple[str, str], list[dt.date]]:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import cached_property
 
 import attrs
 
@@ -45,7 +46,7 @@ class RecentTrading:
     household_of: dict[str, str]   # account id -> household id
     treatment_of: dict[str, TaxTreatment]
 
-    @property
+    @cached_property
     def blocked(self) -> dict[str, dict[str, dt.date]]:
         """household -> symbol -> the last day a purchase of it would wash a loss."""
         return {h: found for h in self.loss_sales if (found := blocked_buys(

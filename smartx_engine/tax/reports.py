@@ -65,6 +65,16 @@ def realized(store: Store, account_ids: Sequence[str], year: int) -> list[Closed
     ) for r in rows]
 
 
+def net_realized(store: Store, account_ids: Sequence[str], as_of: dt.date) -> dict[str, Decimal]:
+    """Each account's net realised gain of ``as_of``'s year up to ``as_of`` (what counts for tax:
+    gains and losses after wash-sale adjustments); accounts without sales are left out."""
+    totals: dict[str, Decimal] = {}
+    for sale in realized(store, account_ids, as_of.year):
+        if sale.sold <= as_of:
+            totals[sale.account_id] = totals.get(sale.account_id, CENTS) + sale.allowed
+    return totals
+
+
 def closed_json(c: ClosedLot) -> dict[str, Any]:
     return {"transaction_id": c.transaction_id, "lot_id": c.lot_id, "account_id": c.account_id,
             "sleeve_id": c.sleeve_id, "symbol": c.symbol, "acquired": c.acquired.isoformat(),

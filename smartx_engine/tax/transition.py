@@ -56,7 +56,7 @@ from ..rebalance.runs import ProposedTrade, RunResult, record_run
 from ..store import Store
 from .recent import recent_trading
 from .relief import OpenLot, Relief, relieve
-from .reports import realized
+from .reports import net_realized
 from .transition_plan import (
     CENTS, Budget, Buy, Holding, LegacyPosition, PlanYear, Sell, SoldLot, TransitionPlan, exact_weight, terms_json,
     text,
@@ -107,8 +107,7 @@ def plan_transition(store: Store, sleeve_id: str, model_id: str, as_of: dt.date,
         else:
             keep = min(quantity, Decimal(math.floor(Fraction(targets[symbol]) * value / Fraction(prices[symbol]))))
             sellable[symbol] = quantity - keep
-    year_to_date = CENTS if deferred else sum(
-        (c.allowed for c in realized(store, [account.account_id], as_of.year) if c.sold <= as_of), CENTS)
+    year_to_date = CENTS if deferred else net_realized(store, [account.account_id], as_of).get(account.account_id, CENTS)
     applies = budget_given is not None and not deferred
     room = budget_given - year_to_date if applies else None
 
