@@ -113,20 +113,9 @@ class Book:
 
     def slice_rows(self, s0: int, s1: int, h0: int, h1: int, l0: int, l1: int) -> Book:
         """The sub-book of sleeves ``s0:s1`` (whose holdings are ``h0:h1`` and lots ``l0:l1``), as views."""
-        sleeves, holdings, lots = slice(s0, s1), slice(h0, h1), slice(l0, l1)
-        return attrs.evolve(
-            self,
-            sleeve_ids=self.sleeve_ids[sleeves], sleeve_account=self.sleeve_account[sleeves],
-            sleeve_model=self.sleeve_model[sleeves], sleeve_policy=self.sleeve_policy[sleeves],
-            sleeve_cash=self.sleeve_cash[sleeves], sleeve_cash_target=self.sleeve_cash_target[sleeves],
-            sleeve_model_changed=self.sleeve_model_changed[sleeves],
-            holding_sleeve=self.holding_sleeve[holdings] - self.holding_sleeve.dtype.type(s0),
-            holding_symbol=self.holding_symbol[holdings], holding_quantity=self.holding_quantity[holdings],
-            holding_cost=self.holding_cost[holdings], holding_target=self.holding_target[holdings],
-            holding_in_model=self.holding_in_model[holdings],
-            lot_ids=self.lot_ids[lots], lot_holding=self.lot_holding[lots] - self.lot_holding.dtype.type(h0),
-            lot_quantity=self.lot_quantity[lots], lot_cost=self.lot_cost[lots], lot_acquired=self.lot_acquired[lots],
-        )
+        return self._rows(slice(s0, s1), slice(h0, h1), slice(l0, l1),
+                          self.holding_sleeve[h0:h1] - self.holding_sleeve.dtype.type(s0),
+                          self.lot_holding[l0:l1] - self.lot_holding.dtype.type(h0))
 
     def select(self, sleeves: np.ndarray) -> Book:
         """The sub-book of the given sleeve indices (sorted), with indices renumbered."""
@@ -137,19 +126,16 @@ class Book:
         holding_map = np.full(self.n_holdings, -1, dtype=np.int64)
         holding_map[holdings] = np.arange(len(holdings))
         lots = np.flatnonzero(holding_map[self.lot_holding] >= 0)
-        return attrs.evolve(
-            self,
-            sleeve_ids=self.sleeve_ids[sleeves], sleeve_account=self.sleeve_account[sleeves],
-            sleeve_model=self.sleeve_model[sleeves], sleeve_policy=self.sleeve_policy[sleeves],
-            sleeve_cash=self.sleeve_cash[sleeves], sleeve_cash_target=self.sleeve_cash_target[sleeves],
-            sleeve_model_changed=self.sleeve_model_changed[sleeves],
-            holding_sleeve=sleeve_map[self.holding_sleeve[holdings]].astype(np.int32),
-            holding_symbol=self.holding_symbol[holdings], holding_quantity=self.holding_quantity[holdings],
-            holding_cost=self.holding_cost[holdings], holding_target=self.holding_target[holdings],
-            holding_in_model=self.holding_in_model[holdings],
-            lot_ids=self.lot_ids[lots], lot_holding=holding_map[self.lot_holding[lots]].astype(np.int32),
-            lot_quantity=self.lot_quantity[lots], lot_cost=self.lot_cost[lots], lot_acquired=self.lot_acquired[lots],
-        )
+        return self._rows(sleeves, holdings, lots, sleeve_map[self.holding_sleeve[holdings]].astype(np.int32),
+                          holding_map[self.lot_holding[lots]].astype(np.int32))
+
+    def _rows(self, sleeves, holdings, lots, holding_sleeve: np.ndarray, lot_holding: np.ndarray) -> Book:
+        """The book of some rows of each grain (every ``sleeve_*``, ``holding_*`` and ``lot_*`` column
+        indexed alike), with the two join columns given renumbered."""
+        rows = {"sleeve_": sleeves, "holding_": holdings, "lot_": lots}
+        columns = {field.name: getattr(self, field.name)[rows[prefix]] for field in attrs.fields(type(self))
+                   for prefix in rows if field.name.startswith(prefix)}
+        return attrs.evolve(self, **{**columns, "holding_sleeve": holding_sleeve, "lot_holding": lot_holding})
 
     def holding_keys(self) -> np.ndarray:
         """``sleeve x number of symbols + symbol`` per holding: sorted, so holdings are found by search."""
