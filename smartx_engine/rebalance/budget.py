@@ -121,7 +121,7 @@ Staged = tuple[Trade, list[Relief], SellContext | None]
 
 
 def apply_budgets(staged: Sequence[Staged], budgets: dict[str, Decimal], realized: dict[str, Decimal],
-                  rates: dict[str, tuple[Decimal, Decimal]], sleeves: dict[str, SleeveCash]) -> list[Staged]:
+                  rates: dict[str, tuple[Decimal, Decimal]], cash_of: Callable[[str], SleeveCash]) -> list[Staged]:
     """The proposals with every budgeted account's sells trimmed to its budget and its buys rescaled.
 
     ``budgets``: the yearly budget of each (taxable) account that has one; ``realized``: its net
@@ -147,7 +147,7 @@ def apply_budgets(staged: Sequence[Staged], budgets: dict[str, Decimal], realize
         own = [i for i, s in enumerate(result) if s[0] is not None and s[0].sleeve_id == sleeve_id]
         proceeds = sum((result[i][0].est_value for i in own if result[i][2] is not None), Decimal(0))
         buys = [i for i in own if result[i][2] is None]
-        for i, quantity in zip(buys, rescale_buys([result[i][0] for i in buys], proceeds, sleeves[sleeve_id])):
+        for i, quantity in zip(buys, rescale_buys([result[i][0] for i in buys], proceeds, cash_of(sleeve_id))):
             trade = result[i][0]
             if quantity != trade.quantity:
                 note = "gain budget: bought less, the sells that fund it were cut"

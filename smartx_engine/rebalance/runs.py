@@ -107,11 +107,11 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     for done, (name, result) in enumerate(() if harvest_only else evaluation.evaluations.items()):
         report(f"proposing trades ({name})", done, len(evaluation.evaluations))
         run.stage_rebalance(result)
-    budgets, sleeve_cash = _budgets(book, evaluation, run.events, in_scope)
+    budgets = _budgets(book, evaluation, in_scope)
     rates = {str(a): (Decimal(repr(float(st))), Decimal(repr(float(lt))))
              for a, st, lt in zip(book.account_ids, book.account_st_rate, book.account_lt_rate)}
     budgeted = apply_budgets([s for s, _ in run.staged], budgets, net_realized(store, list(budgets), as_of), rates,
-                             sleeve_cash)
+                             _sleeve_cash(book, evaluation, run.events))
     version_of = {t.sleeve_id: v for (t, _, _), v in run.staged}
     proposed = [ProposedTrade(t, tuple(r.as_json() for r in reliefs), version_of[t.sleeve_id])
                 for t, reliefs, _ in budgeted]
@@ -219,27 +219,33 @@ def _recent_trading(store: Store, policies: PolicySet, as_of: dt.date) -> Recent
                           window_days=max((s.wash_sale_days for s in settings), default=30))
 
 
-def _budgets(book: Book, evaluation: BookEvaluation, events: CashEvents,
-             in_scope: np.ndarray) -> tuple[dict[str, Decimal], dict[str, SleeveCash]]:
-    """Each taxable account's yearly gain budget (the smallest of its sleeves' policies) and the cash
-    each sleeve's buys may use."""
+def _budgets(book: Book, evaluation: BookEvaluation, in_scope: np.ndarray) -> dict[str, Decimal]:
+    """Each taxable account's yearly gain budget: the smallest of its sleeves' policies in scope."""
     treatment, names = tax_treatment_codes(book)
-    frame = Frame(book)
+    taxable = names[treatment[book.sleeve_account]] == "taxable"
     budgets: dict[str, Decimal] = {}
-    cash: dict[str, SleeveCash] = {}
-    for sleeve in np.flatnonzero(in_scope):
-        found = evaluation.of_sleeve(int(sleeve))
-        if found is None:
+    for result in evaluation.evaluations.values():
+        budget = result.policy.settings.gain_budget
+        if budget is None:
             continue
-        settings, account = found[0].policy.settings, int(book.sleeve_account[sleeve])
-        account_id = str(book.account_ids[account])
-        if settings.gain_budget is not None and names[treatment[account]] == "taxable":
-            budgets[account_id] = min(budgets.get(account_id, settings.gain_budget), settings.gain_budget)
-        floor = (settings.cash_min or 0.0) * (frame.sleeve_value[sleeve] - events.withdraw[sleeve]) + events.withdraw[sleeve]
-        cash[str(book.sleeve_ids[sleeve])] = SleeveCash(
-            round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))), round_money(Decimal(repr(float(floor)))),
-            settings.share_step, settings.min_trade)
-    return budgets, cash
+        sleeves = result.sleeves[in_scope[result.sleeves] & taxable[result.sleeves]]
+        for account_id in np.unique(book.account_ids[book.sleeve_account[sleeves]]):
+            budgets[str(account_id)] = min(budgets.get(str(account_id), budget), budget)
+    return budgets
+
+
+def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> Callable[[str], SleeveCash]:
+    """The cash a sleeve's buys may use (asked only for the sleeves whose sells a budget cut)."""
+    frame = Frame(book)  # its sleeve values are computed on first use, over whole columns
+
+    def cash_of(sleeve_id: str) -> SleeveCash:
+        sleeve = int(np.searchsorted(book.sleeve_ids, sleeve_id))  # sleeve ids are sorted
+        settings = evaluation.of_sleeve(sleeve)[0].policy.settings
+        value = frame.sleeve_value[sleeve] - events.withdraw[sleeve]
+        floor = (settings.cash_min or 0.0) * value + events.withdraw[sleeve]
+        return SleeveCash(round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))),
+                          round_money(Decimal(repr(float(floor)))), settings.share_step, settings.min_trade)
+    return cash_of
 
 
 def _harvested_days(store: Store, as_of: dt.date) -> dict[tuple[str, str], list[dt.date]]:
