@@ -7,6 +7,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .bookdata import BookData, ImportSummary
 from .csvfiles import CsvFile, CsvRow, Diagnostics
+from .custody import (
+    Custodian, CustodianAccount, CustodianLot, CustodianPosition, CustodianTransaction, Execution, OrderOutcomeUnknown,
+    OrderReport, OrderRequest, allocate_pro_rata,
+)
 from .domain import (
     CASH_SYMBOL, Account, CashBalance, Household, Lot, ModelVersion, ModelWeight, Order, OrderStatus,
     PricePoint, Registration, Security, Side, Sleeve, TaxTreatment, Term, Trade, TradeStatus,
@@ -28,6 +32,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
+    "Custodian", "CustodianAccount", "CustodianLot", "CustodianPosition", "CustodianTransaction", "Execution",
+    "OrderOutcomeUnknown", "OrderReport", "OrderRequest", "allocate_pro_rata",
     "BOOL", "DATE", "DAYS", "PLAIN", "RATIO", "STRING", "USD", "PolicyFunction",
     "CASH_SYMBOL", "MONEY", "PRICE", "QUANTITY", "Account", "BookData", "CashBalance", "ConflictError",
     "CsvFile", "CsvRow", "CustodianError", "DataError", "Diagnostic", "Diagnostics", "Household",

@@ -248,6 +248,13 @@ class Account:
     lt_tax_rate: Decimal = attrs.field(converter=to_decimal, validator=[_fraction, _fits(WEIGHT)])
     #: how the custodian relieves lots of a sell that names none (history and fills)
     lot_method: str = attrs.field(default="FIFO", validator=attrs.validators.in_(ACCOUNT_LOT_METHODS))
+    #: the account's number at its custodian (None: the same as ``account_id``)
+    custodian_account: str | None = attrs.field(default=None, validator=_checks(identifier, optional=True))
+
+    @property
+    def custodian_number(self) -> str:
+        """The number the custodian knows this account by."""
+        return self.custodian_account or self.account_id
 
     @property
     def tax_treatment(self) -> TaxTreatment:
@@ -259,6 +266,7 @@ class Account:
             account_id=row["account_id"], name=row["name"], custodian=row["custodian"],
             household_id=row["household_id"], registration=row["registration"],
             st_tax_rate=row["st_tax_rate"], lt_tax_rate=row["lt_tax_rate"], lot_method=row.get("lot_method") or "FIFO",
+            custodian_account=row.get("custodian_account"),
         )
 
 
@@ -322,11 +330,12 @@ def anniversary(day: dt.date) -> dt.date:
 
 @attrs.frozen
 class CashBalance:
-    """Cash a sleeve holds; sleeves never hold a debit balance."""
+    """Cash a sleeve holds. Books and deposits never make it negative; a buy filled above its
+    estimate can leave a debit, as the custodian debits the account (the next rebalance raises cash)."""
 
     account_id: str = attrs.field(validator=_identifier)
     sleeve_id: str = attrs.field(validator=_identifier)
-    amount: Decimal = attrs.field(converter=to_decimal, validator=[_non_negative, _fits(MONEY)])
+    amount: Decimal = attrs.field(converter=to_decimal, validator=_fits(MONEY))
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> CashBalance:

@@ -262,3 +262,117 @@ def m006_tax_lots(db: sqlite_utils.Database) -> None:
     ) strict;
     create index realized_account_sold on realized (account_id, sold)
     """)
+
+
+@migration
+def m007_custodians_and_orders(db: sqlite_utils.Database) -> None:
+    """Custodian links, synced positions and transactions, reconciliation breaks, orders and fills.
+
+    A sleeve's cash may now go below zero: a buy that fills above its estimate debits the sleeve,
+    as the custodian debits the account (the rebalancer then raises cash).
+    """
+    _run(db, """
+    alter table accounts add column custodian_account text;
+    create unique index accounts_custodian_account on accounts (custodian, custodian_account);
+    create table cash_new (
+        sleeve_id text primary key,
+        account_id text not null,
+        amount_cents integer not null,
+        foreign key (account_id, sleeve_id) references sleeves (account_id, sleeve_id)
+    ) strict;
+    insert into cash_new select sleeve_id, account_id, amount_cents from cash;
+    drop table cash;
+    alter table cash_new rename to cash;
+    create table syncs (
+        sync_id integer primary key,
+        custodian text not null,
+        at text not null,
+        accounts integer not null,
+        transactions_added integer not null,
+        open_breaks integer not null
+    ) strict;
+    create table custodian_positions (
+        account_id text not null references accounts (account_id),
+        symbol text not null,
+        quantity_e6 integer not null,
+        price_e6 integer,
+        primary key (account_id, symbol)
+    ) strict;
+    create table custodian_lots (
+        account_id text not null references accounts (account_id),
+        seq integer not null,
+        symbol text not null,
+        quantity_e6 integer not null,
+        cost_basis_cents integer not null,
+        acquired text not null check (acquired = date(julianday(acquired))),
+        primary key (account_id, seq)
+    ) strict;
+    create table custodian_balances (
+        account_id text primary key references accounts (account_id),
+        cash_cents integer not null,
+        synced_at text not null,
+        sync_id integer not null references syncs (sync_id)
+    ) strict;
+    create table custodian_transactions (
+        account_id text not null references accounts (account_id),
+        transaction_id text not null,
+        date text not null check (date = date(julianday(date))),
+        type text not null,
+        symbol text,
+        quantity_e6 integer,
+        price_e6 integer,
+        amount_cents integer not null,
+        order_id text,
+        primary key (account_id, transaction_id)
+    ) strict;
+    create table breaks (
+        break_id text primary key,
+        account_id text not null references accounts (account_id),
+        kind text not null check (kind in ('position', 'cash', 'lots', 'unlinked')),
+        symbol text,
+        engine text not null,
+        custodian text not null,
+        status text not null check (status in ('open', 'acknowledged', 'resolved')),
+        found_at text not null,
+        updated_at text not null,
+        note text,
+        acknowledged_by text
+    ) strict;
+    create index breaks_account_status on breaks (account_id, status);
+    create table orders (
+        client_order_id text primary key,
+        batch_id text not null,
+        block_id text,
+        custodian text not null,
+        account_id text not null references accounts (account_id),
+        account_number text not null,
+        symbol text not null references securities (symbol),
+        side text not null check (side in ('buy', 'sell')),
+        quantity_e6 integer not null check (quantity_e6 > 0),
+        status text not null,
+        custodian_order_id text,
+        filled_e6 integer not null default 0 check (filled_e6 >= 0 and filled_e6 <= quantity_e6),
+        message text,
+        placed_at text not null,
+        updated_at text not null
+    ) strict;
+    create index orders_status on orders (status);
+    create index orders_account on orders (account_id);
+    create table order_trades (
+        client_order_id text not null references orders (client_order_id),
+        trade_id text not null references trades (trade_id),
+        quantity_e6 integer not null check (quantity_e6 > 0),
+        filled_e6 integer not null default 0 check (filled_e6 >= 0 and filled_e6 <= quantity_e6),
+        primary key (client_order_id, trade_id)
+    ) strict;
+    create index order_trades_trade on order_trades (trade_id);
+    create table fills (
+        client_order_id text not null references orders (client_order_id),
+        execution_id text not null,
+        quantity_e6 integer not null check (quantity_e6 > 0),
+        price_e6 integer not null check (price_e6 > 0),
+        trade_date text not null check (trade_date = date(julianday(trade_date))),
+        applied_at text not null,
+        primary key (client_order_id, execution_id)
+    ) strict
+    """)

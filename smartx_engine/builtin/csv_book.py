@@ -32,7 +32,7 @@ RATE = decimal(WEIGHT, minimum=Decimal(0), maximum=Decimal(1))
 #: file name -> (required columns, optional columns); files without a default are required.
 COLUMNS: dict[str, tuple[list[str], list[str]]] = {
     "accounts.csv": (["account_id", "name", "custodian", "household_id", "registration",
-                      "st_tax_rate", "lt_tax_rate"], ["household_name", "lot_method"]),
+                      "st_tax_rate", "lt_tax_rate"], ["household_name", "lot_method", "custodian_account"]),
     "securities.csv": (["symbol", "name", "asset_class", "price"], []),
     "models.csv": (["model_id", "version", "symbol", "weight"], []),
     "sleeves.csv": (["sleeve_id", "account_id", "model_id", "policy"], []),
@@ -176,7 +176,9 @@ class BookReader:
                              custodian=row.get("custodian", lower_name), household_id=household_id,
                              registration=row.get("registration", choice(Registration, "registration")),
                              st_tax_rate=row.get("st_tax_rate", RATE), lt_tax_rate=row.get("lt_tax_rate", RATE),
-                             lot_method=row.get("lot_method", _lot_method, required=False) or "FIFO")
+                             lot_method=row.get("lot_method", _lot_method, required=False) or "FIFO",
+                             custodian_account=row.get("custodian_account", identifier, required=False) or None,
+                             optional=("custodian_account",))
             if account and self._unique(row, "account", account_id, "account_id"):
                 accounts[account_id] = account
                 known = households.setdefault(household_id, household_name)
