@@ -6,6 +6,7 @@ The public API, for plugins and scripts. Anything not named here is internal.
 from importlib.metadata import PackageNotFoundError, version
 
 from .bookdata import BookData, ImportSummary
+from .config import plugin_settings
 from .csvfiles import CsvFile, CsvRow, Diagnostics
 from .custody import (
     Custodian, CustodianAccount, CustodianLot, CustodianPosition, CustodianTransaction, Execution, OrderOutcomeUnknown,
@@ -33,7 +34,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "Custodian", "CustodianAccount", "CustodianLot", "CustodianPosition", "CustodianTransaction", "Execution",
-    "OrderOutcomeUnknown", "OrderReport", "OrderRequest", "allocate_pro_rata",
+    "OrderOutcomeUnknown", "OrderReport", "OrderRequest", "allocate_pro_rata", "plugin_settings",
     "BOOL", "DATE", "DAYS", "PLAIN", "RATIO", "STRING", "USD", "PolicyFunction",
     "CASH_SYMBOL", "MONEY", "PRICE", "QUANTITY", "Account", "BookData", "CashBalance", "ConflictError",
     "CsvFile", "CsvRow", "CustodianError", "DataError", "Diagnostic", "Diagnostics", "Household",
