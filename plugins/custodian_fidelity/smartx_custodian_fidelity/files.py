@@ -33,13 +33,16 @@ import enum
 import io
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 
 import attrs
 
-from smartx_engine import PRICE, QUANTITY, ConflictError, CsvFile, CsvRow, Diagnostic, Diagnostics, Side
+from smartx_engine import (
+    PRICE, QUANTITY, ConflictError, CsvFile, CsvRow, Diagnostic, Diagnostics, Side, allocate_pro_rata,
+)
 from smartx_engine.csvfiles import ParseError, decimal, iso_date
 
 ORDER_COLUMNS = ("Account Number", "Account Type", "Order Action", "Quantity", "Symbol", "Price Type",
@@ -229,7 +232,12 @@ def _number(value: Decimal | None) -> str:
 
 
 def _write(path: Path, header: Iterable[str], rows: list[list[str]]) -> Path:
-    """Write a whole CSV file atomically (temporary name, then rename); refuse to overwrite."""
+    """Write a whole CSV file atomically; refuse to overwrite, even against a concurrent writer.
+
+    The text goes to a temporary file (flushed to disk), which is then hard-linked to its name:
+    linking fails if the name exists, so two writers of one batch cannot both succeed. Where hard
+    links are not supported the file is renamed into place after an existence check.
+    """
     if path.exists():
         raise ConflictError(f"{path} already exists; a batch is written once")
     buffer = io.StringIO()
@@ -237,9 +245,22 @@ def _write(path: Path, header: Iterable[str], rows: list[list[str]]) -> Path:
     writer.writerow(header)
     writer.writerows(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with tmp.open("x", encoding="utf-8", newline="") as handle:
+            handle.write(buffer.getvalue())
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise ConflictError(f"{path} already exists; a batch is written once") from None
+        except OSError:  # no hard links here: rename, after checking again
+            if path.exists():
+                raise ConflictError(f"{path} already exists; a batch is written once") from None
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -484,22 +505,43 @@ def settlement_date(trade_date: dt.date) -> dt.date:
     return day
 
 
-def simulate(outbox: Path, inbox: Path, prices: Mapping[str, Decimal], *, trade_date: dt.date) -> list[Path]:
+Holdings = Mapping[tuple[str, str], Decimal]
+
+
+def simulate(outbox: Path, inbox: Path, prices: Mapping[str, Decimal], *, trade_date: dt.date,
+             holdings: Holdings | None = None, partial: Mapping[str, Decimal] | None = None) -> list[Path]:
     """Execute every outbox file that has no results yet; returns the result files written.
 
     Deterministic: a market order fills in full at ``prices[symbol]``; a limit order fills in full
     when that price is at or better than its limit, else it EXPIRES unfilled; a symbol without a
     price is REJECTED. A block executes like an order in its block account, then every allocation
-    gets its quantity at the block's average price. Settlement is :func:`settlement_date`.
+    gets its share at the block's average price. Settlement is :func:`settlement_date`.
+
+    ``holdings`` (optional), the quantity each ``(account, symbol)`` holds: a sell of more than is
+    held is REJECTED (a block, when any of its allocations sells more than its account holds), and
+    fills update the quantities as files are executed in order. ``partial`` (optional) maps a
+    symbol to the fraction of each order (or block) in it that fills: the filled quantity is that
+    fraction of the order rounded down to whole shares; the order is PARTIAL (the rest of the day
+    order expires), or EXPIRED when nothing is left, or FILLED when the fraction is 1. A partially
+    filled block is allocated with :func:`smartx_engine.allocate_pro_rata` in whole shares
+    (largest remainders first, ties to the client order id that sorts first); an allocation that
+    gets nothing has no allocation row.
     """
     outbox, inbox = Path(outbox), Path(inbox)
     settle = settlement_date(trade_date)
+    held = None if holdings is None else dict(holdings)
+    partial = partial or {}
     written = []
     for path in sorted(outbox.glob("orders_*.csv")):
         target = inbox / f"executions_{path.stem}.csv"
         if target.exists():
             continue
-        rows = [_execute(o, prices, trade_date, settle) for o in read_orders(path)]
+        rows = []
+        for o in read_orders(path):
+            short = _short(held, o.side, o.symbol, [(o.account_number, o.quantity)])
+            status, filled, price = _fill(o, prices, partial, short)
+            _move(held, o.side, o.symbol, [(o.account_number, filled)])
+            rows.append(_result_row(o, status, filled, price, trade_date, settle))
         written.append(_write(target, EXECUTION_COLUMNS, rows))
     for path in sorted(outbox.glob("blocks_*.csv")):
         target = inbox / f"executions_{path.stem}.csv"
@@ -509,28 +551,62 @@ def simulate(outbox: Path, inbox: Path, prices: Mapping[str, Decimal], *, trade_
         executions, allocations = [], []
         for b in blocks:
             head = OrderLine(b.block_id, b.block_account, b.side, b.quantity, b.symbol, b.limit_price)
-            row = _execute(head, prices, trade_date, settle)
-            executions.append(row)
-            if row[7] == "FILLED":
-                allocations.extend([b.block_id, a.client_order_id, a.account_number, ACTIONS[b.side], b.symbol,
-                                    _number(a.quantity), row[6], trade_date.isoformat(), settle.isoformat()]
-                                   for a in b.allocations)
+            short = _short(held, b.side, b.symbol, [(a.account_number, a.quantity) for a in b.allocations])
+            status, filled, price = _fill(head, prices, partial, short)
+            executions.append(_result_row(head, status, filled, price, trade_date, settle))
+            if not filled:
+                continue
+            shares = ({a.client_order_id: a.quantity for a in b.allocations} if filled == b.quantity else
+                      allocate_pro_rata(filled, {a.client_order_id: a.quantity for a in b.allocations}))
+            _move(held, b.side, b.symbol, [(a.account_number, shares[a.client_order_id]) for a in b.allocations])
+            allocations.extend([b.block_id, a.client_order_id, a.account_number, ACTIONS[b.side], b.symbol,
+                                _number(shares[a.client_order_id]), _number(price), trade_date.isoformat(),
+                                settle.isoformat()]
+                               for a in b.allocations if shares[a.client_order_id])
         # allocations first: a reader that sees the execution file also sees its allocations
         written.append(_write(inbox / f"allocations_{path.stem}.csv", ALLOCATION_COLUMNS, allocations))
         written.append(_write(target, EXECUTION_COLUMNS, executions))
     return written
 
 
-def _execute(order: OrderLine, prices: Mapping[str, Decimal], trade_date: dt.date,
-             settle: dt.date) -> list[str]:
+def _short(held: dict[tuple[str, str], Decimal] | None, side: Side, symbol: str,
+           sells: list[tuple[str, Decimal]]) -> bool:
+    """Whether a sell asks more than an account holds (only when holdings are modelled)."""
+    if held is None or side is not Side.SELL:
+        return False
+    return any(quantity > held.get((account, symbol), Decimal(0)) for account, quantity in sells)
+
+
+def _move(held: dict[tuple[str, str], Decimal] | None, side: Side, symbol: str,
+          fills: list[tuple[str, Decimal]]) -> None:
+    if held is None:
+        return
+    sign = 1 if side is Side.BUY else -1
+    for account, quantity in fills:
+        held[(account, symbol)] = held.get((account, symbol), Decimal(0)) + sign * quantity
+
+
+def _fill(order: OrderLine, prices: Mapping[str, Decimal], partial: Mapping[str, Decimal],
+          short: bool) -> tuple[str, Decimal, Decimal | None]:
+    """(status, filled quantity, price) of one order or block."""
     price = prices.get(order.symbol)
-    if price is None:
-        status, filled = "REJECTED", False
-    elif order.limit_price is None:
-        status, filled = "FILLED", True
-    else:
+    if price is None or short:
+        return "REJECTED", Decimal(0), None
+    if order.limit_price is not None:
         marketable = price <= order.limit_price if order.side is Side.BUY else price >= order.limit_price
-        status, filled = ("FILLED", True) if marketable else ("EXPIRED", False)
+        if not marketable:
+            return "EXPIRED", Decimal(0), None
+    fraction = partial.get(order.symbol)
+    if fraction is None or fraction >= 1:
+        return "FILLED", order.quantity, price
+    filled = (order.quantity * fraction).to_integral_value(rounding=ROUND_FLOOR)
+    if filled <= 0:
+        return "EXPIRED", Decimal(0), None
+    return "PARTIAL", filled, price
+
+
+def _result_row(order: OrderLine, status: str, filled: Decimal, price: Decimal | None, trade_date: dt.date,
+                settle: dt.date) -> list[str]:
     return [order.client_order_id, order.account_number, ACTIONS[order.side], order.symbol, _number(order.quantity),
-            _number(order.quantity) if filled else "0", _number(price) if filled else "", status,
+            _number(filled) if filled else "0", _number(price) if filled else "", status,
             trade_date.isoformat(), settle.isoformat() if filled else ""]
