@@ -12,8 +12,12 @@ A custodian plugin's tests subclass :class:`CustodianContract` and provide one f
                 sandbox = AcmeSandbox(seed)
                 return ContractWorld(AcmeCustodian(sandbox.url), settle=sandbox.execute)
             return make
+
+:class:`FakeCustodian` is an in-memory custodian for unit tests that need one (it passes the
+contract itself: ``tests/test_testing_kit.py``).
 """
 
 from .custodian import ContractWorld, CustodianContract, contract_seed
+from .fake import FakeCustodian
 
-__all__ = ["ContractWorld", "CustodianContract", "contract_seed"]
+__all__ = ["ContractWorld", "CustodianContract", "FakeCustodian", "contract_seed"]
