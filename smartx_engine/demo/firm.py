@@ -35,8 +35,11 @@ CENT = Decimal("0.01")
 QUARTERLY_FEE = Decimal("0.0025")  # 1 % a year, billed on positions at each quarter end
 RETIREMENT = frozenset({"ira", "rollover_ira", "roth"})
 CUSTODIANS = {"SCH": "schwab", "FID": "fidelity"}
+#: how each custodian numbers the demo's accounts: Schwab 8 digits, Fidelity a letter and digits
+CUSTODIAN_NUMBER_PREFIX = {"SCH": "4417", "FID": "Z36"}
 COLUMNS = {
-    "accounts.csv": "account_id,name,custodian,household_id,registration,st_tax_rate,lt_tax_rate,household_name",
+    "accounts.csv": "account_id,name,custodian,household_id,registration,st_tax_rate,lt_tax_rate,household_name,"
+                    "custodian_account",
     "securities.csv": "symbol,name,asset_class,price", "models.csv": "model_id,version,symbol,weight",
     "sleeves.csv": "sleeve_id,account_id,model_id,policy",
     "lots.csv": "lot_id,account_id,sleeve_id,symbol,quantity,cost_basis,acquired",
@@ -118,6 +121,11 @@ HOUSEHOLDS = (
         ("FID-2005", "Whitfield Individual Brokerage", "taxable", (("CORE", "INC-30-70"),)),
         ("SCH-1006", "Anne Whitfield Roth IRA", "roth", (("CORE", "BAL-60-40"),)))),
 )
+
+
+def custodian_number(account_id: str) -> str:
+    """The demo account's number at its custodian (``SCH-1001`` -> ``44171001``)."""
+    return CUSTODIAN_NUMBER_PREFIX[account_id[:3]] + account_id[4:]
 
 
 @attrs.frozen
@@ -203,7 +211,7 @@ def _book(rng: np.random.Generator, as_of: dt.date) -> dict[str, list[Sequence]]
     ledgers = [_ledger(rng, s, [x for x in lots + sold if x.sleeve == s], market) for s in sleeves]
     return {
         "accounts.csv": [(account_id, name, CUSTODIANS[account_id[:3]], household_id, registration, st, lt,
-                          household_name)
+                          household_name, custodian_number(account_id))
                          for household_id, household_name, st, lt, accounts in HOUSEHOLDS
                          for account_id, name, registration, _ in accounts],
         "securities.csv": list(SECURITIES),

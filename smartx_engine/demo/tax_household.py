@@ -40,7 +40,7 @@ from pathlib import Path
 
 import attrs
 
-from .firm import _money, _write
+from .firm import _money, _write, custodian_number
 
 HOUSEHOLD_ID, HOUSEHOLD_NAME = "HH-TAX", "Patel Family"
 ST_RATE, LT_RATE = "0.37", "0.238"
@@ -103,7 +103,7 @@ HISTORY = (
 WASH_SALE = (BALANCED, "2026-11-12", "BND")
 COLUMNS = {
     "accounts.csv": "account_id,name,custodian,household_id,registration,st_tax_rate,lt_tax_rate,household_name,"
-                    "lot_method",
+                    "lot_method,custodian_account",
     "sleeves.csv": "sleeve_id,account_id,model_id,policy",
     "cash.csv": "account_id,sleeve_id,amount",
     "transactions.csv": "account_id,sleeve_id,date,type,symbol,quantity,price,amount",
@@ -144,8 +144,8 @@ def write_tax_book(directory: Path, firm_book_dir: Path, as_of: dt.date = dt.dat
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("securities.csv", "models.csv"):
         shutil.copyfile(firm_book_dir / name, directory / name)
-    accounts = [(account_id, name, "schwab", HOUSEHOLD_ID, registration, ST_RATE, LT_RATE, HOUSEHOLD_NAME, method)
-                for account_id, name, registration, method in ACCOUNTS]
+    accounts = [(account_id, name, "schwab", HOUSEHOLD_ID, registration, ST_RATE, LT_RATE, HOUSEHOLD_NAME, method,
+                 custodian_number(account_id)) for account_id, name, registration, method in ACCOUNTS]
     _write(directory / "accounts.csv", COLUMNS["accounts.csv"], accounts)
     account_of = {sleeve_id: account_id for sleeve_id, account_id, *_ in SLEEVES}
     transactions = [(account_of[s], s, day, kind, symbol, quantity, "" if kind in ("deposit", "withdrawal") else price,
