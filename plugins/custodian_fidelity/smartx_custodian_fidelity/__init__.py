@@ -7,11 +7,14 @@ Modules (imported on demand, so that loading the plugin stays cheap):
 
 * :mod:`.fdx`: an FDX Core API reader (accounts, holdings with tax lots, transactions);
 * :mod:`.sandbox`: a loopback FDX server with seeded data, pagination and fault injection;
-* :mod:`.files`: Wealthscape-style order and block-allocation files, result files, and a simulator.
+* :mod:`.files`: Wealthscape-style order and block-allocation files, result files, and a simulator;
+* :mod:`.custodian`: ``FidelityCustodian``, the adapter registered through ``register_custodians``;
+* :mod:`.world`: ``FidelityWorld``, the FDX sandbox plus an outbox, an inbox and the simulator.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from smartx_engine import hookimpl
@@ -23,3 +26,11 @@ def register_commands(cli: Any) -> None:
     from .commands import fidelity
 
     cli.add_command(fidelity)
+
+
+@hookimpl
+def register_custodians(register: Callable[[Any], None]) -> None:
+    """Register the Fidelity adapter; it reads its settings and reaches FDX only when first used."""
+    from .custodian import FidelityCustodian
+
+    register(FidelityCustodian())

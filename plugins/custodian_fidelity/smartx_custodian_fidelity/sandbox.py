@@ -9,11 +9,15 @@ It serves the FDX 5.2 shapes of ``docs`` (``../shared/specs/fidelity.md``) with 
         client = FdxClient(sandbox.base_url)
 
 Numbers are written with their exact decimal text (the seed is held as Decimals).
+
+``FdxSandbox.from_seed(seed)`` serves the contract test kit's seed shape instead of the built-in
+data (see :func:`data_from_seed`).
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 import threading
@@ -103,6 +107,71 @@ def dumps(value: Any) -> bytes:
     return _NUMBER.sub(r"\1", text).encode()
 
 
+CORE_SYMBOL = "SPAXX"  # the core money-market position that holds an account's cash
+DEFAULT_LOT_DATE = dt.date(2020, 1, 2)
+
+
+def data_from_seed(seed: Mapping[str, Any], *, lot_date: dt.date = DEFAULT_LOT_DATE) -> dict[str, Any]:
+    """FDX sandbox data from the contract seed shape.
+
+    ``{"accounts": {NUMBER: {"cash": USD, "positions": {SYMBOL: QUANTITY}}}, "prices": {SYMBOL: USD}}``,
+    every value a decimal string. Each account may also give ``"type"`` (an FDX accountType,
+    default ``BROKERAGEPRODUCT``), ``"status"`` (default ``OPEN``) and ``"lots"``:
+    ``{SYMBOL: [{"acquired": "YYYY-MM-DD", "quantity": Q, "cost_basis": USD}, ...]}``, which must
+    add up to the position. A position without lots gets one lot of its whole quantity, bought on
+    ``lot_date`` at the seed price. Cash is the core money-market holding (``SPAXX``,
+    ``cashAccount: true``, price 1) and ``availableCashBalance``. No transactions.
+    """
+    prices = {symbol: Decimal(price) for symbol, price in seed.get("prices", {}).items()}
+    accounts = []
+    for number, spec in seed["accounts"].items():
+        lots = spec.get("lots", {})
+        holdings = []
+        for symbol, quantity in spec.get("positions", {}).items():
+            units, price = Decimal(quantity), prices.get(symbol)
+            given = lots.get(symbol)
+            if given is None:
+                if price is None:
+                    raise ValueError(f"account {number}: {symbol} has neither a price nor lots")
+                given = [{"acquired": lot_date.isoformat(), "quantity": quantity, "cost_basis": str(units * price)}]
+            tax_lots = [tax_lot(dt.date.fromisoformat(lot["acquired"]), Decimal(lot["quantity"]),
+                                Decimal(lot["cost_basis"])) for lot in given]
+            if sum((lot["quantity"] for lot in tax_lots), Decimal(0)) != units:
+                raise ValueError(f"account {number}: the lots of {symbol} do not add up to {units}")
+            holdings.append(security_holding(number, symbol, units, price, tax_lots))
+        cash = Decimal(spec.get("cash", "0"))
+        holdings.append(core_holding(number, cash))
+        accounts.append({"accountId": number, "accountCategory": "INVESTMENT_ACCOUNT",
+                         "accountNumberDisplay": f"...{number[-4:]}", "accountType": spec.get("type", "BROKERAGEPRODUCT"),
+                         "status": spec.get("status", "OPEN"), "currency": {"currencyCode": "USD"},
+                         "availableCashBalance": cash, "holdings": holdings})
+    return {"accounts": accounts, "transactions": {a["accountId"]: [] for a in accounts}}
+
+
+def tax_lot(acquired: dt.date, quantity: Decimal, cost_basis: Decimal) -> dict[str, Any]:
+    """An FDX TaxLot."""
+    return {"originalPurchaseDate": acquired.isoformat(), "quantity": quantity,
+            "purchasedPrice": (cost_basis / quantity).quantize(Decimal("0.0001")) if quantity else Decimal(0),
+            "costBasis": cost_basis, "positionType": "LONG"}
+
+
+def security_holding(account: str, symbol: str, units: Decimal, price: Decimal | None,
+                     lots: list[dict[str, Any]]) -> dict[str, Any]:
+    """An FDX Holding of a security, with its tax lots."""
+    holding: dict[str, Any] = {"holdingId": f"h-{account}-{symbol}", "symbol": symbol, "holdingType": "STOCK",
+                               "positionType": "LONG", "heldInAccount": "CASH", "units": units, "taxLots": lots}
+    if price is not None:
+        holding.update(currentUnitPrice=price, marketValue=units * price)
+    return holding
+
+
+def core_holding(account: str, cash: Decimal) -> dict[str, Any]:
+    """The core money-market holding (SPAXX) that holds an account's cash."""
+    return {"holdingId": f"h-{account}-{CORE_SYMBOL}", "symbol": CORE_SYMBOL, "holdingType": "MUTUALFUND",
+            "holdingSubType": "MONEYMARKET", "cashAccount": True, "units": cash, "currentUnitPrice": Decimal(1),
+            "marketValue": cash}
+
+
 def _refuse(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
@@ -124,6 +193,11 @@ class FdxSandbox:
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_seed(cls, seed: Mapping[str, Any], *, lot_date: dt.date = DEFAULT_LOT_DATE, **kwargs: Any) -> FdxSandbox:
+        """A sandbox serving the contract seed shape (see :func:`data_from_seed`)."""
+        return cls(data_from_seed(seed, lot_date=lot_date), **kwargs)
 
     @property
     def base_url(self) -> str:
