@@ -44,9 +44,15 @@ def register_book_importers(register: Register) -> None:
 def register_custodians(register: Register) -> None:
     """Register custodian adapters (Schwab, Fidelity, ...).
 
-    Call ``register(custodian)`` once per adapter; ``custodian.name`` is the value of the
-    ``custodian`` column of accounts it serves. Adapters fetch accounts, positions, lots, cash and
-    transactions, and submit, cancel and query orders. Returns nothing.
+    Call ``register(custodian)`` once per adapter, a :class:`smartx_engine.Custodian`:
+    ``custodian.name`` is the value of the ``custodian`` column of accounts it serves;
+    ``supports_blocks`` says whether it takes block orders; ``accounts()`` gives every account's
+    cash, positions and (where the custodian has them) lots; ``transactions(number, start, end)``
+    the posted history; ``submit(orders)`` one ``OrderReport`` per ``OrderRequest`` (``pending``
+    when the outcome is unknown, never a blind resend); ``track(orders)`` a report per order, or
+    ``None`` for one the custodian never received; ``cancel(order)`` a report. Registering must not
+    touch the network: build clients on first use. Returns nothing. Contract tests:
+    ``smartx_engine.testing.CustodianContract``.
     """
 
 
