@@ -11,6 +11,10 @@ An adapter is an object with these members (see :class:`Custodian`; docs/custodi
   ``None`` for an order it never received (then, and only then, may the engine send it again);
 - ``cancel(order)``: ask to cancel an open order; its report.
 
+Optionally, ``sandbox(seed, directory)``: a context manager that starts the plugin's loopback
+sandbox holding ``seed`` (the shape of :func:`smartx_engine.testing.contract_seed`, lots included)
+and yields a :class:`SandboxSession`; ``smartx demo`` uses it to trade against every custodian.
+
 Adapters raise :class:`smartx_engine.CustodianError` for refusals and malformed answers, and
 :class:`OrderOutcomeUnknown` when an order may or may not have reached the custodian (a timeout
 or a dropped connection after the request left): the engine then asks ``track`` later and never
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Protocol, runtime_checkable
@@ -132,6 +136,14 @@ class OrderReport:
     @property
     def filled_quantity(self) -> Decimal:
         return sum((e.quantity for e in self.executions), Decimal(0))
+
+
+@attrs.frozen
+class SandboxSession:
+    """A running sandbox: the environment that points the plugin at it, and how to make it execute."""
+
+    environment: Mapping[str, str]  # SMARTX_<PLUGIN>_* variables, as an operator would export them
+    settle: Callable[[dt.date], None]  # execute what was sent, as of a trade date (no-op: fills at once)
 
 
 @runtime_checkable
