@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import attrs
 import pytest
 
 import smartx_custodian_fidelity
@@ -358,3 +359,12 @@ def test_cancel_is_refused_with_where_to_cancel_in_wealthscape(world, custodian)
 
 def _account(custodian, number):
     return next(a for a in custodian.accounts() if a.number == number)
+
+
+def test_a_result_for_another_order_is_an_error(world, custodian):
+    request = _order("11112222", "VTI", "buy", "3", batch="B-M")
+    custodian.submit([request])
+    world.execute(TRADE_DATE)
+    other = attrs.evolve(request, quantity=Decimal(4))
+    with pytest.raises(CustodianError, match=r"executions_orders_B-M.csv:2: the result for order .* is for buy 3 VTI"):
+        custodian.track([other])

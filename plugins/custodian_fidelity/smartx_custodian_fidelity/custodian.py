@@ -410,12 +410,15 @@ def _outbox_name(result_file: str) -> str:
     return Path(result_file).name.split("_", 1)[1]
 
 
-def _check(order: OrderRequest, row: Any, quantity: Decimal | None) -> None:
+def _check(order: OrderRequest, row: Any, quantity: Decimal) -> None:
+    """A result row must be for the order: its account, symbol and side, and (an execution) its
+    quantity, or (an allocation) at most its quantity."""
+    allocated = isinstance(row, files.AllocationResult)
     if (row.account_number, row.symbol, row.side) != (order.account_number, order.symbol, order.side) or (
-            quantity is not None and quantity != order.quantity):
+            quantity > order.quantity if allocated else quantity != order.quantity):
         raise CustodianError(
             f"{row.file}:{row.line}: the result for order {order.client_order_id} is for "
-            f"{row.side.value} {quantity or row.quantity} {row.symbol} in {row.account_number}, but the order is "
+            f"{row.side.value} {quantity} {row.symbol} in {row.account_number}, but the order is "
             f"{order.side.value} {order.quantity} {order.symbol} in {order.account_number}")
 
 
@@ -452,7 +455,7 @@ def _report(order: OrderRequest, sent: Mapping[str, Any], executions: Mapping[st
                                            f"({where})")
             raise CustodianError(f"{head.file}:{head.line}: block {block_id} is filled but has no allocation "
                                  f"for order {cid}")
-        _check(order, allocation, None)
+        _check(order, allocation, allocation.quantity)
         execution = Execution(Path(allocation.file).name, allocation.quantity, allocation.average_price,
                               allocation.trade_date)
     else:
