@@ -6,6 +6,7 @@ It uses only smartx_engine's public API, exactly as a third party's plugin would
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from smartx_engine import hookimpl
@@ -17,3 +18,11 @@ def register_commands(cli: Any) -> None:
     from .commands import schwab
 
     cli.add_command(schwab)
+
+
+@hookimpl
+def register_custodians(register: Callable[[Any], None]) -> None:
+    """Register the Schwab adapter; it reads its settings and reaches Schwab only when first used."""
+    from .custodian import SchwabCustodian
+
+    register(SchwabCustodian.from_settings())

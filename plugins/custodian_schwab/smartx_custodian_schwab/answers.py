@@ -73,6 +73,8 @@ class TransactionRecord:
     order_id: int | None
     net_amount: Decimal
     items: tuple[TransferItem, ...]
+    trade_date: str | None = None  # tradeDate, when given (else ``time`` is the trade's moment)
+    description: str | None = None
 
 
 @attrs.frozen
@@ -81,6 +83,7 @@ class Execution:
     quantity: Decimal
     price: Decimal
     time: str
+    activity_id: int | None = None  # the orderActivityCollection element's activityId
 
 
 @attrs.frozen
@@ -233,7 +236,8 @@ def _transaction(row: Any, endpoint: str, where: str) -> TransactionRecord:
         activity_id=int(_get(row, "activityId", endpoint, where)), time=str(_get(row, "time", endpoint, where)),
         type=str(_get(row, "type", endpoint, where)), status=row.get("status"),
         order_id=int(order_id) if order_id is not None else None,
-        net_amount=_dec(row, "netAmount", endpoint, where), items=tuple(items))
+        net_amount=_dec(row, "netAmount", endpoint, where), items=tuple(items),
+        trade_date=row.get("tradeDate"), description=row.get("description"))
 
 
 def _order(body: Any, endpoint: str, where: str = "") -> OrderState:
@@ -248,11 +252,13 @@ def _order(body: Any, endpoint: str, where: str = "") -> OrderState:
                                        f"{where}orderActivityCollection")):
         if not isinstance(activity, dict) or activity.get("activityType") != "EXECUTION":
             continue
+        activity_id = activity.get("activityId")
         for j, ex in enumerate(_list(_get(activity, "executionLegs", endpoint, f"{where}orderActivityCollection[{i}]."),
                                      endpoint, f"{where}orderActivityCollection[{i}].executionLegs")):
             at = f"{where}orderActivityCollection[{i}].executionLegs[{j}]."
             executions.append(Execution(int(_get(ex, "legId", endpoint, at)), _dec(ex, "quantity", endpoint, at),
-                                        _dec(ex, "price", endpoint, at), str(_get(ex, "time", endpoint, at))))
+                                        _dec(ex, "price", endpoint, at), str(_get(ex, "time", endpoint, at)),
+                                        int(activity_id) if activity_id is not None else None))
     return OrderState(
         order_id=int(_get(body, "orderId", endpoint, where)), status=str(_get(body, "status", endpoint, where)),
         symbol=str(_get(_obj(leg, "instrument", endpoint, f"{where}orderLegCollection[0]."), "symbol",

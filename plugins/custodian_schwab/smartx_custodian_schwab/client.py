@@ -36,6 +36,7 @@ from urllib.parse import urlencode
 import attrs
 import httpx
 
+import smartx_engine
 from smartx_engine import CustodianError
 
 from .answers import (  # noqa: F401  (the typed answers are part of the client's API)
@@ -57,11 +58,20 @@ ENV = {"app_key": "SMARTX_SCHWAB_APP_KEY", "app_secret": "SMARTX_SCHWAB_APP_SECR
 DEFAULT_TOKEN_PATH = Path("~/.config/smartx/schwab-token.json")
 
 
-class OrderOutcomeUnknown(CustodianError):
+class OrderOutcomeUnknown(smartx_engine.OrderOutcomeUnknown):
     """An order request was sent but its answer was lost (5xx, timeout, dropped connection).
 
-    The order may or may not exist at Schwab; it is never resent blindly.
+    The order may or may not exist at Schwab; it is never resent blindly. It is the kernel's
+    :class:`smartx_engine.OrderOutcomeUnknown` (a ``CustodianError``).
     """
+
+
+class SchwabRefused(CustodianError):
+    """Schwab answered a request with a definite refusal (an HTTP 4xx other than 401 and 429)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
 
 
 # ---------------------------------------------------------------------------
@@ -170,6 +180,27 @@ class SchwabClient:
                    app_secret=env[ENV["app_secret"]],
                    token_path=env.get(ENV["token_path"]) or DEFAULT_TOKEN_PATH, **kwargs)
 
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str], **kwargs: Any) -> SchwabClient:
+        """A client from ``plugin_settings("schwab")``: ``app_key``, ``app_secret``, ``token_file``,
+        ``base_url`` and, optionally, ``orders_per_minute`` (the config file's ``[schwab]`` table,
+        overridden by ``SMARTX_SCHWAB_APP_KEY`` and the other variables of ``ENV``)."""
+        missing = [key for key in ("app_key", "app_secret") if not settings.get(key)]
+        if missing:
+            raise CustodianError(
+                "Schwab credentials missing: set " + ", ".join(missing) + " in the [schwab] table of the smartx "
+                "config file (SMARTX_CONFIG, default ~/.config/smartx/config.toml) or "
+                + ", ".join(f"SMARTX_SCHWAB_{k.upper()}" for k in missing))
+        if settings.get("orders_per_minute") and "orders_per_minute" not in kwargs:
+            try:
+                kwargs["orders_per_minute"] = int(settings["orders_per_minute"])
+            except ValueError:
+                raise CustodianError(f"Schwab setting orders_per_minute is not a whole number: "
+                                     f"{settings['orders_per_minute']!r}") from None
+        return cls(settings.get("base_url") or PRODUCTION_URL, app_key=settings["app_key"],
+                   app_secret=settings["app_secret"],
+                   token_path=settings.get("token_file") or DEFAULT_TOKEN_PATH, **kwargs)
+
     def close(self) -> None:
         self._http.close()
 
@@ -268,7 +299,7 @@ class SchwabClient:
                         f"Schwab {endpoint}: HTTP {status} after sending: the order may exist; "
                         f"reconcile before sending it again")
                 if status != 429 and status < 500:
-                    raise CustodianError(f"Schwab {endpoint}: HTTP {status}: {_service_error(response)}")
+                    raise SchwabRefused(f"Schwab {endpoint}: HTTP {status}: {_service_error(response)}", status)
                 problem = f"HTTP {status}"
                 if status == 429:
                     retry_after = _retry_after(response)

@@ -1,17 +1,19 @@
-"""``smartx schwab``: command-line tools of the Schwab plugin (``smartx schwab sandbox``)."""
+"""``smartx schwab``: command-line tools of the Schwab plugin (``smartx schwab sandbox``, ``login``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import click
 
-from smartx_engine import DataError
+from smartx_engine import CustodianError, DataError, plugin_settings
 
 DEFAULT_SEED: dict[str, Any] = {
     "accounts": {
@@ -57,7 +59,8 @@ def sandbox_command(port: int, seed_file: Path | None) -> None:
 
     accounts, prices = _read_seed(seed_file) if seed_file else (DEFAULT_SEED["accounts"], DEFAULT_SEED["prices"])
     try:
-        sandbox = SchwabSandbox(accounts, prices=prices, port=port)
+        epoch = dt.datetime.now(dt.UTC).replace(microsecond=0)  # times start now: windows from the real clock work
+        sandbox = SchwabSandbox(accounts, prices=prices, port=port, epoch=epoch)
     except InvalidOperation:
         raise DataError(f"{seed_file}: not a valid sandbox seed: a cash, quantity or price is not a number") from None
     except KeyError as exc:
@@ -79,6 +82,64 @@ def sandbox_command(port: int, seed_file: Path | None) -> None:
     finally:
         sandbox.stop()
     click.echo("Schwab sandbox stopped.")
+
+
+@schwab.command(name="login")
+@click.option("--redirect-uri", help="The callback URL registered with your Schwab app "
+              "(default: the redirect_uri setting).")
+@click.option("--code", help="The authorization code from the callback URL, or the whole URL Schwab "
+              "redirected the browser to.")
+def schwab_login(redirect_uri: str | None, code: str | None) -> None:
+    """Log in to Schwab: print the authorize URL, or exchange its code for a token file.
+
+    Without --code, print the URL to open in a browser. After logging in there, Schwab redirects
+    to the callback URL with ?code=...; run the command again with --code (the code, or the
+    whole URL) to write the token file (mode 0600, outside any git work tree). Refresh tokens last
+    7 days: log in again before then.
+
+    Settings come from the [schwab] table of the smartx config file (SMARTX_CONFIG, default
+    ~/.config/smartx/config.toml), overridden by SMARTX_SCHWAB_APP_KEY, SMARTX_SCHWAB_APP_SECRET,
+    SMARTX_SCHWAB_TOKEN_FILE, SMARTX_SCHWAB_BASE_URL and SMARTX_SCHWAB_REDIRECT_URI.
+
+    \b
+    Examples:
+      smartx schwab login --redirect-uri https://127.0.0.1:8182
+      smartx schwab login --redirect-uri https://127.0.0.1:8182 --code 'https://127.0.0.1:8182/?code=C0.b2F...%40&session=...'
+    """
+    from .client import REFRESH_TOKEN_LIFETIME, SchwabClient
+
+    try:
+        settings = plugin_settings("schwab")
+        redirect_uri = redirect_uri or settings.get("redirect_uri")
+        if not redirect_uri:
+            raise click.UsageError("give --redirect-uri: the callback URL registered with your Schwab app "
+                                   "(or set redirect_uri in the [schwab] table, or SMARTX_SCHWAB_REDIRECT_URI)")
+        with SchwabClient.from_settings(settings) as client:
+            if code is None:
+                click.echo("Open this URL in a browser and log in to Schwab:")
+                click.echo(f"  {client.authorize_url(redirect_uri)}")
+                click.echo("Schwab then redirects to the callback URL with ?code=...; run:")
+                click.echo(f"  smartx schwab login --redirect-uri {redirect_uri} --code 'THE WHOLE URL'")
+                return
+            client.exchange_code(_authorization_code(code), redirect_uri)
+            linked = [a.account_number for a in client.account_numbers()]
+    except (CustodianError, DataError) as exc:
+        raise click.ClickException(str(exc)) from None
+    renew = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=REFRESH_TOKEN_LIFETIME)
+    click.echo(f"Logged in to Schwab; token saved to {client.tokens.path} (mode 0600).")
+    click.echo(f"  linked accounts: {', '.join(linked) or 'none'}")
+    click.echo(f"  the refresh token lasts 7 days: log in again before {renew:%Y-%m-%d %H:%M} UTC")
+
+
+def _authorization_code(given: str) -> str:
+    """The code itself, from a bare (possibly URL-encoded) code or the whole callback URL."""
+    given = given.strip()
+    if "://" in given or given.startswith("?"):
+        codes = parse_qs(urlsplit(given).query).get("code")
+        if not codes:
+            raise click.ClickException(f"the URL has no code=... parameter: {given}")
+        return codes[-1]
+    return unquote(given)
 
 
 def _wait_for_interrupt() -> None:

@@ -10,6 +10,10 @@ default). It serves the OAuth token endpoint (``/v1/oauth/token``) and the Trade
     with SchwabSandbox(seed, prices={"MSFT": "410.00"}) as sandbox:
         sandbox.base_url        # http://127.0.0.1:PORT, the client's base URL
 
+Order, fill and transaction times count one second per event from ``epoch`` (a fixed
+2026-01-05 14:30 UTC by default; the contract tests and ``smartx schwab sandbox`` pass the
+current time, so that time windows computed from the real clock find them).
+
 Market orders fill at once at a deterministic price path: each fill of a symbol moves its last
 price by ``price_step`` (0.1% by default) and fills at the new price, rounded to the cent.
 Limit orders fill when marketable at that price, otherwise they stay ``WORKING``. Fills update the
@@ -107,7 +111,9 @@ class SchwabSandbox:
         authorization_code: str = "sandbox-code",
         price_step: Decimal | str = "0.001",
         port: int = 0,
+        epoch: datetime = EPOCH,
     ):
+        self.epoch = epoch
         self.app_key, self.app_secret = app_key, app_secret
         self.authorization_code = authorization_code
         self.price_step = _dec(price_step)
@@ -132,6 +138,22 @@ class SchwabSandbox:
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_contract_seed(cls, seed: Mapping[str, Any], **kwargs: Any) -> SchwabSandbox:
+        """A sandbox holding :func:`smartx_engine.testing.contract_seed`'s accounts and prices.
+
+        Its ``{"accounts": {NUMBER: {"cash": USD, "positions": {SYMBOL: QUANTITY}}}, "prices": {...}}``
+        becomes CASH accounts whose positions' average and last prices are the seed's price.
+        """
+        prices = dict(seed.get("prices", {}))
+        accounts = {
+            number: {"type": account.get("type", "CASH"), "cash": account.get("cash", "0"),
+                     "positions": {symbol: {"quantity": quantity, "average_price": prices[symbol],
+                                            "last_price": prices[symbol]}
+                                   for symbol, quantity in account.get("positions", {}).items()}}
+            for number, account in seed["accounts"].items()}
+        return cls(accounts, prices=prices, **kwargs)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -188,7 +210,7 @@ class SchwabSandbox:
         return self._serial
 
     def _now(self) -> datetime:
-        return EPOCH + timedelta(seconds=self._serial)
+        return self.epoch + timedelta(seconds=self._serial)
 
     def _take_fault(self, kinds: tuple[str, ...]) -> _Fault | None:
         for fault in self._faults:
