@@ -368,3 +368,19 @@ def test_a_result_for_another_order_is_an_error(world, custodian):
     other = attrs.evolve(request, quantity=Decimal(4))
     with pytest.raises(CustodianError, match=r"executions_orders_B-M.csv:2: the result for order .* is for buy 3 VTI"):
         custodian.track([other])
+
+
+def test_the_engine_resending_only_the_orders_of_a_missing_file_gets_them_written(world, custodian):
+    # A crash after orders_B-E.csv: the engine finds its single order (SUBMITTED), the block's
+    # orders not (None), and resends those alone in the same batch.
+    single = _order("11112222", "VTI", "sell", "5", batch="B-E")
+    blocked = [_order("11112222", "BND", "buy", "3", batch="B-E", block_id="BLK-E"),
+               _order("33334444", "BND", "buy", "2", batch="B-E", block_id="BLK-E")]
+    write_orders(world.outbox, "B-E", [OrderLine(single.client_order_id, "11112222", Side.SELL, "5", "VTI")])
+    found = custodian.track([single, *blocked])
+    assert found[single.client_order_id].status == OrderStatus.SUBMITTED
+    assert [found[o.client_order_id] for o in blocked] == [None, None]
+    reports = custodian.submit(blocked)
+    assert [r.custodian_order_id for r in reports] == [f"blocks_B-E.csv#{o.client_order_id}" for o in blocked]
+    assert sorted(_outbox_state(world)) == ["blocks_B-E.csv", "orders_B-E.csv"]
+    assert custodian.submit([single])[0].status == OrderStatus.SUBMITTED  # a part of a written file

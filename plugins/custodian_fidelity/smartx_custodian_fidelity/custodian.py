@@ -176,8 +176,9 @@ class FidelityCustodian:
         Orders without a ``block_id`` go to ``orders_<batch>.csv``; the orders sharing a
         ``block_id`` become one block in the ``block_account``, with an allocation each, in
         ``blocks_<batch>.csv``. An order that does not fit Wealthscape's fields is REJECTED and not
-        written. When a batch's file is already there (a retry), nothing is written: the orders it
-        holds are reported SUBMITTED, and a file holding different orders is a CustodianError.
+        written. When a batch's file is already there (a retry), nothing is written to it: the
+        orders found in it are reported SUBMITTED, and an order that is not in it (or differs) is a
+        CustodianError, before anything is written.
         """
         orders = list(orders)
         ids = [o.client_order_id for o in orders]
@@ -345,22 +346,28 @@ class _BatchPlan:
                       ("blocks", outbox / f"blocks_{batch}.csv", blocks)]
 
     def check(self) -> None:
-        """Raise if a file of this batch is there with other orders than ours."""
+        """Raise if a file of this batch is there without exactly our orders in it."""
         for kind, path, ours in self.parts:
-            if path.exists():
+            if ours and path.exists():
                 self._same(kind, path, ours)
 
     def _same(self, kind: str, path: Path, ours: list[Any]) -> None:
+        """Each of our orders (or blocks) must be in the existing file, exactly as we would write it.
+
+        The file may hold more: after a crash the engine resends only the orders that ``track``
+        did not find, so a retry may carry part of a batch (or none of one of its two files)."""
         if kind == "orders":
             theirs, key = files.read_orders(path), _order_key
         else:
             theirs, key = files.read_blocks(path), _block_key
-        if sorted(map(key, theirs)) != sorted(map(key, ours)):
-            mine = sorted(map(_ids, ours))
+        held = set(map(key, theirs))
+        strangers = [item for item in ours if key(item) not in held]
+        if strangers:
             raise CustodianError(
                 f"batch {self.batch} was already written to {path} with other orders "
                 f"({', '.join(sorted(map(_ids, theirs))) or 'none'}) than this submission's "
-                f"({', '.join(mine) or 'none'}); a batch is written once: submit these orders in a new batch")
+                f"({', '.join(sorted(map(_ids, strangers)))}); a batch is written once: submit these orders in "
+                "a new batch")
 
     def execute(self) -> dict[str, OrderReport]:
         reports = {cid: OrderReport(cid, None, OrderStatus.REJECTED, message=message)
