@@ -15,7 +15,7 @@ from smartx_custodian_fidelity.sandbox import FdxSandbox
 from smartx_custodian_fidelity.sandbox import seed as sandbox_seed
 from smartx_custodian_fidelity.world import FidelityWorld
 from smartx_engine import (
-    Custodian, CustodianError, CustodianLot, DataError, Execution, OrderRequest, OrderStatus, Side,
+    MONEY, QUANTITY, Custodian, CustodianError, CustodianLot, DataError, Execution, OrderRequest, OrderStatus, Side,
 )
 from smartx_engine.plugins import registered
 from smartx_engine.testing import ContractWorld, CustodianContract, contract_seed
@@ -384,3 +384,41 @@ def test_the_engine_resending_only_the_orders_of_a_missing_file_gets_them_writte
     assert [r.custodian_order_id for r in reports] == [f"blocks_B-E.csv#{o.client_order_id}" for o in blocked]
     assert sorted(_outbox_state(world)) == ["blocks_B-E.csv", "orders_B-E.csv"]
     assert custodian.submit([single])[0].status == OrderStatus.SUBMITTED  # a part of a written file
+
+
+# -- through the engine's order pipeline -------------------------------------------
+
+
+def test_the_engine_sends_once_then_syncs_fills_that_match_fdx(smartx, imported, rules, tmp_path):
+    from smartx_engine.demo.seeds import custodian_seed
+    from smartx_engine.orders import order_rows, submit, sync_orders
+    from smartx_engine.store import Store
+
+    smartx("--rules", str(rules), "rebalance", "--all", "--as-of", "2026-11-20")
+    smartx("trades", "approve", "--run", "R-000001")
+    store = Store.open(imported)
+    with FidelityWorld(tmp_path / "fidelity", custodian_seed(store, "fidelity")) as world:
+        custodians = {"fidelity": world.custodian()}
+        first = submit(store, custodians, only=["fidelity"], block=False)
+        orders = [o for o in order_rows(store) if o["custodian"] == "fidelity"]
+        assert orders and sorted(first.sent) == sorted(o["client_order_id"] for o in orders)
+        assert {o["status"] for o in orders} == {"submitted"}
+        written = _outbox_state(world)
+        again = submit(store, custodians, only=["fidelity"], block=False)
+        assert not again.sent and _outbox_state(world) == written
+        world.execute(TRADE_DATE)
+        tracked = sync_orders(store, custodians)
+        assert tracked.fills
+        assert {o["status"] for o in order_rows(store) if o["custodian"] == "fidelity"} == {"filled"}
+        held = {a.number: a for a in custodians["fidelity"].accounts()}
+        for account in store.accounts():
+            if account.custodian != "fidelity":
+                continue
+            fdx = held[account.custodian_number or account.account_id]
+            in_store = {r["symbol"]: QUANTITY.to_decimal(r["q"]) for r in store.db.query(
+                "select symbol, sum(quantity_e6) as q from lots where account_id = ? group by symbol having q != 0",
+                [account.account_id])}
+            assert in_store == {p.symbol: p.quantity for p in fdx.positions if p.quantity}
+            cash = store.db.execute("select sum(amount_cents) from cash where account_id = ?",
+                                    [account.account_id]).fetchone()[0]
+            assert MONEY.to_decimal(cash) == fdx.cash
