@@ -71,6 +71,7 @@ def sandbox_command(port: int, seed_file: Path | None) -> None:
         sandbox.start()
     except OSError as exc:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # before the first line: an early SIGTERM stops cleanly
     try:
         click.echo(f"Schwab sandbox listening on {sandbox.base_url} (Ctrl-C to stop)")
         click.echo(f"  app key: {sandbox.app_key}   app secret: {sandbox.app_secret}"
@@ -78,8 +79,12 @@ def sandbox_command(port: int, seed_file: Path | None) -> None:
         for hash_, account in sandbox.accounts.items():
             click.echo(f"  account {account.number} ({account.type}): hash {hash_}")
         click.echo(f"  export SMARTX_SCHWAB_BASE_URL={sandbox.base_url}")
-        _wait_for_interrupt()
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: both end the command cleanly, exit 0
+        pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sandbox.stop()
     click.echo("Schwab sandbox stopped.")
 
@@ -104,7 +109,8 @@ def schwab_login(redirect_uri: str | None, code: str | None) -> None:
     \b
     Examples:
       smartx schwab login --redirect-uri https://127.0.0.1:8182
-      smartx schwab login --redirect-uri https://127.0.0.1:8182 --code 'https://127.0.0.1:8182/?code=C0.b2F...%40&session=...'
+      smartx schwab login --redirect-uri https://127.0.0.1:8182 \\
+          --code 'https://127.0.0.1:8182/?code=C0.b2F...%40&session=...'
     """
     from .client import REFRESH_TOKEN_LIFETIME, SchwabClient
 
@@ -140,18 +146,6 @@ def _authorization_code(given: str) -> str:
             raise click.ClickException(f"the URL has no code=... parameter: {given}")
         return codes[-1]
     return unquote(given)
-
-
-def _wait_for_interrupt() -> None:
-    """Block until Ctrl-C or SIGTERM (both end the command cleanly, exit 0)."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -39,6 +39,8 @@ MARKET_TZ = ZoneInfo("America/New_York")
 MATCH_SKEW = dt.timedelta(minutes=5)
 #: ... and up to this long after now (the custodian's clock ahead of ours)
 MATCH_AHEAD = dt.timedelta(days=1)
+#: Schwab lists orders over at most a year: older ones cannot be matched
+MAX_LISTING = dt.timedelta(days=364)
 PRICE_UNIT = Decimal("0.000001")  # the engine's price precision
 
 #: Schwab order statuses (spec ``apiOrderStatus``) that end an order; every other one is open
@@ -286,14 +288,15 @@ class SchwabCustodian:
         claimed = {o.custodian_order_id: o.client_order_id for o in orders if o.custodian_order_id}
         for order in orders:
             if order.custodian_order_id:
-                state = self.client.get_order(self._hash(order.account_number), int(order.custodian_order_id))
+                state = self.client.get_order(self._hash(order.account_number), _order_id(order))
                 results[order.client_order_id] = report(order.client_order_id, state)
         unacknowledged = sorted((o for o in orders if not o.custodian_order_id), key=lambda o: o.placed_at)
         listed: dict[str, list[OrderState]] = {}
         for account in dict.fromkeys(o.account_number for o in unacknowledged):
             mine = [o for o in unacknowledged if o.account_number == account]
-            start = min(_utc(o.placed_at) for o in mine) - MATCH_SKEW
-            states = self.client.orders(self._hash(account), start, self._now() + MATCH_AHEAD)
+            now = self._now()
+            start = max(min(_utc(o.placed_at) for o in mine) - MATCH_SKEW, now - MAX_LISTING)
+            states = self.client.orders(self._hash(account), start, now + MATCH_AHEAD)
             listed[account] = sorted((s for s in states if _entered(s) is not None),
                                      key=lambda s: (_entered(s), s.order_id))
         for order in unacknowledged:
@@ -331,7 +334,7 @@ class SchwabCustodian:
                                      f"nothing to cancel")
             order_id = found.custodian_order_id
         else:
-            order_id = order.custodian_order_id
+            order_id = str(_order_id(order))
         account_hash = self._hash(order.account_number)
         try:
             self.client.cancel_order(account_hash, int(order_id))
@@ -342,6 +345,14 @@ class SchwabCustodian:
             return OrderReport(current.client_order_id, current.custodian_order_id, current.status,
                                current.executions, f"not cancelled: {exc}")
         return report(order.client_order_id, self.client.get_order(account_hash, int(order_id)))
+
+
+def _order_id(order: OrderRequest) -> int:
+    try:
+        return int(order.custodian_order_id or "")
+    except ValueError:
+        raise CustodianError(f"order {order.client_order_id}: {order.custodian_order_id!r} is not a Schwab "
+                             f"order id (Schwab's are numbers)") from None
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
