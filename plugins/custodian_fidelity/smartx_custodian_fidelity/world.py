@@ -29,7 +29,7 @@ from smartx_engine import Diagnostics, Side, round_money
 
 from . import files
 from .custodian import FidelityCustodian
-from .sandbox import CORE_SYMBOL, DEFAULT_LOT_DATE, FdxSandbox, core_holding, security_holding, tax_lot
+from .sandbox import DEFAULT_LOT_DATE, FdxSandbox, core_holding, security_holding, tax_lot
 
 DEFAULT_BLOCK_ACCOUNT = "Z99999999"
 
