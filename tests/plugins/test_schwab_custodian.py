@@ -392,3 +392,23 @@ def test_login_errors_are_clear(login_env, monkeypatch):
     assert result.exit_code == 1 and "SMARTX_SCHWAB_APP_KEY" in result.output
     result = CliRunner().invoke(schwab_command, ["login"])
     assert result.exit_code != 0 and "--redirect-uri" in result.output
+
+
+def test_long_transaction_ranges_are_asked_for_in_windows(custodian, sandbox):
+    custodian.submit([order("BND", "buy", "1")])
+    today = dt.date.today()
+    seen = len(sandbox.requests)
+    posted = custodian.transactions(ACCOUNT, today - dt.timedelta(days=400), today + dt.timedelta(days=1))
+    assert [t.symbol for t in posted] == ["BND"]
+    path = f"/trader/v1/accounts/{sandbox.hash_of(ACCOUNT)}/transactions"
+    assert [p for m, p, s in sandbox.requests[seen:]].count(path) == 5  # 402 days in windows of 90
+
+
+def test_a_full_page_of_transactions_is_split(custodian, sandbox, monkeypatch):
+    import smartx_custodian_schwab.custodian as module
+
+    monkeypatch.setattr(module, "MAX_TRANSACTION_ROWS", 1)
+    custodian.submit([order("BND", "buy", "1")])
+    today = dt.date.today()
+    with pytest.raises(CustodianError, match="its maximum: some may be missing"):
+        custodian.transactions(ACCOUNT, today - dt.timedelta(days=3), today + dt.timedelta(days=3))

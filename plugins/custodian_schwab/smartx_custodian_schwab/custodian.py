@@ -39,6 +39,9 @@ MARKET_TZ = ZoneInfo("America/New_York")
 MATCH_SKEW = dt.timedelta(minutes=5)
 #: ... and up to this long after now (the custodian's clock ahead of ours)
 MATCH_AHEAD = dt.timedelta(days=1)
+#: transactions are asked for in windows this long (Schwab: at most a year and 3000 rows a request)
+TRANSACTION_CHUNK = dt.timedelta(days=90)
+MAX_TRANSACTION_ROWS = 3000
 #: Schwab lists orders over at most a year: older ones cannot be matched
 MAX_LISTING = dt.timedelta(days=364)
 PRICE_UNIT = Decimal("0.000001")  # the engine's price precision
@@ -225,14 +228,30 @@ class SchwabCustodian:
     def transactions(self, account_number: str, start: dt.date, end: dt.date) -> list[CustodianTransaction]:
         """Transactions traded from ``start`` to ``end`` (New York dates, both included)."""
         account_hash = self._hash(account_number)
-        since = dt.datetime.combine(start, dt.time(), MARKET_TZ)
-        until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), MARKET_TZ) - dt.timedelta(milliseconds=1)
-        found = []
-        for record in self.client.transactions(account_hash, since, until, types=MAPPED_TYPES):
-            mapped = transaction(record)
-            if mapped is not None and start <= mapped.date <= end:
-                found.append(mapped)
-        return found
+        found: dict[str, CustodianTransaction] = {}
+        first = start
+        while first <= end:  # Schwab answers at most a year, and at most 3000 rows, per request
+            last = min(end, first + TRANSACTION_CHUNK - dt.timedelta(days=1))
+            for record in self._records(account_hash, first, last):
+                mapped = transaction(record)
+                if mapped is not None and start <= mapped.date <= end:
+                    found.setdefault(mapped.transaction_id, mapped)
+            first = last + dt.timedelta(days=1)
+        return list(found.values())
+
+    def _records(self, account_hash: str, first: dt.date, last: dt.date) -> list[TransactionRecord]:
+        """The records of New York days ``first`` to ``last``; a full page is split in halves."""
+        since = dt.datetime.combine(first, dt.time(), MARKET_TZ)
+        until = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), MARKET_TZ) - dt.timedelta(milliseconds=1)
+        records = self.client.transactions(account_hash, since, until, types=MAPPED_TYPES)
+        if len(records) < MAX_TRANSACTION_ROWS:
+            return records
+        if first == last:
+            raise CustodianError(f"Schwab returned {len(records)} transactions for {first}, its maximum: "
+                                 f"some may be missing")
+        middle = first + (last - first) // 2
+        return self._records(account_hash, first, middle) + self._records(account_hash, middle + dt.timedelta(days=1),
+                                                                          last)
 
     # -- orders ------------------------------------------------------------------------------------
 
