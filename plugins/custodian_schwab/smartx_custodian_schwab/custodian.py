@@ -208,7 +208,7 @@ class SchwabCustodian:
             return self._hashes[account_number]
         except KeyError:
             raise AccountNotLinked(f"Schwab account {account_number} is not linked to this Schwab login "
-                                 f"(linked: {', '.join(sorted(self._hashes)) or 'none'})") from None
+                                   f"(linked: {', '.join(sorted(self._hashes)) or 'none'})") from None
 
     # -- reading -----------------------------------------------------------------------------------
 
