@@ -14,6 +14,8 @@ from ..custodians import (
 )
 from ..custodians.reconcile import LIVE, STATUSES
 from ..errors import CustodianError
+from ..orders import sync_orders
+from ..store import Store
 from . import Env, cli, pass_env
 from .output import emit, json_option, jsonable, print_table
 from .progress import progress_bar
@@ -100,7 +102,8 @@ def custodians_sync(env: Env, name: str | None, account_id: str | None, since: d
     what the last sync stored, its prices become the current prices, new transactions are added,
     and the accounts are reconciled against the book. Syncing again changes nothing unless the
     custodian or the book changed. A custodian that fails writes nothing (exit 1), the others
-    still sync.
+    still sync. Open orders are tracked first (`smartx trades sync`), so that fills done at the
+    custodian are in the book before it is compared.
 
     An account is linked when the custodian reports its number (`smartx custodians link`; by
     default the account id). Accounts the custodian reports that the database does not know are
@@ -121,6 +124,7 @@ def custodians_sync(env: Env, name: str | None, account_id: str | None, since: d
         adapters = custodians(custodian)
     day = as_of.date() if as_of else dt.date.today()
     with progress_bar() as report:
+        fills = _track_open_orders(store, adapters, report)
         result = sync(store, adapters, as_of=day, account_id=account_id, since=since.date() if since else None,
                       progress=report)
     if not (name or account_id):
@@ -128,15 +132,16 @@ def custodians_sync(env: Env, name: str | None, account_id: str | None, since: d
         for custodian in orphans:
             click.secho(f"warning: no adapter is registered for {custodian}, so its accounts were not synced;"
                         " install its plugin (see `smartx plugins list`)", fg="yellow", err=True)
-    data = [_sync_json(c) for c in result.custodians]
+    data = [{**_sync_json(c), "fills_applied": fills.get(c.custodian, 0)} for c in result.custodians]
 
     def human() -> None:
-        print_table(f"Sync as of {day}", ["custodian", "accounts", "positions", "transactions added", "open breaks",
-                                          "resolved", "unlinked custodian accounts", "result"],
-                    [(c["custodian"], len(c["accounts"]), c["positions"], c["transactions_added"], c["breaks_open"],
-                      len(c["breaks_resolved"]), ", ".join(c["unlinked"]) or "-",
+        print_table(f"Sync as of {day}", ["custodian", "fills applied", "accounts", "positions", "transactions added",
+                                          "open breaks", "resolved", "unlinked custodian accounts", "result"],
+                    [(c["custodian"], c["fills_applied"], len(c["accounts"]), c["positions"], c["transactions_added"],
+                      c["breaks_open"], len(c["breaks_resolved"]), ", ".join(c["unlinked"]) or "-",
                       "failed" if c["error"] else "ok") for c in data],
-                    numeric=["accounts", "positions", "transactions added", "open breaks", "resolved"],
+                    numeric=["fills applied", "accounts", "positions", "transactions added", "open breaks",
+                             "resolved"],
                     empty="nothing to sync: no database account is held at a registered custodian")
         if any(c["breaks_open"] for c in data):
             click.echo("Open breaks block trading of their accounts; see `smartx custodians breaks`.")
@@ -144,6 +149,19 @@ def custodians_sync(env: Env, name: str | None, account_id: str | None, since: d
     emit(as_json, data, human)
     if result.failed:
         raise CustodianError("\n".join(c.error for c in result.failed if c.error))
+
+
+def _track_open_orders(store: Store, adapters: dict[str, Any], report: Any) -> dict[str, int]:
+    """Apply the fills of open orders before the snapshot, so that trades done at the custodian are
+    in the book and not breaks; the fills applied per custodian (a custodian that fails here fails
+    its sync just after)."""
+    fills = {}
+    for name, adapter in adapters.items():
+        try:
+            fills[name] = len(sync_orders(store, {name: adapter}, progress=report).fills)
+        except CustodianError:
+            fills[name] = 0
+    return fills
 
 
 def _sync_json(c: Any) -> dict[str, Any]:

@@ -8,22 +8,12 @@ import click
 
 from ..domain import OrderStatus
 from ..errors import NotFoundError
+from ..custodians import custodians
 from ..orders import cancel_order, order_json, order_rows, submit, sync_orders
-from ..plugins import registered
 from . import Env, cli, pass_env
 from .output import emit, json_option, print_table
 from .progress import progress_bar
 from .rebalance import trades_group
-
-
-def custodian_adapters(name: str | None = None) -> dict[str, Any]:
-    """The registered custodian adapters (only ``name``'s when given)."""
-    adapters = registered("register_custodians", "custodian")
-    if name is None:
-        return adapters
-    if name not in adapters:
-        raise NotFoundError(f"no custodian plugin {name!r} (registered: {', '.join(sorted(adapters)) or 'none'})")
-    return {name: adapters[name]}
 
 
 @trades_group.command(name="submit")
@@ -48,7 +38,7 @@ def trades_submit(env: Env, run_id: str | None, block: bool, custodian: str | No
     """
     store = env.store()
     with progress_bar() as report:
-        result = submit(store, custodian_adapters(custodian), run_id=run_id, block=block, progress=report)
+        result = submit(store, custodians(custodian), run_id=run_id, block=block, progress=report)
     orders = [order_json(r) for r in order_rows(store, client_order_ids=[
         *result.sent, *result.recovered, *result.still_pending])]
     data = {"sent": list(result.sent), "recovered": list(result.recovered), "pending": list(result.still_pending),
@@ -87,7 +77,7 @@ def trades_sync(env: Env, custodian: str | None, as_json: bool) -> None:
     """
     store = env.store()
     with progress_bar() as report:
-        result = sync_orders(store, custodian_adapters(custodian), progress=report)
+        result = sync_orders(store, custodians(custodian), progress=report)
     orders = [order_json(r) for r in order_rows(store, client_order_ids=result.changed)]
     data = {"orders_tracked": result.orders, "changed": orders, "unsent": list(result.unsent),
             "fills": [{"client_order_id": f.client_order_id, "execution_id": f.execution_id,
@@ -159,7 +149,7 @@ def orders_cancel(env: Env, client_order_id: str, as_json: bool) -> None:
     store = env.store()
     row = order_rows(store, client_order_ids=[client_order_id])
     custodian = row[0]["custodian"] if row else None
-    order = order_json(cancel_order(store, custodian_adapters(custodian) if custodian else {}, client_order_id))
+    order = order_json(cancel_order(store, custodians(custodian) if custodian else {}, client_order_id))
     emit(as_json, order, lambda: print_orders("Cancelled", [order]))
 
 

@@ -12,10 +12,10 @@ Statuses (docs/custodians.md has the diagram): ``pending`` → ``submitted`` →
 ``rejected``.
 """
 
-from .plan import blocked_accounts, record_orders
+from .plan import record_orders
 from .records import order_json, order_rows
 from .submit import Submission, submit
 from .tracking import Tracked, apply_report, cancel_order, sync_orders
 
-__all__ = ["Submission", "Tracked", "apply_report", "blocked_accounts", "cancel_order", "order_json", "order_rows",
+__all__ = ["Submission", "Tracked", "apply_report", "cancel_order", "order_json", "order_rows",
            "record_orders", "submit", "sync_orders"]

@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from ..custodians.reconcile import blocked_accounts
 from ..domain import Side, Trade
 from ..fixedpoint import PRICE, QUANTITY
 from ..rebalance.netting import NetOrder, apply_crossings, crossed_quantities, net
@@ -61,11 +62,6 @@ def _approved(store: Store, run_id: str | None) -> list[dict[str, Any]]:
         " from trades t join accounts a using (account_id)"
         " where t.status = 'approved' and t.quantity_e6 > t.crossed_e6"
         + (" and t.run_id = ?" if run_id else "") + " order by t.trade_id", [run_id] if run_id else []))
-
-
-def blocked_accounts(store: Store) -> set[str]:
-    """Accounts with an open reconciliation break: their trading waits until it is resolved or acknowledged."""
-    return {r["account_id"] for r in store.db.query("select distinct account_id from breaks where status = 'open'")}
 
 
 def record_orders(store: Store, custodians: Mapping[str, Any], *, run_id: str | None = None, block: bool = False,

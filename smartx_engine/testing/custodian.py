@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import pytest
 
-from ..custody import Custodian, CustodianAccount, OrderReport, OrderRequest
+from ..custody import Custodian, CustodianAccount, OrderReport, OrderRequest, SandboxSession
 from ..domain import OrderStatus, Side, TransactionType
 
 Seed = Mapping[str, Any]
@@ -86,6 +86,25 @@ class CustodianContract:
         assert isinstance(world.custodian, Custodian)
         assert isinstance(world.custodian.name, str) and world.custodian.name
         assert isinstance(world.custodian.supports_blocks, bool)
+
+    def test_its_sandbox_session_points_the_registered_adapter_at_a_seeded_sandbox(
+            self, world: ContractWorld, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        """``sandbox(seed, directory)`` is optional (``smartx demo`` uses it); when given, the
+        session's environment alone points the registered adapter at the seeded sandbox."""
+        if not hasattr(world.custodian, "sandbox"):
+            pytest.skip("this adapter has no sandbox for smartx demo")
+        from ..custodians import custodians
+
+        seed = contract_seed()
+        with world.custodian.sandbox(seed, tmp_path) as session:
+            assert isinstance(session, SandboxSession)
+            monkeypatch.setenv("SMARTX_CONFIG", str(tmp_path / "no-config.toml"))
+            for key, value in session.environment.items():
+                monkeypatch.setenv(key, value)
+            (adapter,) = custodians(world.custodian.name).values()
+            held = {a.number: {p.symbol: p.quantity for p in a.positions if p.quantity} for a in adapter.accounts()}
+            session.settle(dt.date.today())
+        assert held == {n: {s: Decimal(q) for s, q in a["positions"].items()} for n, a in seed["accounts"].items()}
 
     # ---------------------------------------------------------------- reading
 

@@ -17,16 +17,17 @@ Nothing is read (settings, disk, network) before the first call that needs it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from smartx_engine import (
     ConflictError, CustodianAccount, CustodianError, CustodianLot, CustodianPosition, CustodianTransaction,
-    Execution, OrderReport, OrderRequest, OrderStatus, Registration, SmartxError, TransactionType, plugin_settings,
-    round_money,
+    Execution, OrderReport, OrderRequest, OrderStatus, Registration, SandboxSession, SmartxError, TransactionType,
+    plugin_settings, round_money,
 )
 
 from . import files
@@ -127,6 +128,20 @@ class FidelityCustodian:
         if self._own_client and self._client is not None:
             self._client.close()
             self._client, self._own_client = None, False
+
+    @contextlib.contextmanager
+    def sandbox(self, seed: Mapping[str, Any], directory: Path) -> Iterator[SandboxSession]:
+        """A :class:`~.world.FidelityWorld` in ``directory``/fidelity serving ``seed``.
+
+        The session's environment is the ``SMARTX_FIDELITY_*`` variables that point this plugin at
+        its FDX sandbox, outbox and inbox; ``settle(trade_date)`` executes the files sent so far.
+        """
+        from .world import FidelityWorld
+
+        with FidelityWorld(Path(directory) / "fidelity", seed) as world:
+            yield SandboxSession(environment={f"SMARTX_FIDELITY_{key.upper()}": value
+                                              for key, value in world.settings().items()},
+                                 settle=world.execute)
 
     # -- reading --------------------------------------------------------------
 

@@ -19,15 +19,17 @@ that needs it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from smartx_engine import (
     CustodianAccount, CustodianError, CustodianPosition, CustodianTransaction, Execution, OrderReport, OrderRequest,
-    OrderStatus, Side, TransactionType, plugin_settings,
+    OrderStatus, SandboxSession, Side, TransactionType, plugin_settings,
 )
 
 from .answers import OrderState, TransactionRecord, TransferItem, equity_order
@@ -45,6 +47,8 @@ MAX_TRANSACTION_ROWS = 3000
 #: Schwab lists orders over at most a year: older ones cannot be matched
 MAX_LISTING = dt.timedelta(days=364)
 PRICE_UNIT = Decimal("0.000001")  # the engine's price precision
+#: the callback URL the sandbox's login is made with (the sandbox accepts any)
+SANDBOX_REDIRECT = "https://127.0.0.1/callback"
 
 #: Schwab order statuses (spec ``apiOrderStatus``) that end an order; every other one is open
 DONE_STATUSES = {"FILLED": OrderStatus.FILLED, "CANCELED": OrderStatus.CANCELLED, "EXPIRED": OrderStatus.CANCELLED,
@@ -199,6 +203,26 @@ class SchwabCustodian:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+    @contextlib.contextmanager
+    def sandbox(self, seed: Mapping[str, Any], directory: Path) -> Iterator[SandboxSession]:
+        """A :class:`SchwabSandbox` serving ``seed`` (the contract seed shape), logged in already.
+
+        The token file is written in ``directory`` (0600); the session's environment is the
+        ``SMARTX_SCHWAB_*`` variables that point this plugin at the sandbox. Orders fill at once.
+        """
+        from .sandbox import SchwabSandbox
+
+        with SchwabSandbox.from_contract_seed(seed, epoch=dt.datetime.now(dt.UTC)) as server:
+            token_file = Path(directory) / "schwab-token.json"
+            with SchwabClient(server.base_url, app_key=server.app_key, app_secret=server.app_secret,
+                              token_path=token_file) as client:
+                client.exchange_code(server.authorization_code, SANDBOX_REDIRECT)
+            yield SandboxSession(
+                environment={"SMARTX_SCHWAB_BASE_URL": server.base_url, "SMARTX_SCHWAB_APP_KEY": server.app_key,
+                             "SMARTX_SCHWAB_APP_SECRET": server.app_secret,
+                             "SMARTX_SCHWAB_TOKEN_FILE": str(token_file)},
+                settle=lambda trade_date: None)
 
     def _hash(self, account_number: str) -> str:
         """The account's ``hashValue`` (Schwab's calls take it, never the number)."""
