@@ -9,8 +9,8 @@ from .bookdata import BookData, ImportSummary
 from .config import plugin_settings
 from .csvfiles import CsvFile, CsvRow, Diagnostics
 from .custody import (
-    Custodian, CustodianAccount, CustodianLot, CustodianPosition, CustodianTransaction, Execution, OrderOutcomeUnknown,
-    OrderReport, OrderRequest, SandboxSession, allocate_pro_rata,
+    Custodian, CustodianAccount, CustodianLot, CustodianPosition, CustodianTransaction, Execution, LotInstruction,
+    OrderOutcomeUnknown, OrderReport, OrderRequest, SandboxSession, allocate_pro_rata,
 )
 from .domain import (
     CASH_SYMBOL, Account, CashBalance, Household, Lot, ModelVersion, ModelWeight, Order, OrderStatus,
@@ -34,7 +34,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "Custodian", "CustodianAccount", "CustodianLot", "CustodianPosition", "CustodianTransaction", "Execution",
-    "OrderOutcomeUnknown", "OrderReport", "OrderRequest", "SandboxSession", "allocate_pro_rata", "plugin_settings",
+    "LotInstruction", "OrderOutcomeUnknown", "OrderReport", "OrderRequest", "SandboxSession", "allocate_pro_rata",
+    "plugin_settings",
     "BOOL", "DATE", "DAYS", "PLAIN", "RATIO", "STRING", "USD", "PolicyFunction",
     "CASH_SYMBOL", "MONEY", "PRICE", "QUANTITY", "Account", "BookData", "CashBalance", "ConflictError",
     "CsvFile", "CsvRow", "CustodianError", "DataError", "Diagnostic", "Diagnostics", "Household",

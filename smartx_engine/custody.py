@@ -93,13 +93,25 @@ class CustodianTransaction:
 
 
 @attrs.frozen
+class LotInstruction:
+    """Relieve ``quantity`` shares of the lots acquired on ``acquired`` ("versus purchase")."""
+
+    acquired: dt.date
+    quantity: Decimal = attrs.field(converter=to_decimal)
+
+
+@attrs.frozen
 class OrderRequest:
     """An order the engine sends (or may have sent): one account, one security, one side.
 
     ``client_order_id`` is assigned and recorded by the engine before anything is sent; a custodian
     that carries client ids echoes it, others are matched by their fields and ``placed_at``.
     Orders sharing a ``block_id`` form one block (adapters with ``supports_blocks``), executed
-    together and allocated back to each account at the block's average price.
+    together and allocated back to each account at the block's average price. A sell's ``lots``
+    say which lots the engine relieves, in order and adding up to ``quantity``: an adapter that
+    can instruct the custodian (specific lots, versus purchase) sends them, so that the custodian's
+    lots stay the engine's; the others leave the custodian's default method (a reconciliation break
+    may follow).
     """
 
     client_order_id: str
@@ -111,6 +123,7 @@ class OrderRequest:
     batch_id: str  # the submission it belongs to: one `smartx trades submit` per custodian
     block_id: str | None = None
     custodian_order_id: str | None = None  # once the custodian has acknowledged it
+    lots: tuple[LotInstruction, ...] = attrs.field(default=(), converter=tuple)
 
 
 @attrs.frozen

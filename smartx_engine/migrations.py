@@ -376,3 +376,13 @@ def m007_custodians_and_orders(db: sqlite_utils.Database) -> None:
         primary key (client_order_id, execution_id)
     ) strict
     """)
+
+
+@migration
+def m008_order_lot_instructions(db: sqlite_utils.Database) -> None:
+    """Which lots a sell relieves, decided when the order is recorded: per trade (lot ids, for the
+    fills) and per order (acquired dates, the "versus purchase" instruction sent to the custodian)."""
+    _run(db, """
+    alter table order_trades add column lots text not null default '[]';
+    alter table orders add column lots text not null default '[]';
+    """)

@@ -1,7 +1,8 @@
 """`smartx demo`: a realistic firm, built deterministically, through the real import path."""
 
 import datetime as dt
-from collections import defaultdict
+import os
+from collections import Counter, defaultdict
 from decimal import Decimal
 
 from click.testing import CliRunner
@@ -31,6 +32,29 @@ def test_demo_builds_and_shows_the_firm(tmp_path):
     assert max(per_account.values()) >= 2  # multi-sleeve UMAs
     assert len(store.model_versions("BAL-60-40")) == 2
     assert {a.account_id for a in store.accounts("HH-TAX")} == {"SCH-1007", "SCH-1008"}  # the tax household
+
+
+def test_demo_syncs_trades_and_reconciles_at_both_custodians(tmp_path):
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    for section in ("Start the custodians' loopback sandboxes", "Sync positions, lots, cash and transactions",
+                    "The reconciliation report", "Send the approved trades to the custodians",
+                    "The custodians execute", "The largest block", "lots after the fills", "Book the wire"):
+        assert section in result.output
+    assert "sandbox-app-secret" not in result.output and "SMARTX_SCHWAB_APP_SECRET=****" in result.output
+    assert not any(key.startswith(("SMARTX_SCHWAB_", "SMARTX_FIDELITY_")) for key in os.environ)
+    store = Store.open(tmp_path / "demo" / "smartx.db")
+    orders = list(store.db.query("select * from orders"))
+    assert {o["custodian"] for o in orders} == {"schwab", "fidelity"}
+    assert {o["status"] for o in orders} == {"filled"}
+    blocks = Counter(o["block_id"] for o in orders if o["block_id"])
+    assert blocks and max(blocks.values()) >= 2 and all(b.startswith("FIDELITY-") for b in blocks)
+    fills = store.db.execute("select count(*) from fills").fetchone()[0]
+    assert fills >= len(orders)
+    breaks = {b["break_id"]: b for b in store.db.query("select * from breaks")}
+    assert [b["status"] for b in breaks.values()] == ["resolved"]  # the wire: acknowledged, booked, resolved
+    (wire,) = breaks.values()
+    assert wire["kind"] == "cash" and Decimal(wire["custodian"]) - Decimal(wire["engine"]) == 5000
 
 
 def test_demo_runs_twice_in_the_same_place(tmp_path):

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import shutil
+from collections import Counter
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
 import click
 
+from ..custodians import stored_breaks
+from ..custody import SandboxSession
+from ..demo.custody import custodian_sandboxes, shown
 from ..dsl import policytest
 from ..importing import read_book, store_book
+from ..orders import order_rows
 from ..rebalance.review import stored_trades
 from ..store import Store
-from . import Env, accounts, book, cash, cli, models, policy, rebalance, settings, setup, sleeves, tax, transition
+from . import (
+    Env, accounts, book, cash, cli, custodians, models, orders, policy, rebalance, settings, setup, sleeves, tax,
+    transition,
+)
 
 DEMO_NEW_SLEEVE = ("S-1004-ESG", "SCH-1004")
 #: the model the tax household's growth sleeve moves to, and the gain budget of the move
 TRANSITION = ("INC-30-70", Decimal(2000))
+#: a client wire the custodian holds before the book does: the first sync's cash break
+WIRE = Decimal(5000)
 
 
 @cli.command(name="demo")
@@ -41,6 +53,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
     book_dir, db_path = directory / "book", directory / "smartx.db"
     for stale in (db_path, db_path.with_name("smartx.db-wal"), db_path.with_name("smartx.db-shm")):
         stale.unlink(missing_ok=True)
+    shutil.rmtree(directory / "custodians", ignore_errors=True)  # the sandboxes' files: outbox, inbox, token
     rules_dir = ctx.find_object(Env).rules_dir
     ctx.obj = Env(db_path, rules_dir)
     numbers = itertools.count(1)
@@ -70,6 +83,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
     ctx.invoke(models.models_list)
 
     store = ctx.obj.store()
+    sessions, wire_account = _custodians_morning(ctx, store, directory, firm.as_of, _step)
     uma = _first_multi_sleeve_account(store)
     _step(f"A multi-sleeve UMA: {uma}")
     ctx.invoke(accounts.accounts_show, account_id=uma)
@@ -101,6 +115,8 @@ def demo(ctx: click.Context, directory: Path) -> None:
         _step("Approve the rest of the run; what approved trades net to inside each account")
         ctx.invoke(rebalance.trades_approve, run_id=stored_trades(store)[0]["run_id"])
         ctx.invoke(rebalance.trades_net)
+        if sessions:
+            _trade_at_custodians(ctx, store, sessions, wire_account, firm.as_of, _step)
         as_of = dt.datetime.combine(firm.as_of, dt.time())
         _step(f"A withdrawal: raise 25,000 USD from {uma}, pro rata across its sleeves (dry run)")
         ctx.invoke(rebalance.rebalance_command, raise_cash=(uma, Decimal(25000)), as_of=as_of, dry_run=True)
@@ -150,6 +166,62 @@ def demo(ctx: click.Context, directory: Path) -> None:
                f"  smartx --db {db_path} transition {household.growth_sleeve} --to-model {model_id} "
                f"--as-of {firm.as_of} --dry-run\n"
                f"  smartx plugins list")
+
+
+def _custodians_morning(ctx: click.Context, store: Store, directory: Path, as_of: dt.date,
+                        step: Callable[[str], None]) -> tuple[dict[str, SandboxSession], str | None]:
+    """Start the custodians' sandboxes (a wire at one Fidelity account not yet booked), sync,
+    reconcile, acknowledge the break; the sessions and the account holding the wire."""
+    wire_account = next((a.account_id for a in store.accounts() if a.custodian == "fidelity"), None)
+    step(f"Start the custodians' loopback sandboxes, seeded with the firm's accounts (and a client wire of "
+         f"{WIRE:,} USD at {wire_account} that the book has not seen)")
+    sessions = ctx.with_resource(custodian_sandboxes(store, directory / "custodians",
+                                                     unbooked_cash={wire_account: WIRE} if wire_account else {}))
+    for name, session in sessions.items():
+        click.echo(f"{name}: " + "  ".join(shown(session.environment)))
+    if not sessions:
+        click.echo("no installed custodian plugin offers a sandbox; install plugins/custodian_schwab and "
+                   "plugins/custodian_fidelity")
+        return sessions, None
+    at = dt.datetime.combine(as_of, dt.time())
+    step("Sync positions, lots, cash and transactions from the custodians, and reconcile with the book")
+    ctx.invoke(custodians.custodians_sync, as_of=at)
+    step("The reconciliation report: the wire is a cash break, and its account cannot trade until it is "
+         "resolved or acknowledged")
+    ctx.invoke(custodians.custodians_breaks)
+    for item in stored_breaks(store, statuses=["open"]):
+        ctx.invoke(custodians.custodians_ack, break_id=item.break_id,
+                   note=f"client wire of {WIRE:,} USD received {as_of}; booked after today's trades")
+    return sessions, wire_account
+
+
+def _trade_at_custodians(ctx: click.Context, store: Store, sessions: Mapping[str, SandboxSession],
+                         wire_account: str | None, as_of: dt.date, step: Callable[[str], None]) -> None:
+    """Submit the approved trades (blocks at Fidelity), execute, apply fills, book the wire, sync clean."""
+    step("Send the approved trades to the custodians, exactly once: net orders per account, one block per "
+         "security and side at Fidelity (client order ids recorded before anything is sent)")
+    ctx.invoke(orders.trades_submit, block=True)
+    for session in sessions.values():
+        session.settle(dt.date.today())  # the day the orders were sent; Schwab's sandbox fills at once
+    step("The custodians execute (Fidelity's file drop returns executions and allocations); apply the fills "
+         "to lots, cash and realised gains (smartx trades sync)")
+    ctx.invoke(orders.trades_sync)
+    blocks = Counter(r["block_id"] for r in order_rows(store) if r["block_id"])
+    if blocks:
+        block_id = blocks.most_common(1)[0][0]
+        account_id = order_rows(store, block_id=block_id)[0]["account_id"]
+        step(f"The largest block, allocated back to its accounts at its average price: {block_id}")
+        ctx.invoke(orders.orders_list, block_id=block_id)
+        step(f"{account_id}'s lots after the fills (sells relieved the lots the engine chose, and the custodian "
+             "was told which: versus purchase)")
+        ctx.invoke(tax.tax_lots, account_id=account_id)
+    if wire_account:
+        step(f"Book the wire into {wire_account} and sync again: the break is resolved, the book matches "
+             "the custodians")
+        ctx.invoke(cash.cash_deposit, sleeve_id=store.sleeves(wire_account)[0].sleeve_id, amount=WIRE,
+                   on=dt.datetime.combine(as_of, dt.time()))
+        ctx.invoke(custodians.custodians_sync)
+        ctx.invoke(custodians.custodians_breaks, status="all")
 
 
 def _first_multi_sleeve_account(store: Store) -> str:

@@ -103,17 +103,20 @@ def orders_group() -> None:
 @click.option("--status", type=click.Choice([s.value for s in OrderStatus]), help="Only orders in this status.")
 @click.option("--account", "account_id", help="Only this account's orders.")
 @click.option("--custodian", help="Only orders at this custodian.")
+@click.option("--block", "block_id", help="Only the orders of this block (their share of it).")
 @json_option
 @pass_env
-def orders_list(env: Env, status: str | None, account_id: str | None, custodian: str | None, as_json: bool) -> None:
+def orders_list(env: Env, status: str | None, account_id: str | None, custodian: str | None, block_id: str | None,
+                as_json: bool) -> None:
     """Orders, oldest first, with their fills.
 
     \b
-    Example:
+    Examples:
       smartx orders list --status partially_filled --json
+      smartx orders list --block FIDELITY-20261120-1-B1
     """
     orders = [order_json(r) for r in order_rows(env.store(), status=status, account_id=account_id,
-                                                custodian=custodian)]
+                                                custodian=custodian, block_id=block_id)]
     emit(as_json, orders, lambda: print_orders("Orders", orders))
 
 

@@ -4,8 +4,8 @@ An execution of an account order is split over the order's trades (one per sleev
 what each still wants (:func:`~smartx_engine.custody.allocate_pro_rata`: whole shares when every
 trade is in whole shares, else millionths; largest remainder, ties to the first trade id). Then:
 
-- a **sell** relieves the sleeve's lots: first the lots its proposal planned (in the planned
-  order, as far as they are still open), then the others by the account's lot method; each part
+- a **sell** relieves the sleeve's lots chosen when the order was recorded (:mod:`.lots`), in
+  that order, as far as they are still open, then the others by the account's lot method; each part
   becomes a ``realized`` row (term, proceeds, basis, gain); the sleeve's cash grows by the proceeds;
 - a **buy** opens a lot ``{trade_id}-F{n}`` (n: the order's n-th execution) acquired on the trade
   date at ``quantity x price`` rounded half-even to the cent; the sleeve's cash pays for it (a fill
@@ -20,8 +20,7 @@ An execution price is kept to 6 decimals (half-even) like every stored price.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -32,7 +31,8 @@ from ..domain import Lot, Side, Transaction, TransactionType
 from ..errors import ConflictError
 from ..fixedpoint import MONEY, PRICE, QUANTITY, round_money
 from ..store import Store, _lot_row, _realized_row
-from ..tax.relief import Method, OpenLot, Relief, relief_order, relieve
+from ..tax.relief import Method, OpenLot, Relief, relieve
+from .lots import choose, planned_ids, sleeve_lots
 
 
 @attrs.frozen
@@ -84,7 +84,7 @@ def apply_execution(store: Store, order: Mapping[str, Any], execution: Execution
         if applied(store, client_order_id, execution.execution_id):
             return None
         trades = list(store.db.query(
-            "select t.trade_id, t.sleeve_id, t.lots, o.quantity_e6, o.filled_e6 from order_trades o"
+            "select t.trade_id, t.sleeve_id, t.lots, o.lots as plan, o.quantity_e6, o.filled_e6 from order_trades o"
             " join trades t using (trade_id) where o.client_order_id = ? order by t.trade_id", [client_order_id]))
         wanted = {t["trade_id"]: QUANTITY.to_decimal(t["quantity_e6"] - t["filled_e6"]) for t in trades}
         if execution.quantity > sum(wanted.values(), Decimal(0)):
@@ -134,10 +134,10 @@ def _trade_statuses(store: Store, client_order_id: str) -> None:
 
 def _sell(store: Store, account: Any, trade: Mapping[str, Any], symbol: str, quantity: Decimal, price: Decimal,
           on: dt.date, reference: str) -> None:
-    lots = [Lot.from_row(r) for r in store.db.query(
-        "select * from lots where sleeve_id = ? and symbol = ?", [trade["sleeve_id"], symbol])]
-    reliefs = relieve([OpenLot.from_lot(lot) for lot in lots], quantity, price, on, Method.SPECIFIC,
-                      specific=_preferred(lots, json.loads(trade["lots"] or "[]"), quantity, price, on, account))
+    lots = sleeve_lots(store, trade["sleeve_id"], symbol)
+    planned = planned_ids(trade["plan"]) or planned_ids(trade["lots"])
+    chosen = [(lot.lot_id, taken) for lot, taken in choose(lots, planned, quantity, price, on, account)]
+    reliefs = relieve([OpenLot.from_lot(lot) for lot in lots], quantity, price, on, Method.SPECIFIC, specific=chosen)
     by_id = {lot.lot_id: lot for lot in lots}
     for relief in reliefs:
         lot = by_id[relief.lot_id]
@@ -151,24 +151,6 @@ def _sell(store: Store, account: Any, trade: Mapping[str, Any], symbol: str, qua
     proceeds = sum((r.proceeds for r in reliefs), Decimal(0))
     _cash_and_history(store, account.account_id, trade["sleeve_id"], reference, TransactionType.SELL, symbol,
                       quantity, price, proceeds, on)
-
-
-def _preferred(lots: Sequence[Lot], planned: Sequence[Mapping[str, Any]], quantity: Decimal, price: Decimal,
-               on: dt.date, account: Any) -> list[tuple[str, Decimal]]:
-    """The lots to relieve: the planned ones still open, in plan order, then the rest by the account's method."""
-    open_ids = {lot.lot_id for lot in lots}
-    first = [p["lot_id"] for p in planned if p["lot_id"] in open_ids]
-    rest = relief_order([OpenLot.from_lot(lot) for lot in lots if lot.lot_id not in first], price, on,
-                        account.lot_method, (account.st_tax_rate, account.lt_tax_rate))
-    held = {lot.lot_id: lot.quantity for lot in lots}
-    chosen, left = [], quantity
-    for lot_id in [*dict.fromkeys(first), *(lot.lot_id for lot in rest)]:
-        if not left:
-            break
-        taken = min(held[lot_id], left)
-        chosen.append((lot_id, taken))
-        left -= taken
-    return chosen
 
 
 def _sale(reference: str, lot: Lot, relief: Relief, on: dt.date) -> _Sale:

@@ -7,8 +7,9 @@ With ``block=True``, net orders of the same security and side in two or more acc
 custodian that takes blocks share a ``block_id`` and are executed together.
 
 Everything is recorded in one transaction *before* anything is sent: each order gets its client
-order id (``{batch_id}-{n}``, n from 1 in (account, symbol) order) and status ``pending``, and its
-trades become ``submitted``. A crash after this point leaves pending orders that
+order id (``{batch_id}-{n}``, n from 1 in (account, symbol) order) and status ``pending``, a sell
+the lots it relieves (:mod:`.lots`: its "versus purchase" instruction), and its trades become
+``submitted``. A crash after this point leaves pending orders that
 :func:`~smartx_engine.orders.submit.submit` and :func:`~smartx_engine.orders.tracking.sync_orders`
 reconcile with the custodian before anything is sent again.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -24,10 +26,11 @@ from typing import Any
 import attrs
 
 from ..custodians.reconcile import blocked_accounts
-from ..domain import Side, Trade
+from ..domain import Lot, Side, Trade
 from ..fixedpoint import PRICE, QUANTITY
 from ..rebalance.netting import NetOrder, apply_crossings, crossed_quantities, net
 from ..store import Store
+from .lots import choose, instructions, instructions_json, plan_json, planned_ids, sleeve_lots
 
 
 @attrs.frozen
@@ -131,20 +134,31 @@ def _record(store: Store, custodians: Mapping[str, Any], orders: tuple[NetOrder,
         for n, order in enumerate(group, start=1):
             client_order_id = f"{batch_id}-{n}"
             first = rows[order.trade_ids[0]]
+            members = [t for t in order.trade_ids if rows[t]["side"] == str(order.side) and left[t] > 0]
+            selling = order.side is Side.SELL
+            chosen = {t: _relief(store, rows[t], left[t], now.date()) for t in members} if selling else {}
             store.db.table("orders").insert({
                 "client_order_id": client_order_id, "batch_id": batch_id,
                 "block_id": blocks.get((order.symbol, order.side)) and f"{batch_id}-B{blocks[(order.symbol, order.side)]}",
                 "custodian": custodian, "account_id": order.account_id, "account_number": first["account_number"],
                 "symbol": order.symbol, "side": str(order.side), "quantity_e6": QUANTITY.to_int(order.quantity),
-                "status": "pending", "placed_at": stamp, "updated_at": stamp})
+                "status": "pending", "placed_at": stamp, "updated_at": stamp,
+                "lots": instructions_json(instructions(part for t in members for part in chosen.get(t, ())))})
             store.db.table("order_trades").insert_all(
-                {"client_order_id": client_order_id, "trade_id": t, "quantity_e6": left[t]}
-                for t in order.trade_ids if rows[t]["side"] == str(order.side) and left[t] > 0)
+                {"client_order_id": client_order_id, "trade_id": t, "quantity_e6": left[t],
+                 "lots": plan_json(chosen.get(t, ()))} for t in members)
             store.db.execute("update trades set status = 'submitted' where trade_id in (select value from json_each(?))"
                              " and status = 'approved'", [json.dumps(list(order.trade_ids))])
             ids.append(client_order_id)
         batches.append(RecordedBatch(custodian, batch_id, tuple(ids), len(set(blocks.values()))))
     return batches
+
+
+def _relief(store: Store, row: Mapping[str, Any], quantity_e6: int, on: dt.date) -> list[tuple[Lot, Decimal]]:
+    """The lots a sell trade's order relieves (:mod:`.lots`)."""
+    return choose(sleeve_lots(store, row["sleeve_id"], row["symbol"]), planned_ids(row["lots"]),
+                  QUANTITY.to_decimal(quantity_e6), PRICE.to_decimal(row["est_price_e6"]), on,
+                  store.account(row["account_id"]))
 
 
 def _batch_id(store: Store, custodian: str, now: dt.datetime) -> str:

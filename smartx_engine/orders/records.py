@@ -11,15 +11,17 @@ from ..custody import OrderRequest
 from ..domain import OrderStatus
 from ..fixedpoint import PRICE, QUANTITY
 from ..store import Store, where
+from .lots import instructions_of
 
 #: orders the custodian may still act on (tracked by `smartx trades sync`)
 OPEN = (OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)
 
 
 def order_rows(store: Store, *, status: str | Sequence[str] | None = None, account_id: str | None = None,
-               custodian: str | None = None, client_order_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+               custodian: str | None = None, block_id: str | None = None,
+               client_order_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Stored orders as rows with their trades and fills (oldest first)."""
-    clause, params = where(account_id=account_id, custodian=custodian)
+    clause, params = where(account_id=account_id, custodian=custodian, block_id=block_id)
     conditions = [clause[len("where "):]] if clause else []
     if status:
         statuses = [status] if isinstance(status, str) else list(status)
@@ -46,7 +48,7 @@ def request_of(row: dict[str, Any]) -> OrderRequest:
         client_order_id=row["client_order_id"], account_number=row["account_number"], symbol=row["symbol"],
         side=row["side"], quantity=QUANTITY.to_decimal(row["quantity_e6"]),
         placed_at=dt.datetime.fromisoformat(row["placed_at"]), batch_id=row["batch_id"], block_id=row["block_id"],
-        custodian_order_id=row["custodian_order_id"])
+        custodian_order_id=row["custodian_order_id"], lots=instructions_of(row["lots"]))
 
 
 def order_json(row: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from smartx_custodian_fidelity.files import (
     Allocation,
     BlockOrder,
     OrderLine,
+    read_orders,
     read_results,
     simulate,
     write_blocks,
@@ -22,7 +23,7 @@ from smartx_custodian_fidelity.files import (
 )
 from smartx_custodian_fidelity.sandbox import FdxSandbox, seed
 
-from smartx_engine import ConflictError, CustodianError, DataError, Side
+from smartx_engine import ConflictError, CustodianError, DataError, LotInstruction, Side
 
 ACCOUNT = "5426873"
 
@@ -187,7 +188,8 @@ def _outbox(root: Path) -> Path:
     write_orders(outbox, "20240119-1", [
         OrderLine("o-1", "Z12345678", Side.BUY, "10.5", "VTI"),
         OrderLine("o-2", "Z12345678", Side.SELL, "3", "AGG", limit_price="99"),
-        OrderLine("o-3", "Z87654321", Side.SELL, "4.125", "AGG", limit_price="98.50"),
+        OrderLine("o-3", "Z87654321", Side.SELL, "4.125", "AGG", limit_price="98.50",
+                  lots=[LotInstruction(dt.date(2022, 6, 13), "4"), LotInstruction(dt.date(2021, 3, 2), "0.125")]),
         OrderLine("o-4", "Z87654321", Side.BUY, "1", "NOPE"),
     ])
     write_blocks(outbox, "20240119-1", [
@@ -202,17 +204,19 @@ def test_order_files_have_the_wealthscape_columns(tmp_path):
 
     assert (outbox / "orders_20240119-1.csv").read_text().splitlines() == [
         ("Account Number,Account Type,Order Action,Quantity,Symbol,Price Type,Time In Force,Stop/Limit Price,"
-         "Client Order ID"),
-        "Z12345678,1,B,10.5,VTI,M,D,,o-1",
-        "Z12345678,1,S,3,AGG,L,D,99,o-2",
-        "Z87654321,1,S,4.125,AGG,L,D,98.5,o-3",
-        "Z87654321,1,B,1,NOPE,M,D,,o-4",
+         "Client Order ID,Versus Purchase"),
+        "Z12345678,1,B,10.5,VTI,M,D,,o-1,",
+        "Z12345678,1,S,3,AGG,L,D,99,o-2,",
+        "Z87654321,1,S,4.125,AGG,L,D,98.5,o-3,2022-06-13:4;2021-03-02:0.125",
+        "Z87654321,1,B,1,NOPE,M,D,,o-4,",
     ]
     assert (outbox / "blocks_20240119-1.csv").read_text().splitlines()[1:] == [
-        "BLK000001,1,B,150.25,VTI,M,D,,BLOCK,blk-1,blk-1",
-        "Z12345678,1,B,100,VTI,M,D,,ALLOCATION,blk-1,a-1",
-        "Z87654321,1,B,50.25,VTI,M,D,,ALLOCATION,blk-1,a-2",
+        "BLK000001,1,B,150.25,VTI,M,D,,BLOCK,blk-1,blk-1,",
+        "Z12345678,1,B,100,VTI,M,D,,ALLOCATION,blk-1,a-1,",
+        "Z87654321,1,B,50.25,VTI,M,D,,ALLOCATION,blk-1,a-2,",
     ]
+    assert read_orders(outbox / "orders_20240119-1.csv")[2].lots == (
+        LotInstruction(dt.date(2022, 6, 13), Decimal(4)), LotInstruction(dt.date(2021, 3, 2), Decimal("0.125")))
     assert not list(outbox.glob(".*"))  # no temporary file left behind
     with pytest.raises(ConflictError):
         write_orders(outbox, "20240119-1", [OrderLine("o-9", "Z1", Side.BUY, "1", "VTI")])
@@ -296,6 +300,23 @@ def test_allocations_must_add_up_to_the_block_fill(inbox):
 
     with pytest.raises(DataError, match=r"block blk-1 allocates 150.5 but 150.25 was filled"):
         read_results(inbox)
+
+
+@pytest.mark.parametrize("field, message", [
+    ("2022-06-13:4;2021-03-02", "bad lot '2021-03-02'"),
+    ("2022-06-13:4", "the Versus Purchase lots add up to 4, not the quantity 4.125"),
+])
+def test_a_bad_versus_purchase_rejects_the_order_file_naming_line_and_field(tmp_path, field, message):
+    path = _outbox(tmp_path) / "orders_20240119-1.csv"
+    path.write_text(path.read_text().replace("2022-06-13:4;2021-03-02:0.125", field))
+    with pytest.raises(DataError) as caught:
+        read_orders(path)
+    assert f"{path}:4:" in str(caught.value) and message in str(caught.value)
+
+
+def test_only_a_sell_names_lots(tmp_path):
+    with pytest.raises(ValueError, match="only a sell names the lots"):
+        OrderLine("o-9", "Z1", Side.BUY, "1", "VTI", lots=[LotInstruction(dt.date(2022, 1, 3), "1")])
 
 
 def test_a_result_reported_twice_is_rejected(inbox):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import attrs
 import pytest
@@ -15,7 +16,8 @@ from smartx_custodian_fidelity.sandbox import FdxSandbox
 from smartx_custodian_fidelity.sandbox import seed as sandbox_seed
 from smartx_custodian_fidelity.world import FidelityWorld
 from smartx_engine import (
-    MONEY, QUANTITY, Custodian, CustodianError, CustodianLot, DataError, Execution, OrderRequest, OrderStatus, Side,
+    MONEY, QUANTITY, Custodian, CustodianError, CustodianLot, DataError, Execution, LotInstruction, OrderRequest,
+    OrderStatus, Side,
 )
 from smartx_engine.plugins import registered
 from smartx_engine.testing import ContractWorld, CustodianContract, contract_seed
@@ -341,6 +343,22 @@ def test_fills_post_lots_fifo_cash_and_transactions_to_fdx(tmp_path):
         ("buy", Decimal(4), Decimal("250.00"), Decimal("-1000.00"), TRADE_DATE + dt.timedelta(days=3))]
 
 
+def test_a_sell_versus_purchase_relieves_the_lots_it_names_first(tmp_path):
+    seed = {"accounts": {"77778888": {"cash": "0.00", "positions": {"VTI": "150"},
+                                      "lots": {"VTI": [
+                                          {"acquired": "2021-05-03", "quantity": "50", "cost_basis": "10000.00"},
+                                          {"acquired": "2019-02-01", "quantity": "100", "cost_basis": "15000.00"}]}}},
+            "prices": {"VTI": "250.00"}}
+    with FidelityWorld(tmp_path, seed) as world:
+        custodian = world.custodian()
+        sell = attrs.evolve(_order("77778888", "VTI", "sell", "70", batch="B-V1"),
+                            lots=[LotInstruction(dt.date(2021, 5, 3), "50"), LotInstruction(dt.date(2019, 2, 1), "20")])
+        custodian.submit([sell])
+        world.execute(TRADE_DATE)
+        account = _account(custodian, "77778888")
+    assert account.lots == (CustodianLot("VTI", Decimal(80), Decimal("12000.00"), dt.date(2019, 2, 1)),)
+
+
 # -- cancelling --------------------------------------------------------------------
 
 
@@ -422,3 +440,30 @@ def test_the_engine_sends_once_then_syncs_fills_that_match_fdx(smartx, imported,
             cash = store.db.execute("select sum(amount_cents) from cash where account_id = ?",
                                     [account.account_id]).fetchone()[0]
             assert MONEY.to_decimal(cash) == fdx.cash
+
+
+def test_blocks_sold_versus_purchase_leave_fidelity_with_the_engines_lots(smartx, db_path, tmp_path):
+    """The demo firm's sells relieve lots other than the oldest (first in, first out would differ)."""
+    from smartx_engine.custodians import stored_breaks, sync
+    from smartx_engine.demo.firm import write_demo_book
+    from smartx_engine.demo.seeds import custodian_seed
+    from smartx_engine.orders import order_rows, submit, sync_orders
+    from smartx_engine.store import Store
+
+    firm = write_demo_book(tmp_path / "book")
+    smartx("init")
+    smartx("import", "book", str(tmp_path / "book"))
+    rules = Path(__file__).parents[2] / "rules"
+    smartx("--rules", str(rules), "rebalance", "--all", "--as-of", firm.as_of.isoformat())
+    smartx("trades", "approve", "--run", "R-000001")
+    store = Store.open(db_path)
+    with FidelityWorld(tmp_path / "fidelity", custodian_seed(store, "fidelity")) as world:
+        custodians = {"fidelity": world.custodian()}
+        submit(store, custodians, only=["fidelity"], block=True)
+        sells = [o for o in order_rows(store) if o["custodian"] == "fidelity" and o["side"] == "sell"]
+        assert sells and all(o["lots"] != "[]" for o in sells)
+        world.execute(TRADE_DATE)
+        sync_orders(store, custodians)
+        result = sync(store, custodians, as_of=TRADE_DATE)
+    assert not result.failed
+    assert stored_breaks(store, statuses=["open"]) == []

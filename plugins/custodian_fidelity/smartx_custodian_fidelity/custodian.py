@@ -220,7 +220,8 @@ class FidelityCustodian:
                 blocks.setdefault(o.block_id, []).append(o)
                 continue
             try:
-                singles.append(OrderLine(o.client_order_id, o.account_number, o.side, o.quantity, o.symbol))
+                singles.append(OrderLine(o.client_order_id, o.account_number, o.side, o.quantity, o.symbol,
+                                         lots=o.lots))
             except (ValueError, TypeError) as exc:
                 rejected[o.client_order_id] = _unfit(exc)
         built = []
@@ -325,7 +326,7 @@ def _block(block_id: str, account: str, members: list[OrderRequest], rejected: d
     parts = []
     for m in members:
         try:
-            parts.append((m, Allocation(m.client_order_id, m.account_number, m.quantity)))
+            parts.append((m, Allocation(m.client_order_id, m.account_number, m.quantity, lots=m.lots)))
         except (ValueError, TypeError) as exc:
             rejected[m.client_order_id] = _unfit(exc)
     if not parts:
@@ -343,12 +344,13 @@ def _block(block_id: str, account: str, members: list[OrderRequest], rejected: d
 
 def _order_key(line: OrderLine) -> tuple:
     return (line.client_order_id, line.account_number, line.side, line.quantity, line.symbol, line.limit_price,
-            line.time_in_force, line.account_type)
+            line.time_in_force, line.account_type, line.lots)
 
 
 def _block_key(block: BlockOrder) -> tuple:
     return (block.block_id, block.block_account, block.side, block.symbol, block.limit_price, block.time_in_force,
-            tuple(sorted((a.client_order_id, a.account_number, a.quantity, a.account_type) for a in block.allocations)))
+            tuple(sorted((a.client_order_id, a.account_number, a.quantity, a.account_type, a.lots)
+                         for a in block.allocations)))
 
 
 class _BatchPlan:

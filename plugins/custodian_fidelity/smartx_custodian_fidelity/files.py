@@ -4,11 +4,16 @@ Outbox (written by the engine, imported into Wealthscape, where orders land in "
 
 * ``orders_<batch>.csv``, "Import Orders": columns A-H of the Wealthscape help page
   (Account Number(20), Account Type(1), Order Action(3), Quantity(10, up to 3 decimals),
-  Symbol(30), Price Type(2), Time In Force(1), Stop/Limit Price(10)), then ``Client Order ID``.
+  Symbol(30), Price Type(2), Time In Force(1), Stop/Limit Price(10)), then ``Client Order ID``
+  and ``Versus Purchase``.
 * ``blocks_<batch>.csv``, "Import Block Orders & Allocations": Account Number(20), Account Type(1),
   Order Action(3), Quantity(10), Symbol/CUSIP(14), Price Type, Time In Force, Stop/Limit Price, then
   ``Trade Type`` (``BLOCK`` for the block account's order, ``ALLOCATION`` for each end account),
-  ``Block ID`` and ``Client Order ID``.
+  ``Block ID``, ``Client Order ID`` and ``Versus Purchase`` (allocations only).
+
+``Versus Purchase`` is a sell's specific-lot instruction: ``YYYY-MM-DD:QUANTITY`` pairs joined by
+``;`` (sell QUANTITY shares of the lots bought on that date, in that order), adding up to the
+order's quantity; empty for the account's default method (first in, first out).
 
 The columns after H are not public (the help page says "more columns follow"); ours carry the
 engine's ids so that results can be matched to orders. Codes: Order Action ``B`` buy, ``S`` sell;
@@ -41,14 +46,14 @@ from pathlib import Path
 import attrs
 
 from smartx_engine import (
-    PRICE, QUANTITY, ConflictError, CsvFile, CsvRow, Diagnostic, Diagnostics, Side, allocate_pro_rata,
+    PRICE, QUANTITY, ConflictError, CsvFile, CsvRow, Diagnostic, Diagnostics, LotInstruction, Side, allocate_pro_rata,
 )
 from smartx_engine.csvfiles import ParseError, decimal, iso_date
 
 ORDER_COLUMNS = ("Account Number", "Account Type", "Order Action", "Quantity", "Symbol", "Price Type",
-                 "Time In Force", "Stop/Limit Price", "Client Order ID")
+                 "Time In Force", "Stop/Limit Price", "Client Order ID", "Versus Purchase")
 BLOCK_COLUMNS = ("Account Number", "Account Type", "Order Action", "Quantity", "Symbol/CUSIP", "Price Type",
-                 "Time In Force", "Stop/Limit Price", "Trade Type", "Block ID", "Client Order ID")
+                 "Time In Force", "Stop/Limit Price", "Trade Type", "Block ID", "Client Order ID", "Versus Purchase")
 EXECUTION_COLUMNS = ("Client Order ID", "Account Number", "Order Action", "Symbol", "Quantity",
                      "Filled Quantity", "Average Price", "Status", "Trade Date", "Settlement Date")
 ALLOCATION_COLUMNS = ("Block ID", "Client Order ID", "Account Number", "Order Action", "Symbol", "Quantity",
@@ -92,6 +97,32 @@ def _limit_price(instance: object, attribute: attrs.Attribute, value: Decimal | 
         raise ValueError(f"{attribute.name} {value} must be positive and at most 10 characters")
 
 
+def _versus_purchase(instance: object, attribute: attrs.Attribute, value: tuple[LotInstruction, ...]) -> None:
+    if not value:
+        return
+    if getattr(instance, "side", Side.SELL) is not Side.SELL:
+        raise ValueError("only a sell names the lots it sells (Versus Purchase)")
+    if sum((i.quantity for i in value), Decimal(0)) != instance.quantity:  # type: ignore[attr-defined]
+        raise ValueError(f"the Versus Purchase lots add up to {sum(i.quantity for i in value)}, "
+                         f"not the quantity {instance.quantity}")  # type: ignore[attr-defined]
+
+
+def versus_purchase(text: str) -> tuple[LotInstruction, ...]:
+    """Parse a ``Versus Purchase`` field (see the module docstring)."""
+    lots = []
+    for part in text.split(";"):
+        acquired, _, quantity = part.partition(":")
+        try:
+            lots.append(LotInstruction(dt.date.fromisoformat(acquired.strip()), _positive_quantity(quantity.strip())))
+        except (ValueError, ArithmeticError):
+            raise ParseError(f"bad lot {part!r}", hint="YYYY-MM-DD:QUANTITY pairs joined by ';'") from None
+    return tuple(lots)
+
+
+def _lots_text(lots: Iterable[LotInstruction]) -> str:
+    return ";".join(f"{i.acquired.isoformat()}:{_number(i.quantity)}" for i in lots)
+
+
 def _decimal(value: Decimal | str | None) -> Decimal | None:
     if isinstance(value, float):
         raise TypeError("quantities and prices are never floats; pass a Decimal or a string")
@@ -110,6 +141,7 @@ class OrderLine:
     limit_price: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_limit_price)
     time_in_force: str = DAY
     account_type: str = CASH_ACCOUNT
+    lots: tuple[LotInstruction, ...] = attrs.field(default=(), converter=tuple, validator=_versus_purchase)
 
     @property
     def price_type(self) -> str:
@@ -124,6 +156,7 @@ class Allocation:
     account_number: str = attrs.field(validator=_width(20))
     quantity: Decimal = attrs.field(converter=_decimal, validator=_order_quantity)
     account_type: str = CASH_ACCOUNT
+    lots: tuple[LotInstruction, ...] = attrs.field(default=(), converter=tuple, validator=_versus_purchase)
 
 
 @attrs.frozen
@@ -204,7 +237,7 @@ class InboxResults:
 def write_orders(outbox: Path, batch: str, orders: Iterable[OrderLine]) -> Path:
     """Write ``orders_<batch>.csv`` into ``outbox``; an existing batch is never overwritten."""
     rows = [[o.account_number, o.account_type, ACTIONS[o.side], _number(o.quantity), o.symbol, o.price_type,
-             o.time_in_force, _number(o.limit_price), o.client_order_id] for o in orders]
+             o.time_in_force, _number(o.limit_price), o.client_order_id, _lots_text(o.lots)] for o in orders]
     return _write(Path(outbox) / f"orders_{_batch(batch)}.csv", ORDER_COLUMNS, rows)
 
 
@@ -214,10 +247,10 @@ def write_blocks(outbox: Path, batch: str, blocks: Iterable[BlockOrder]) -> Path
     for b in blocks:
         common = [ACTIONS[b.side]]
         rows.append([b.block_account, CASH_ACCOUNT, *common, _number(b.quantity), b.symbol, b.price_type,
-                     b.time_in_force, _number(b.limit_price), "BLOCK", b.block_id, b.block_id])
+                     b.time_in_force, _number(b.limit_price), "BLOCK", b.block_id, b.block_id, ""])
         rows.extend([a.account_number, a.account_type, *common, _number(a.quantity), b.symbol, b.price_type,
-                     b.time_in_force, _number(b.limit_price), "ALLOCATION", b.block_id, a.client_order_id]
-                    for a in b.allocations)
+                     b.time_in_force, _number(b.limit_price), "ALLOCATION", b.block_id, a.client_order_id,
+                     _lots_text(a.lots)] for a in b.allocations)
     return _write(Path(outbox) / f"blocks_{_batch(batch)}.csv", BLOCK_COLUMNS, rows)
 
 
@@ -449,7 +482,7 @@ def read_blocks(path: Path) -> tuple[BlockOrder, ...]:
                 row.error(f"allocation before its block {block_id}", field="Block ID")
                 continue
             allocations.setdefault(block_id, []).append(
-                Allocation(line.client_order_id, line.account_number, line.quantity, line.account_type))
+                Allocation(line.client_order_id, line.account_number, line.quantity, line.account_type, line.lots))
         else:
             row.error(f"unknown trade type {kind!r}", field="Trade Type", hint="BLOCK or ALLOCATION")
     blocks = []
@@ -475,7 +508,7 @@ def _order_line(row: CsvRow, symbol: str = "Symbol") -> OrderLine | None:
                   side=row.get("Order Action", _action), quantity=row.get("Quantity", _positive_quantity),
                   symbol=row.get(symbol), limit_price=row.get("Stop/Limit Price", _price, required=False),
                   time_in_force=row.get("Time In Force"), account_type=row.get("Account Type", required=False)
-                  or "")
+                  or "", lots=row.get("Versus Purchase", versus_purchase, required=False) or ())
     price_type = row.get("Price Type")
     if len(row.file.diagnostics.items) > before:
         return None

@@ -13,19 +13,20 @@
 ``execute`` runs :func:`.files.simulate` with the quantities the FDX data holds (a sell of more
 than is held is REJECTED) and the world's ``partial`` fill fractions, then posts every fill of the
 new result files into the FDX sandbox's data: the position's units, a new tax lot for a buy, lots
-relieved first in, first out for a sell, the core cash position, and an FDX transaction.
+relieved for a sell as its ``Versus Purchase`` instruction says (then first in, first out), the
+core cash position, and an FDX transaction.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from smartx_engine import Diagnostics, Side, round_money
+from smartx_engine import Diagnostics, LotInstruction, Side, round_money
 
 from . import files
 from .custodian import FidelityCustodian
@@ -94,15 +95,16 @@ class FidelityWorld:
         written = files.simulate(self.outbox, self.inbox, self.prices, trade_date=trade_date,
                                  holdings=self.holdings(), partial=self.partial)
         diagnostics = Diagnostics()
-        fills: list[tuple[str, str, Side, str, Decimal, Decimal, dt.date, dt.date]] = []
+        lots = self._versus_purchase()
+        fills: list[tuple[str, str, Side, str, Decimal, Decimal, dt.date, dt.date, tuple[LotInstruction, ...]]] = []
         for path in written:
             if path.name.startswith("executions_orders_"):
                 fills.extend((f"{path.stem}-{e.line}", e.account_number, e.side, e.symbol, e.filled_quantity,
-                              e.average_price, e.trade_date, e.settlement_date)
+                              e.average_price, e.trade_date, e.settlement_date, lots.get(e.client_order_id, ()))
                              for e in files.read_executions(path, diagnostics) if e.filled_quantity)
             elif path.name.startswith("allocations_"):
                 fills.extend((f"{path.stem}-{a.line}", a.account_number, a.side, a.symbol, a.quantity,
-                              a.average_price, a.trade_date, a.settlement_date)
+                              a.average_price, a.trade_date, a.settlement_date, lots.get(a.client_order_id, ()))
                              for a in files.read_allocations(path, diagnostics))
         diagnostics.raise_if_any("the simulator's own result files")
         data = copy.deepcopy(self.sandbox.data)
@@ -111,10 +113,18 @@ class FidelityWorld:
         self.sandbox.data = data  # swapped whole: the server never serves a half-posted state
         return written
 
+    def _versus_purchase(self) -> dict[str, tuple[LotInstruction, ...]]:
+        """Each order's and allocation's specific-lot instruction, from the outbox files."""
+        found = {o.client_order_id: o.lots for path in self.outbox.glob("orders_*.csv") for o in files.read_orders(path)}
+        found.update((a.client_order_id, a.lots) for path in self.outbox.glob("blocks_*.csv")
+                     for b in files.read_blocks(path) for a in b.allocations)
+        return found
+
 
 def _post(data: dict[str, Any], transaction_id: str, account_id: str, side: Side, symbol: str, quantity: Decimal,
-          price: Decimal, trade_date: dt.date, settlement: dt.date) -> None:
-    """Post one fill into FDX data: units, tax lots (FIFO relief), core cash, a transaction."""
+          price: Decimal, trade_date: dt.date, settlement: dt.date, lots: Sequence[LotInstruction] = ()) -> None:
+    """Post one fill into FDX data: units, tax lots (relieved versus purchase, then FIFO), core cash,
+    a transaction."""
     account = next(a for a in data["accounts"] if a["accountId"] == account_id)
     holdings = account["holdings"]
     holding = next((h for h in holdings if h.get("symbol") == symbol and not h.get("cashAccount")), None)
@@ -128,7 +138,7 @@ def _post(data: dict[str, Any], transaction_id: str, account_id: str, side: Side
         cash_change = -amount
     else:
         holding["units"] -= quantity
-        _relieve(holding["taxLots"], quantity)
+        _relieve(holding["taxLots"], quantity, lots)
         cash_change = amount
     holding.update(currentUnitPrice=price, marketValue=holding["units"] * price)
     if not holding["units"]:
@@ -152,13 +162,26 @@ def _post(data: dict[str, Any], transaction_id: str, account_id: str, side: Side
         "settlementTimestamp": f"{settlement.isoformat()}T00:00:00Z"})
 
 
-def _relieve(lots: list[dict[str, Any]], quantity: Decimal) -> None:
-    """Relieve ``quantity`` from ``lots``, oldest first; a partly sold lot keeps its cost pro rata."""
+def _relieve(lots: list[dict[str, Any]], quantity: Decimal, instructions: Sequence[LotInstruction] = ()) -> None:
+    """Relieve ``quantity`` from ``lots``: the instructed shares of each acquired date first, in the
+    instruction's order, then the oldest lots; a partly sold lot keeps its cost pro rata."""
     lots.sort(key=lambda lot: lot["originalPurchaseDate"])
+    left = quantity
+    for instruction in instructions:
+        wanted = min(instruction.quantity, left)
+        left -= wanted - _take(lots, wanted, instruction.acquired.isoformat())
+    _take(lots, left)
+
+
+def _take(lots: list[dict[str, Any]], quantity: Decimal, acquired: str | None = None) -> Decimal:
+    """Relieve up to ``quantity`` from ``lots`` (only those bought on ``acquired`` when given),
+    oldest first; what could not be taken."""
     left = quantity
     for lot in list(lots):
         if not left:
             break
+        if acquired is not None and lot["originalPurchaseDate"] != acquired:
+            continue
         take = min(left, lot["quantity"])
         if take == lot["quantity"]:
             lots.remove(lot)
@@ -167,3 +190,4 @@ def _relieve(lots: list[dict[str, Any]], quantity: Decimal) -> None:
             lot["costBasis"] = round_money(lot["costBasis"] * remaining / lot["quantity"])
             lot["quantity"] = remaining
         left -= take
+    return left
