@@ -1,6 +1,8 @@
 """The order lifecycle against an in-memory custodian: record, send once, fill into lots and cash."""
 
+import datetime as dt
 import json
+from collections import defaultdict
 from decimal import Decimal
 
 import pytest
@@ -8,6 +10,7 @@ import pytest
 from smartx_engine.demo.seeds import custodian_seed
 from smartx_engine.fixedpoint import MONEY, QUANTITY
 from smartx_engine.orders import order_rows, submit, sync_orders
+from smartx_engine.orders.records import request_of
 from smartx_engine.store import Store
 from smartx_engine.testing import FakeCustodian
 
@@ -84,6 +87,24 @@ def test_a_sell_relieves_the_lots_its_proposal_planned(approved):
         relieved = [r["lot_id"] for r in approved.db.query(
             "select lot_id from realized where transaction_id like ? order by rowid", [f"{trade_id}-F%"])]
         assert relieved == lots
+
+
+def test_a_sell_order_names_the_lots_it_relieves_and_its_fills_relieve_exactly_those(approved):
+    custodians = fakes(approved)
+    submit(approved, custodians)
+    sells = [o for o in order_rows(approved) if o["side"] == "sell"]
+    assert sells
+    for row in sells:
+        request = request_of(row)
+        assert request.lots and sum(i.quantity for i in request.lots) == request.quantity
+    sync_orders(approved, custodians)
+    for row in sells:
+        relieved: dict = defaultdict(Decimal)
+        for trade in row["trades"]:
+            for r in approved.db.query("select acquired, quantity_e6 from realized where transaction_id like ?",
+                                       [f"{trade['trade_id']}-F%"]):
+                relieved[dt.date.fromisoformat(r["acquired"])] += QUANTITY.to_decimal(r["quantity_e6"])
+        assert relieved == {i.acquired: i.quantity for i in request_of(row).lots}
 
 
 def test_a_lost_answer_leaves_the_order_pending_and_the_next_run_finds_it(approved):
