@@ -319,13 +319,16 @@ def test_an_expired_limit_is_cancelled_with_a_message(world, custodian):
     assert report.custodian_order_id == "orders_B-L.csv#LIM-1"
 
 
-def test_fills_post_lots_fifo_cash_and_transactions_to_fdx(tmp_path):
-    seed = {"accounts": {"77778888": {"cash": "1000.00", "positions": {"VTI": "150"},
+#: one account holding VTI in two lots, the newer one first
+TWO_LOTS = {"accounts": {"77778888": {"cash": "1000.00", "positions": {"VTI": "150"},
                                       "lots": {"VTI": [
                                           {"acquired": "2021-05-03", "quantity": "50", "cost_basis": "10000.00"},
                                           {"acquired": "2019-02-01", "quantity": "100", "cost_basis": "15000.00"}]}}},
             "prices": {"VTI": "250.00"}}
-    with FidelityWorld(tmp_path, seed) as world:
+
+
+def test_fills_post_lots_fifo_cash_and_transactions_to_fdx(tmp_path):
+    with FidelityWorld(tmp_path, TWO_LOTS) as world:
         custodian = world.custodian()
         sell = _order("77778888", "VTI", "sell", "130", batch="B-F1")
         custodian.submit([sell])
@@ -344,12 +347,7 @@ def test_fills_post_lots_fifo_cash_and_transactions_to_fdx(tmp_path):
 
 
 def test_a_sell_versus_purchase_relieves_the_lots_it_names_first(tmp_path):
-    seed = {"accounts": {"77778888": {"cash": "0.00", "positions": {"VTI": "150"},
-                                      "lots": {"VTI": [
-                                          {"acquired": "2021-05-03", "quantity": "50", "cost_basis": "10000.00"},
-                                          {"acquired": "2019-02-01", "quantity": "100", "cost_basis": "15000.00"}]}}},
-            "prices": {"VTI": "250.00"}}
-    with FidelityWorld(tmp_path, seed) as world:
+    with FidelityWorld(tmp_path, TWO_LOTS) as world:
         custodian = world.custodian()
         sell = attrs.evolve(_order("77778888", "VTI", "sell", "70", batch="B-V1"),
                             lots=[LotInstruction(dt.date(2021, 5, 3), "50"), LotInstruction(dt.date(2019, 2, 1), "20")])
