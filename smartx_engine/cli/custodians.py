@@ -13,7 +13,7 @@ from ..custodians import (
     acknowledge, blocked_accounts, custodians, last_syncs, link_account, stored_breaks, sync,
 )
 from ..custodians.reconcile import LIVE, STATUSES
-from ..errors import CustodianError
+from ..errors import CustodianError, SmartxError
 from ..orders import sync_orders
 from ..store import Store
 from . import Env, cli, pass_env
@@ -124,7 +124,7 @@ def custodians_sync(env: Env, name: str | None, account_id: str | None, since: d
         adapters = custodians(custodian)
     day = as_of.date() if as_of else dt.date.today()
     with progress_bar() as report:
-        fills = _track_open_orders(store, adapters, report)
+        fills, tracking_errors = _track_open_orders(store, adapters, report)
         result = sync(store, adapters, as_of=day, account_id=account_id, since=since.date() if since else None,
                       progress=report)
     if not (name or account_id):
@@ -147,21 +147,21 @@ def custodians_sync(env: Env, name: str | None, account_id: str | None, since: d
             click.echo("Open breaks block trading of their accounts; see `smartx custodians breaks`.")
 
     emit(as_json, data, human)
-    if result.failed:
-        raise CustodianError("\n".join(c.error for c in result.failed if c.error))
+    if result.failed or tracking_errors:
+        raise CustodianError("\n".join([*tracking_errors, *(c.error for c in result.failed if c.error)]))
 
 
-def _track_open_orders(store: Store, adapters: dict[str, Any], report: Any) -> dict[str, int]:
+def _track_open_orders(store: Store, adapters: dict[str, Any], report: Any) -> tuple[dict[str, int], list[str]]:
     """Apply the fills of open orders before the snapshot, so that trades done at the custodian are
-    in the book and not breaks; the fills applied per custodian (a custodian that fails here fails
-    its sync just after)."""
-    fills = {}
+    in the book and not breaks: the fills applied per custodian, and the errors of those that failed."""
+    fills, errors = {}, []
     for name, adapter in adapters.items():
         try:
             fills[name] = len(sync_orders(store, {name: adapter}, progress=report).fills)
-        except CustodianError:
+        except SmartxError as exc:
             fills[name] = 0
-    return fills
+            errors.append(f"{name}: open orders could not be tracked, so their fills may show as breaks: {exc}")
+    return fills, errors
 
 
 def _sync_json(c: Any) -> dict[str, Any]:

@@ -125,7 +125,7 @@ def orders_list(env: Env, status: str | None, account_id: str | None, custodian:
 @json_option
 @pass_env
 def orders_show(env: Env, client_order_id: str, as_json: bool) -> None:
-    """One order: its trades and every fill."""
+    """One order: its trades, the lots a sell relieves, and every fill."""
     rows = order_rows(env.store(), client_order_ids=[client_order_id])
     if not rows:
         raise NotFoundError(f"no order {client_order_id}")
@@ -136,6 +136,9 @@ def orders_show(env: Env, client_order_id: str, as_json: bool) -> None:
         print_table("Trades", ["trade", "quantity", "filled"],
                     [(t["trade_id"], t["quantity"], t["filled_quantity"]) for t in order["trades"]],
                     numeric=["quantity", "filled"])
+        if order["lots"]:
+            print_table("Versus purchase", ["acquired", "quantity"],
+                        [(lot["acquired"], lot["quantity"]) for lot in order["lots"]], numeric=["quantity"])
         print_table("Fills", ["execution", "quantity", "price", "trade date"],
                     [(f["execution_id"], f["quantity"], f["price"], f["trade_date"]) for f in order["fills"]],
                     numeric=["quantity", "price"], empty="none yet")

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from collections import defaultdict
 from collections.abc import Collection, Mapping
+from decimal import Decimal
 from typing import Any
 
 import attrs

@@ -66,6 +66,7 @@ def order_json(row: dict[str, Any]) -> dict[str, Any]:
         "message": row["message"], "placed_at": row["placed_at"], "updated_at": row["updated_at"],
         "trades": [{"trade_id": t["trade_id"], "quantity": str(QUANTITY.to_decimal(t["quantity_e6"])),
                     "filled_quantity": str(QUANTITY.to_decimal(t["filled_e6"]))} for t in row["trades"]],
+        "lots": json.loads(row["lots"]),  # a sell's versus purchase instruction: [{"acquired", "quantity"}]
         "fills": [{"execution_id": f["execution_id"], "quantity": str(QUANTITY.to_decimal(f["quantity_e6"])),
                    "price": str(PRICE.to_decimal(f["price_e6"])), "trade_date": f["trade_date"]}
                   for f in row["fills"]],

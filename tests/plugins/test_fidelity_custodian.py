@@ -465,3 +465,21 @@ def test_blocks_sold_versus_purchase_leave_fidelity_with_the_engines_lots(smartx
         result = sync(store, custodians, as_of=TRADE_DATE)
     assert not result.failed
     assert stored_breaks(store, statuses=["open"]) == []
+
+
+def test_custodians_sync_applies_the_fills_of_open_orders_before_it_compares(smartx, imported, rules, tmp_path):
+    import json
+
+    from smartx_engine.demo.seeds import custodian_seed
+    from smartx_engine.store import Store
+
+    smartx("--rules", str(rules), "rebalance", "--all", "--as-of", "2026-11-20")
+    smartx("trades", "approve", "--run", "R-000001")
+    with FidelityWorld(tmp_path / "fidelity", custodian_seed(Store.open(imported), "fidelity")) as world:
+        env = {"SMARTX_CONFIG": str(tmp_path / "none.toml"),
+               **{f"SMARTX_FIDELITY_{k.upper()}": v for k, v in world.settings().items()}}
+        smartx("trades", "submit", "--custodian", "fidelity", env=env)
+        world.execute(TRADE_DATE)
+        (synced,) = json.loads(smartx("custodians", "sync", "--custodian", "fidelity", "--as-of",
+                                      TRADE_DATE.isoformat(), "--json", env=env).output)
+    assert synced["fills_applied"] > 0 and synced["breaks_open"] == 0
