@@ -263,6 +263,14 @@ class Store:
         """Add one transaction to the history (in the caller's database transaction)."""
         self.db.table("transactions").insert(_transaction_row(transaction))
 
+    def add_lots(self, lots: Iterable[Lot]) -> None:
+        """Add open lots (in the caller's database transaction)."""
+        self.db.table("lots").insert_all(_lot_row(lot) for lot in lots)
+
+    def add_realized(self, sales: Iterable[Any]) -> None:
+        """Add realised sales (``tax.ledger.ClosedLot``'s fields; in the caller's database transaction)."""
+        self.db.table("realized").insert_all(_realized_row(sale) for sale in sales)
+
     # ------------------------------------------------------------------ sleeves
 
     def create_sleeve(self, sleeve: Sleeve) -> Sleeve:

@@ -10,7 +10,7 @@ import attrs
 import click
 
 from ..custodians import (
-    acknowledge, blocked_accounts, custodians, last_syncs, link_account, stored_breaks, sync,
+    acknowledge, blocked_accounts, custodians, last_syncs, link_account, onboard, rebuild_lots, stored_breaks, sync,
 )
 from ..custodians.reconcile import LIVE, STATUSES
 from ..errors import CustodianError, SmartxError
@@ -38,6 +38,7 @@ def custodians_group() -> None:
       smartx custodians sync                   sync every custodian
       smartx custodians breaks                 what disagrees, and which accounts are blocked
       smartx custodians ack ID --note TEXT     accept a known difference (a deposit in transit)
+      smartx custodians lots ACCOUNT           lots rebuilt from the custodian's trades (Schwab)
     """
 
 
@@ -256,3 +257,51 @@ def custodians_link(env: Env, account_id: str, number: str) -> None:
     """
     account = link_account(env.store(), account_id, number)
     click.echo(f"{account.account_id} is {account.custodian} account {account.custodian_number}")
+
+
+@custodians_group.command(name="lots", short_help="Rebuild an account's lots from the custodian's transactions.")
+@click.argument("account_id")
+@click.option("--sleeve", "sleeve_id", help="The sleeve the lots go to (default: the account's only sleeve).")
+@click.option("--onboard", "store_them", is_flag=True,
+              help="Store the rebuilt lots, sales and trades (only into an account that holds no lots yet).")
+@json_option
+@pass_env
+def custodians_lots(env: Env, account_id: str, sleeve_id: str | None, store_them: bool, as_json: bool) -> None:
+    """Rebuild an account's lots from the buys and sells its custodian reported.
+
+    For custodians that report positions but no tax lots (Schwab): the synced transactions are
+    replayed by the account's lot method (wash sales inside the account adjust the lots), and the
+    rebuilt lots are checked against the custodian's positions. A security whose lots fall short
+    was held before the first transaction synced: sync with an earlier --since. With --onboard the
+    lots, the realised sales and the trades are stored in one sleeve of a newly linked account.
+
+    \b
+    Examples:
+      smartx custodians sync --account SCH-1009 --since 2015-01-01
+      smartx custodians lots SCH-1009
+      smartx custodians lots SCH-1009 --sleeve S-1009-CORE --onboard
+    """
+    store = env.store()
+    rebuilt = rebuild_lots(store, account_id, sleeve_id)
+    if store_them:
+        onboard(store, rebuilt)
+    data = {"account_id": account_id, "onboarded": store_them, "transactions": len(rebuilt.transactions),
+            "holdings": [{"symbol": h.symbol, "position": str(h.position), "rebuilt": str(h.rebuilt),
+                          "engine": str(h.engine), "complete": h.complete} for h in rebuilt.holdings],
+            "lots": [jsonable(lot) for lot in rebuilt.lots], "sales": len(rebuilt.sales)}
+
+    def human() -> None:
+        print_table(f"{account_id}: {len(rebuilt.transactions)} custodian trades replayed",
+                    ["symbol", "custodian position", "rebuilt lots", "engine lots", "history"],
+                    [(h.symbol, h.position, h.rebuilt, h.engine, "complete" if h.complete else "incomplete")
+                     for h in rebuilt.holdings], numeric=["custodian position", "rebuilt lots", "engine lots"],
+                    empty="no positions and no trades synced")
+        print_table("Rebuilt lots", ["lot", "symbol", "quantity", "acquired", "basis"],
+                    [(lot.lot_id, lot.symbol, lot.quantity, lot.acquired, lot.cost_basis) for lot in rebuilt.lots],
+                    numeric=["quantity", "basis"], empty="none")
+        if store_them:
+            click.echo(f"stored {len(rebuilt.lots)} lot(s) and {len(rebuilt.sales)} realised sale(s) in {account_id}")
+        elif rebuilt.incomplete:
+            click.echo("Incomplete histories: sync with an earlier --since before onboarding.")
+
+    emit(as_json, data, human)

@@ -30,7 +30,7 @@ from ..custody import Execution, allocate_pro_rata
 from ..domain import Lot, Side, Transaction, TransactionType
 from ..errors import ConflictError
 from ..fixedpoint import MONEY, PRICE, QUANTITY, round_money
-from ..store import Store, _lot_row, _realized_row
+from ..store import Store
 from ..tax.relief import Method, OpenLot, Relief, relieve
 from .lots import choose, planned_ids, sleeve_lots
 
@@ -147,7 +147,7 @@ def _sell(store: Store, account: Any, trade: Mapping[str, Any], symbol: str, qua
             store.db.execute("update lots set quantity_e6 = ?, cost_basis_cents = ? where lot_id = ?",
                              [QUANTITY.to_int(lot.quantity - relief.quantity),
                               MONEY.to_int(lot.cost_basis - relief.cost_basis), lot.lot_id])
-        store.db.table("realized").insert(_realized_row(_sale(reference, lot, relief, on)))
+        store.add_realized([_sale(reference, lot, relief, on)])
     proceeds = sum((r.proceeds for r in reliefs), Decimal(0))
     _cash_and_history(store, account.account_id, trade["sleeve_id"], reference, TransactionType.SELL, symbol,
                       quantity, price, proceeds, on)
@@ -162,7 +162,7 @@ def _sale(reference: str, lot: Lot, relief: Relief, on: dt.date) -> _Sale:
 def _buy(store: Store, account_id: str, trade: Mapping[str, Any], symbol: str, quantity: Decimal, price: Decimal,
          on: dt.date, reference: str) -> None:
     cost = round_money(quantity * price)
-    store.db.table("lots").insert(_lot_row(Lot(reference, account_id, trade["sleeve_id"], symbol, quantity, cost, on)))
+    store.add_lots([Lot(reference, account_id, trade["sleeve_id"], symbol, quantity, cost, on)])
     _cash_and_history(store, account_id, trade["sleeve_id"], reference, TransactionType.BUY, symbol, quantity, price,
                       -cost, on)
 
