@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import cached_property
 
 import attrs
@@ -57,6 +57,11 @@ class Book:
     sleeve_cash_target: np.ndarray  # the model's cash weight (NaN without a model)
     sleeve_model_changed: np.ndarray = attrs.field(  # bool: its model has a newer version than it was rebalanced to
         kw_only=True, default=attrs.Factory(lambda book: np.zeros(len(book.sleeve_ids), dtype=bool), takes_self=True))
+    sleeve_model_move: np.ndarray = attrs.field(  # the largest |weight change| since that version (0: none)
+        kw_only=True, default=attrs.Factory(lambda book: np.zeros(len(book.sleeve_ids)), takes_self=True))
+    sleeve_model_change: np.ndarray = attrs.field(  # "MODEL V1 → V2" for a changed model, else ""
+        kw_only=True, default=attrs.Factory(lambda book: np.full(len(book.sleeve_ids), "", dtype=object),
+                                            takes_self=True))
     # holdings
     holding_sleeve: np.ndarray
     holding_symbol: np.ndarray
@@ -180,6 +185,7 @@ class Book:
         positions: Sequence[tuple[str, str, float, float]],
         lots: Sequence[tuple[str, str, str, float, float, dt.date]],
         model_changed: Collection[str] = (),
+        model_changes: Mapping[str, tuple[str, float]] | None = None,
     ) -> Book:
         """Build a book from plain rows.
 
@@ -189,7 +195,8 @@ class Book:
         (sleeve_id, symbol, quantity, cost); ``lots``: (lot_id, sleeve_id, symbol, quantity, cost,
         acquired). Positions must equal the lots summed, when lots are given. ``model_changed``: the
         sleeves (each with a model) whose model has a newer version than the one they were last
-        rebalanced to (see :meth:`Store.model_changes`).
+        rebalanced to (see :meth:`Store.model_changes`); ``model_changes``: the same with, per sleeve,
+        a label (``"GRO-80-20 2026.1 → 2026.2"``) and the largest weight move between the two versions.
         """
         securities = sorted(securities)
         symbols = np.array([s[0] for s in securities], dtype=object)
@@ -204,7 +211,8 @@ class Book:
         sleeve_index = {s[0]: i for i, s in enumerate(sleeves)}
         model_code, model_vocab = _codes([s[2] for s in sleeves])
         cash_target = np.array([models[s[2]].get(CASH_SYMBOL, 0.0) if s[2] else np.nan for s in sleeves])
-        model_changed = set(model_changed)
+        model_changes = dict(model_changes or {})
+        model_changed = set(model_changed) | set(model_changes)
         if stray := model_changed - {s[0] for s in sleeves if s[2]}:
             raise ValueError(f"model_changed names sleeves without a model: {', '.join(sorted(stray))}")
 
@@ -232,6 +240,8 @@ class Book:
             sleeve_cash=np.array([s[4] for s in sleeves], dtype=np.float64),
             sleeve_cash_target=cash_target,
             sleeve_model_changed=np.array([s[0] in model_changed for s in sleeves], dtype=bool),
+            sleeve_model_move=np.array([model_changes.get(s[0], ("", 0.0))[1] for s in sleeves], dtype=np.float64),
+            sleeve_model_change=np.array([model_changes.get(s[0], ("", 0.0))[0] for s in sleeves], dtype=object),
             holding_sleeve=np.array([k[0] for k in keys], dtype=np.int32),
             holding_symbol=np.array([k[1] for k in keys], dtype=np.int32),
             holding_quantity=np.array([held.get(k, (0.0, 0.0))[0] for k in keys], dtype=np.float64),

@@ -203,6 +203,12 @@ def _print_explanation(report: dict) -> None:
                   "hold" if h["hold"] else f"sell to {_pct(h['sell_to'])}" if h["sell_to"] is not None else "")
                  for h in report["holdings"]],
                 numeric=["weight", "target", "drift", "abs band", "rel band"])
+    change = report["model_change"]
+    if change["change"]:
+        how = ("realign to target" if change["realign"] else
+               f"within `{change['statement']}`: the bands decide" if change["statement"] else
+               "no `realign on model change`: the bands decide")
+        click.echo(f"model change {change['change']}: largest weight move {_pct(change['largest_move'])}; {how}")
     cash = report["cash"]
     click.echo(f"cash {_pct(cash['weight'])} (target {_pct(cash['target'])}, min {_pct(cash['min'])}, "
                f"max {_pct(cash['max'])})")

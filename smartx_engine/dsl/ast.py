@@ -142,6 +142,14 @@ class Rebalance:
 
 
 @attrs.frozen
+class Realign:
+    """``realign on model change [above Q]``: a new model version realigns the sleeve to target."""
+
+    threshold: Quantity | None  # the largest weight move that must be exceeded; None: any change
+    span: Span
+
+
+@attrs.frozen
 class CashTarget:
     target: Quantity
     minimum: Quantity | None
@@ -254,7 +262,7 @@ class Rule:
 
 
 Statement = Union[
-    Applies, Band, Trigger, Rebalance, CashTarget, MinTrade, Shares, Lots, AvoidShortTerm, GainBudget,
+    Applies, Band, Trigger, Rebalance, Realign, CashTarget, MinTrade, Shares, Lots, AvoidShortTerm, GainBudget,
     Harvest, WashSale, Substitute, Identical, Restrict, Rule,
 ]
 

@@ -179,6 +179,8 @@ class Settings:
     """The policy's plain settings, read by the rebalancer and the tax engine."""
 
     rebalance_to: str = "target"
+    realign: bool = False  # `realign on model change`: a new model version realigns to target
+    realign_above: float | None = None  # ... when some weight moved more than this (None: any change)
     cash_target: float | None = None
     cash_min: float | None = None
     cash_max: float | None = None
@@ -218,6 +220,7 @@ class PolicyEvaluation:
     out_abs: np.ndarray
     out_rel: np.ndarray
     triggers: tuple[tuple[ast.Trigger, np.ndarray], ...]  # per sleeve
+    realign: np.ndarray              # per sleeve: `realign on model change` fired
     cash_low: np.ndarray
     cash_high: np.ndarray
     rules: tuple[tuple[ast.Rule, np.ndarray], ...]        # per sleeve or per holding, by action
@@ -230,7 +233,7 @@ class PolicyEvaluation:
 
     #: the grain of each per-row field (triggers are per sleeve; rules by their action)
     GRAINS = {"band_abs": Grain.HOLDING, "band_rel": Grain.HOLDING, "out_abs": Grain.HOLDING,
-              "out_rel": Grain.HOLDING, "cash_low": Grain.SLEEVE, "cash_high": Grain.SLEEVE, "skip": Grain.SLEEVE,
+              "out_rel": Grain.HOLDING, "realign": Grain.SLEEVE, "cash_low": Grain.SLEEVE, "cash_high": Grain.SLEEVE, "skip": Grain.SLEEVE,
               "require_approval": Grain.SLEEVE, "hold": Grain.HOLDING, "sell_rule": Grain.HOLDING,
               "avoid_short_term": Grain.LOT, "harvest": Grain.LOT}
 
@@ -323,8 +326,9 @@ class PolicyEvaluation:
 
     @property
     def triggered(self) -> np.ndarray:
-        """Sleeves that should rebalance: a band, a trigger, the cash limits or a `sell to` rule fired."""
-        fired = self.sleeve_out_of_band | self.cash_low | self.cash_high | self.sell_to_fired
+        """Sleeves that should rebalance: a band, a trigger, a model change to realign to, the cash limits
+        or a `sell to` rule fired."""
+        fired = self.sleeve_out_of_band | self.realign | self.cash_low | self.cash_high | self.sell_to_fired
         for _, mask in self.triggers:
             fired = fired | mask
         return fired & ~self.skip
@@ -398,6 +402,11 @@ class CompiledPolicy:
         cash_low = cash_weight < s.cash_min if s.cash_min is not None else np.zeros(n_sleeves, dtype=bool)
         cash_high = cash_weight > s.cash_max if s.cash_max is not None else np.zeros(n_sleeves, dtype=bool)
         triggers = tuple((statement, expr.at(frame, Grain.SLEEVE)) for statement, expr in self.triggers)
+        realign = np.zeros(n_sleeves, dtype=bool)
+        if s.realign:
+            realign = frame.column("sleeve", "model_changed").copy()
+            if s.realign_above is not None:
+                realign &= frame.column("sleeve", "model_move") > s.realign_above
         rules = tuple((rule, expr.at(frame, grain)) for rule, expr, grain in self.rules)
         skip, approval = np.zeros(n_sleeves, dtype=bool), np.zeros(n_sleeves, dtype=bool)
         hold, cap, sell_rule = np.zeros(n_holdings, dtype=bool), np.full(n_holdings, np.inf), np.full(n_holdings, -1, np.int16)
@@ -426,7 +435,7 @@ class CompiledPolicy:
         return PolicyEvaluation(
             policy=self, book=book, sleeves=np.arange(n_sleeves),
             band_abs=chosen["absolute"], band_rel=chosen["relative"],
-            out_abs=out["absolute"], out_rel=out["relative"], triggers=triggers,
+            out_abs=out["absolute"], out_rel=out["relative"], triggers=triggers, realign=realign,
             cash_low=cash_low, cash_high=cash_high, rules=rules, skip=skip, require_approval=approval,
             hold=hold, sell_rule=sell_rule, avoid_short_term=avoid, harvest=harvest,
         )
@@ -453,6 +462,8 @@ def settings_of(policy: ResolvedPolicy) -> Settings:
         match node:
             case ast.Rebalance():
                 values["rebalance_to"] = node.mode.value
+            case ast.Realign():
+                values.update(realign=True, realign_above=_fraction(node.threshold))
             case ast.CashTarget():
                 values.update(cash_target=_fraction(node.target), cash_min=_fraction(node.minimum),
                               cash_max=_fraction(node.maximum))

@@ -71,6 +71,8 @@ def explain_sleeve(evaluation: BookEvaluation, sleeve: int) -> dict[str, Any]:
             "below_min": bool(result.cash_low[row]), "above_max": bool(result.cash_high[row])}
     reasons = [f"{h['symbol']} out of band: {h['out_of_band']}" for h in holdings if h["out_of_band"]]
     reasons += [f"trigger `{t['statement']}`" for t in triggers if t["fired"]]
+    model_change = _model_change(result, row)
+    reasons += [f"model change {model_change['change']}: realign to target"] if model_change["realign"] else []
     reasons += [f"cash {cash['weight']:.2%} below the minimum {settings.cash_min:.2%}"] if cash["below_min"] else []
     reasons += [f"cash {cash['weight']:.2%} above the maximum {settings.cash_max:.2%}"] if cash["above_max"] else []
     reasons += [f"rule {r['name']!r}: sell {', '.join(r['holdings'])} to {r['action'].split()[-1]}"
@@ -83,9 +85,16 @@ def explain_sleeve(evaluation: BookEvaluation, sleeve: int) -> dict[str, Any]:
         "reasons": reasons if not skipped else [f"rule {r['name']!r}: skip" for r in rules
                                                 if r["fired"] and r["action"] == "skip"],
         "flags": result.flags(row), "require_approval": bool(result.require_approval[row]),
-        "cash": cash, "holdings": holdings, "triggers": triggers, "rules": rules,
+        "cash": cash, "holdings": holdings, "triggers": triggers, "model_change": model_change, "rules": rules,
         "lots": _lots(result, frame, row),
     }
+
+
+def _model_change(result: PolicyEvaluation, row: int) -> dict[str, Any]:
+    """The sleeve's model change since its last rebalance (``change`` empty when none) and its realignment."""
+    book, statement = result.book, result.policy.resolved.first(ast.Realign)
+    return {"change": book.sleeve_model_change[row] or None, "largest_move": _number(book.sleeve_model_move[row]),
+            "statement": fmt.statement(statement) if statement else None, "realign": bool(result.realign[row])}
 
 
 def _band_text(result: PolicyEvaluation, index: int) -> str | None:

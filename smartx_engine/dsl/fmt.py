@@ -107,6 +107,8 @@ def statement(node: ast.Statement) -> str:
             return f"trigger when {expr(node.condition)}"
         case ast.Rebalance():
             return f"rebalance to {node.mode.value}"
+        case ast.Realign():
+            return "realign on model change" + (f" above {quantity(node.threshold)}" if node.threshold else "")
         case ast.CashTarget():
             limits = "".join(f" {word} {quantity(q)}" for word, q in (("min", node.minimum), ("max", node.maximum)) if q)
             return f"target cash {quantity(node.target)}{limits}"

@@ -229,6 +229,9 @@ class Frame:
     def _sleeve_model_changed(self):
         return self.book.sleeve_model_changed
 
+    def _sleeve_model_move(self):
+        return self.book.sleeve_model_move
+
     # accounts, at sleeve grain
     def _account(self, codes: np.ndarray, vocab: np.ndarray) -> Categorical:
         return Categorical(codes[self.book.sleeve_account], vocab)

@@ -167,7 +167,7 @@ def _found_word(exc: UnexpectedToken, snippet: str) -> tuple[int, str]:
     return exc.column, token
 
 
-STATEMENT_KEYWORDS = {"applies", "drift", "trigger", "rebalance", "target", "min", "shares", "lots", "avoid",
+STATEMENT_KEYWORDS = {"applies", "drift", "trigger", "rebalance", "realign", "target", "min", "shares", "lots", "avoid",
                       "gain", "harvest", "wash", "substitute", "identical", "restrict", "rule"}
 OPERATORS = {"COMPARE", "ADD_OP", "MUL_OP", "and", "or", "in"}
 OPERANDS = {"NUMBER", "STRING", "NAME", "LPAR", "LSQB"}

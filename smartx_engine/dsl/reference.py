@@ -187,6 +187,7 @@ class SleeveDecision:
     flags: tuple[str, ...]
     cash_low: bool
     cash_high: bool
+    realign: bool                    # `realign on model change` fired
     triggers: tuple[bool, ...]       # per `trigger when`, in order
     rules: tuple[bool | None, ...]   # per rule of the policy: fired (None: a holding rule)
     holdings: tuple[HoldingDecision, ...]
@@ -262,19 +263,23 @@ def decide_sleeve(policy: ResolvedPolicy, sleeve: SleeveRow, today: dt.date,
                       for rule, sleeve_rule in zip(rules, is_sleeve_rule))
     sleeve_rule_fired = [(rule, hit) for rule, hit in zip(rules, rule_hits) if hit]
     triggers = tuple(bool(evaluate(t.condition, here, functions)) for t in policy.all(ast.Trigger))
+    realign_statement = policy.first(ast.Realign)
+    realign = realign_statement is not None and sleeve.model_changed and (
+        realign_statement.threshold is None or sleeve.model_move > literal(realign_statement.threshold))
     weight_of_cash = cash_weight(sleeve)
     cash_low = cash is not None and cash.minimum is not None and weight_of_cash < literal(cash.minimum)
     cash_high = cash is not None and cash.maximum is not None and weight_of_cash > literal(cash.maximum)
     skip = any(isinstance(rule.action, ast.Skip) for rule, _ in sleeve_rule_fired)
     wants_rebalance = (any(h.out_abs or h.out_rel for h in holdings) or cash_low or cash_high
-                       or any(not math.isnan(h.sell_to) for h in holdings) or any(triggers))
+                       or any(not math.isnan(h.sell_to) for h in holdings) or any(triggers) or realign)
     return SleeveDecision(
         index=sleeve.index, sleeve_id=sleeve.sleeve_id,
         selected=applies is not None and bool(evaluate(applies.condition, here, functions)),
         triggered=wants_rebalance and not skip, skip=skip,
         require_approval=any(isinstance(rule.action, ast.RequireApproval) for rule, _ in sleeve_rule_fired),
         flags=tuple(rule.action.message.value for rule, _ in sleeve_rule_fired if isinstance(rule.action, ast.Flag)),
-        cash_low=cash_low, cash_high=cash_high, triggers=triggers, rules=rule_hits, holdings=tuple(holdings),
+        cash_low=cash_low, cash_high=cash_high, realign=realign, triggers=triggers, rules=rule_hits,
+        holdings=tuple(holdings),
     )
 
 
@@ -313,6 +318,7 @@ def decisions_of(evaluation: PolicyEvaluation, selected: np.ndarray | None = Non
         index=s, sleeve_id=str(book.sleeve_ids[s]), selected=bool(selected[s]), triggered=bool(triggered[s]),
         skip=bool(evaluation.skip[s]), require_approval=bool(evaluation.require_approval[s]),
         flags=tuple(evaluation.flags(s)), cash_low=bool(evaluation.cash_low[s]), cash_high=bool(evaluation.cash_high[s]),
+        realign=bool(evaluation.realign[s]),
         triggers=tuple(bool(mask[s]) for _, mask in evaluation.triggers),
         rules=tuple(bool(mask[s]) if isinstance(rule.action, SLEEVE_ACTIONS) else None for rule, mask in rules),
         holdings=tuple(holdings_of.get(s, ())),

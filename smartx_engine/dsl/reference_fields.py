@@ -63,6 +63,7 @@ class SleeveRow:
     cash: float
     cash_target: float     # none (nan) without a model
     model_changed: bool    # its model has a newer version than the one it was last rebalanced to
+    model_move: float      # the largest |weight change| since that version (0 when unchanged)
     account: AccountRow
     holdings: tuple[HoldingRow, ...]
 
@@ -102,7 +103,8 @@ def sleeve_rows(book: Book) -> list[SleeveRow]:
         rows.append(SleeveRow(
             index=s, sleeve_id=str(book.sleeve_ids[s]), model=_string(book.models, int(book.sleeve_model[s])),
             cash=float(book.sleeve_cash[s]), cash_target=float(book.sleeve_cash_target[s]),
-            model_changed=bool(book.sleeve_model_changed[s]), account=account,
+            model_changed=bool(book.sleeve_model_changed[s]), model_move=float(book.sleeve_model_move[s]),
+            account=account,
             holdings=tuple(holdings_of.get(s, ())),
         ))
     return rows
@@ -229,6 +231,7 @@ def sleeve_field(name: str, sleeve: SleeveRow):
                                 + abs(cash_weight(sleeve) - sleeve.cash_target)),
         "max_drift": lambda: largest([drift_abs(sleeve, h) for h in holdings]),
         "model_changed": lambda: sleeve.model_changed,
+        "model_move": lambda: sleeve.model_move,
     }[name]()
 
 

@@ -99,6 +99,8 @@ FIELDS: dict[tuple[str, str], FieldSpec] = {
         drift=(RATIO, "total drift: half the sum of |weight - target| over securities and cash"),
         max_drift=(RATIO, "the largest |weight - target| of any security"),
         model_changed=(BOOL, "its model has a newer version than the one it was last rebalanced to"),
+        model_move=(RATIO, "the largest |weight change| of any security or cash between the model version it "
+                           "was last rebalanced to and its current one (0 when unchanged)"),
     ),
     **_fields(
         "account",

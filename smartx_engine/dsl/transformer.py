@@ -63,6 +63,9 @@ class ToAst(Transformer):
     def rebalance(self, meta, children):
         return ast.Rebalance(_name(children[0]), span_of(meta))
 
+    def realign(self, meta, children):
+        return ast.Realign(children[0], span_of(meta))
+
     def cash_target(self, meta, children):
         target, minimum, maximum = children
         return ast.CashTarget(target, minimum, maximum, span_of(meta))

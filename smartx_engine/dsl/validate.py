@@ -22,9 +22,10 @@ from .schema import (
 )
 
 #: statements a policy gives at most once; a child policy's replaces its parent's
-SINGLETONS = (ast.Applies, ast.Rebalance, ast.CashTarget, ast.MinTrade, ast.Shares, ast.Lots, ast.AvoidShortTerm,
+SINGLETONS = (ast.Applies, ast.Rebalance, ast.Realign, ast.CashTarget, ast.MinTrade, ast.Shares, ast.Lots, ast.AvoidShortTerm,
               ast.GainBudget, ast.Harvest, ast.WashSale)
-KEYWORDS = {ast.Applies: "applies to", ast.Rebalance: "rebalance to", ast.CashTarget: "target cash",
+KEYWORDS = {ast.Applies: "applies to", ast.Rebalance: "rebalance to", ast.Realign: "realign on model change",
+            ast.CashTarget: "target cash",
             ast.MinTrade: "min trade", ast.Shares: "shares", ast.Lots: "lots",
             ast.AvoidShortTerm: "avoid short term gains", ast.GainBudget: "gain budget", ast.Harvest: "harvest",
             ast.WashSale: "wash sale window"}
@@ -200,6 +201,9 @@ class Validator:
                 self.condition(node.condition, Grain.SLEEVE, "trigger when")
             case ast.Rebalance():
                 self.enum(node.mode, REBALANCE_MODES, "rebalance mode")
+            case ast.Realign():
+                if node.threshold is not None:
+                    self.amount(node.threshold, RATIO, "a model weight move", maximum=Decimal(1))
             case ast.CashTarget():
                 values = [self.amount(q, RATIO, "a cash weight", maximum=Decimal(1)) if q else None
                           for q in (node.minimum, node.target, node.maximum)]

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..book import Book
 from ..dsl import ast, fmt
+from ..dsl.compile import PolicyEvaluation
 from ..dsl.frame import Frame
 from ..fixedpoint import QUANTITY, round_money
 from ..tax.relief import OpenLot, Relief, relieve
@@ -47,6 +48,7 @@ def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndar
                 reasons.append(f"{symbols[h]} {weight[h]:.2%} vs target {target[h]:.2%} breaks "
                                f"`{fmt.statement(statement)}` ({_at(path, statement)})")
     reasons += [f"`{fmt.statement(t)}` ({_at(path, t)})" for t, mask in evaluation.triggers if mask[sleeve]]
+    reasons += model_change_reasons(evaluation, sleeve)
     cash_weight = frame.column("sleeve", "cash_weight")[sleeve]
     settings = policy.settings
     if evaluation.cash_low[sleeve]:
@@ -58,6 +60,21 @@ def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndar
         rule = policy.rules[index][0]
         reasons.append(f"rule {rule.name.value!r} ({_at(path, rule)})")
     return reasons
+
+
+def model_change_reasons(evaluation: PolicyEvaluation, sleeve: int) -> list[str]:
+    """``model change MODEL V1 → V2``, and whether the policy realigns the sleeve for it."""
+    book, policy = evaluation.book, evaluation.policy
+    change = book.sleeve_model_change[sleeve]
+    if not change:
+        return []
+    move = f"largest weight move {book.sleeve_model_move[sleeve]:.2%}"
+    statement = policy.resolved.first(ast.Realign)
+    if evaluation.realign[sleeve]:
+        return [f"model change {change}: realigned to target, {move} (`{fmt.statement(statement)}` "
+                f"({_at(policy.resolved.path, statement)}))"]
+    return [f"model change {change}: {move}, " + ("within the realignment threshold: " if statement else "")
+            + "its bands decide"]
 
 
 def holding_reason(trades: TradeSet, row: int, events: CashEvents, replaced: dict[tuple[int, int], str]) -> str:

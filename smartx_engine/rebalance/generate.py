@@ -266,7 +266,7 @@ def _generate(evaluation: PolicyEvaluation, events: CashEvents, blocks: Blocks) 
     with np.errstate(divide="ignore", invalid="ignore"):
         weight = frame.value / total[sleeve_of]
     evented = events.any & ~evaluation.skip
-    full = evented | ~(evaluation.sleeve_out_of_band | evaluation.sell_to_fired)  # band mode: see the docs
+    full = evented | evaluation.realign | ~(evaluation.sleeve_out_of_band | evaluation.sell_to_fired)  # see the docs
     wanted = target_weights(evaluation, weight, full, blocks)
     trading = ((evaluation.triggered | evented) & (total > 0))[sleeve_of] & ~np.isnan(book.holding_target)
     change = np.where(trading, (wanted - weight) * total[sleeve_of], 0.0)

@@ -79,7 +79,8 @@ class SleeveInput:
     has_model: bool
     cash: float
     model_cash: float       # the model's cash weight (nan without a model)
-    triggered: bool         # a band, a trigger, the cash limits or a `sell to` fired, and no skip
+    triggered: bool         # a band, a trigger, a realignment, the cash limits or a `sell to` fired, and no skip
+    realign: bool           # `realign on model change` fired: to target, whatever the rebalance mode
     skipped: bool
     withdraw: float         # cash to raise for a withdrawal (0 for none)
     invest: bool            # invest the cash, buying only
@@ -95,7 +96,7 @@ class SleeveInput:
     @property
     def all_the_way(self) -> bool:
         """In `rebalance to band`, whether the sleeve trades to target instead of to its band edges."""
-        return self.evented or not any(h.out_of_band or h.sell_to is not None for h in self.holdings)
+        return self.evented or self.realign or not any(h.out_of_band or h.sell_to is not None for h in self.holdings)
 
 
 def _limit(evaluation: PolicyEvaluation, band: int) -> float | None:
@@ -139,11 +140,12 @@ def sleeve_inputs(evaluation: PolicyEvaluation, events: CashEvents | None = None
         holdings = tuple(holdings_of.get(s, ()))
         fired = (any(h.out_of_band for h in holdings) or bool(evaluation.cash_low[s])
                  or bool(evaluation.cash_high[s]) or any(h.sell_to is not None for h in holdings)
-                 or any(bool(mask[s]) for _, mask in evaluation.triggers))
+                 or any(bool(mask[s]) for _, mask in evaluation.triggers) or bool(evaluation.realign[s]))
         sleeves.append(SleeveInput(
             index=s, sleeve_id=str(book.sleeve_ids[s]), has_model=int(book.sleeve_model[s]) >= 0,
             cash=float(book.sleeve_cash[s]), model_cash=float(book.sleeve_cash_target[s]),
-            triggered=fired and not bool(evaluation.skip[s]), skipped=bool(evaluation.skip[s]),
+            triggered=fired and not bool(evaluation.skip[s]), realign=bool(evaluation.realign[s]),
+            skipped=bool(evaluation.skip[s]),
             withdraw=float(events.withdraw[s]), invest=bool(events.invest[s]), holdings=holdings, prices=prices,
             blocked=blocks.symbols_of(book, int(book.account_household[book.sleeve_account[s]])),
         ))

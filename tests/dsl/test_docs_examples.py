@@ -224,6 +224,7 @@ def test_every_keyword_of_the_grammar_is_documented():
 
 STATEMENTS = {
     ast.Applies: "applies to", ast.Band: "drift band", ast.Trigger: "trigger when", ast.Rebalance: "rebalance to",
+    ast.Realign: "realign on model change",
     ast.CashTarget: "target cash", ast.MinTrade: "min trade", ast.Shares: "shares", ast.Lots: "lots",
     ast.AvoidShortTerm: "avoid short term gains", ast.GainBudget: "gain budget", ast.Harvest: "harvest when",
     ast.WashSale: "wash sale window", ast.Substitute: "substitute", ast.Identical: "identical",

@@ -74,12 +74,12 @@ def books(draw, max_sleeves: int = 4) -> Book:
         weights = {s: draw(st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.25, 0.4, 0.6])) for s in symbols}
         weights["$CASH"] = draw(st.sampled_from([0.0, 0.02, 0.05]))
         models[model] = weights
-    sleeves, positions, lots, model_changed = [], [], [], []
+    sleeves, positions, lots, model_changes = [], [], [], {}
     for i in range(draw(st.integers(0, max_sleeves))):
         sleeve = f"S{i}"
         model = draw(st.sampled_from([None, *models]))
         if model and draw(st.booleans()):  # a newer version of its model since its last rebalance
-            model_changed.append(sleeve)
+            model_changes[sleeve] = (f"{model} v1 → v2", draw(st.sampled_from([0.0, 0.004, 0.005, 0.006, 0.05])))
         sleeves.append((sleeve, draw(st.sampled_from(accounts))[0], model, None,
                         draw(st.sampled_from([0.0, 0.0, 100.0, 2500.5, 10000.0, 150000.0]))))
         for symbol in draw(st.lists(st.sampled_from(list(price)), max_size=4, unique=True)):
@@ -95,7 +95,7 @@ def books(draw, max_sleeves: int = 4) -> Book:
                 cost = quantity * price[symbol]
             positions.append((sleeve, symbol, quantity, cost))
     return Book.assemble(as_of=as_of, securities=securities, accounts=accounts, sleeves=sleeves, models=models,
-                         positions=positions, lots=lots, model_changed=model_changed)
+                         positions=positions, lots=lots, model_changes=model_changes)
 
 
 # ---------------------------------------------------------------- random expressions, typed and at a grain
@@ -265,6 +265,7 @@ def policy_bodies(draw) -> list[str]:
         lines.append(f"drift band {kind} {limit}{draw(band_for())}")
     for _ in range(draw(st.integers(0, 2))):
         lines.append(f"trigger when {draw(condition_at(Grain.SLEEVE))}")
+    lines += draw(st.sampled_from([[], ["realign on model change"], ["realign on model change above 0.5%"]]))
     if draw(st.booleans()):
         low, target, high = sorted(draw(st.lists(st.sampled_from([0, 1, 2, 4, 10]), min_size=3, max_size=3)))
         lines.append(f"target cash {target}%" + draw(st.sampled_from(["", f" min {low}%"]))
@@ -327,6 +328,7 @@ def template_policies(draw):
                          "count(lot.loss_pct > 0%) >= 2", "sleeve.max_drift > 5%", "sleeve.drift < 2%",
                          'sleeve.model == ""', "sleeve.cash_weight >= sleeve.cash_target",
                          "sum(holding.value) + sleeve.cash == sleeve.value", "sleeve.model_changed",
+                         "sleeve.model_move > 0.5%",
                          'not sleeve.model_changed and sleeve.model != ""']
     for i in range(draw(st.integers(0, 3))):
         lines.append(f'trigger when {draw(st.sampled_from(sleeve_conditions))}')

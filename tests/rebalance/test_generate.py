@@ -410,11 +410,13 @@ def rebalance_books(draw, max_sleeves: int = 4) -> Book:
                 weights[symbol], left = percent / 100, left - percent
             weights[symbols[-1]] = left / 100
         models[model] = weights
-    sleeves, positions, lots = [], [], []
+    sleeves, positions, lots, model_changes = [], [], [], {}
     quantities = [0.0, 1.0, 2.5, 7.0, 10.0, 33.5, 100.0, 123.456789, 250.0, 1000.0, 0.1 + 0.2, 0.7 + 0.1]
     for i in range(draw(st.integers(1, max_sleeves))):
         sleeve = f"S{i}"
         model = draw(st.sampled_from([None, *models, *models]))
+        if model and draw(st.booleans()):  # a newer version of its model since its last rebalance
+            model_changes[sleeve] = (f"{model} v1 → v2", draw(st.sampled_from([0.0, 0.004, 0.006, 0.05])))
         sleeves.append((sleeve, "A0", model, None,
                         draw(st.sampled_from([0.0, 0.0, 0.01, 100.0, 1000.0, 2500.5, 10000.0, 150000.0]))))
         for symbol in draw(st.lists(st.sampled_from(list(price)), max_size=5, unique=True)):
@@ -429,7 +431,7 @@ def rebalance_books(draw, max_sleeves: int = 4) -> Book:
                                      draw(acquired_dates(as_of))))
             positions.append((sleeve, symbol, quantity, cost))
     return Book.assemble(as_of=as_of, securities=securities, accounts=[("A0", "taxable", "schwab", "H1", 0.37, 0.2)],
-                         sleeves=sleeves, models=models, positions=positions, lots=lots)
+                         sleeves=sleeves, models=models, positions=positions, lots=lots, model_changes=model_changes)
 
 
 HOLDING_CONDITIONS = ["holding.weight > 5%", "holding.weight > 20%", "not holding.in_model", "holding.drift_rel > 50%",
@@ -449,6 +451,7 @@ def rebalance_policies(draw, symbols: list[str] | None = None):
         if draw(st.integers(0, 2)) == 0:
             where = f" for {draw(st.sampled_from(HOLDING_CONDITIONS))}"
         lines.append(f"drift band {kind} {limit}{where}")
+    lines += draw(st.sampled_from([[], ["realign on model change"], ["realign on model change above 0.5%"]]))
     trigger = draw(st.sampled_from(["", "true", "random", "sleeve.cash_weight > 3%"]))
     if trigger == "random":
         lines.append(f"trigger when {draw(condition_at(Grain.SLEEVE, 1))}")
