@@ -71,8 +71,8 @@ def model_change_reasons(evaluation: PolicyEvaluation, sleeve: int) -> list[str]
     move = f"largest weight move {book.sleeve_model_move[sleeve]:.2%}"
     statement = policy.resolved.first(ast.Realign)
     if evaluation.realign[sleeve]:
-        return [f"model change {change}: realigned to target, {move} (`{fmt.statement(statement)}` "
-                f"({_at(policy.resolved.path, statement)}))"]
+        return [f"model change {change}: realigned to target, {move} (`{fmt.statement(statement)}`, "
+                f"{_at(policy.resolved.path, statement)})"]
     return [f"model change {change}: {move}, " + ("within the realignment threshold: " if statement else "")
             + "its bands decide"]
 
