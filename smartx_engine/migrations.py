@@ -386,3 +386,36 @@ def m008_order_lot_instructions(db: sqlite_utils.Database) -> None:
     alter table order_trades add column lots text not null default '[]';
     alter table orders add column lots text not null default '[]';
     """)
+
+
+#: the effective date of model versions that carry none (from the CSV book, or stored before
+#: m009): the first day there is, so that they are in force at any as-of date
+BOOK_EFFECTIVE_DATE = "0001-01-01"
+
+
+@migration
+def m009_model_feeds(db: sqlite_utils.Database) -> None:
+    """Third-party model feeds. Securities get a CUSIP (9 characters, unique when set). Model
+    versions get their effective date (versions without one, from the CSV book: 0001-01-01,
+    in force from the start), when the manager published them (UTC), the feed they came from
+    (NULL: the CSV book), FULL or DELTA, the version a DELTA applied to, and when the engine
+    received them. Model weights get optional min/max bands (exact decimal text) and the
+    identifier the manager gave (NULL: the CSV book)."""
+    _run(db, f"""
+    alter table securities add column cusip text check (cusip is null or length(cusip) = 9);
+    create unique index securities_cusip on securities (cusip) where cusip is not null;
+    alter table model_versions add column effective_date text not null default '{BOOK_EFFECTIVE_DATE}'
+        check (effective_date = date(julianday(effective_date)));
+    alter table model_versions add column published_at text;
+    alter table model_versions add column feed text;
+    alter table model_versions add column change_type text not null default 'FULL'
+        check (change_type in ('FULL', 'DELTA'));
+    alter table model_versions add column previous_version text;
+    alter table model_versions add column received_at text;
+    create index model_versions_effective on model_versions (model_id, effective_date);
+    alter table model_weights add column min_weight text;
+    alter table model_weights add column max_weight text;
+    alter table model_weights add column identifier_type text
+        check (identifier_type is null or identifier_type in ('CUSIP', 'TICKER', 'CASH'));
+    alter table model_weights add column identifier text
+    """)
