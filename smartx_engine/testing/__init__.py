@@ -13,11 +13,23 @@ A custodian plugin's tests subclass :class:`CustodianContract` and provide one f
                 return ContractWorld(AcmeCustodian(sandbox.url), settle=sandbox.execute)
             return make
 
-:class:`FakeCustodian` is an in-memory custodian for unit tests that need one (it passes the
-contract itself: ``tests/test_testing_kit.py``).
+A model-feed plugin's tests subclass :class:`ModelFeedContract` and provide ``make_feed``: a
+callable taking a fresh directory and giving a :class:`FeedWorld` (the feed, and ``publish``
+making it offer a version)::
+
+    class TestAcmeFeed(ModelFeedContract):
+        @pytest.fixture
+        def make_feed(self):
+            return lambda directory: FeedWorld(AcmeFeed(directory), publish=partial(write_file, directory))
+
+:class:`FakeCustodian` and :class:`FakeModelFeed` are in-memory doubles for unit tests that need
+one (each passes its contract: ``tests/test_testing_kit.py``, ``tests/models/test_contract.py``).
 """
 
 from .custodian import ContractWorld, CustodianContract, contract_seed
 from .fake import FakeCustodian
+from .fakefeed import FakeModelFeed
+from .modelfeed import FeedWorld, ModelFeedContract, canonical, contract_versions
 
-__all__ = ["ContractWorld", "CustodianContract", "FakeCustodian", "contract_seed"]
+__all__ = ["ContractWorld", "CustodianContract", "FakeCustodian", "FakeModelFeed", "FeedWorld", "ModelFeedContract",
+           "canonical", "contract_seed", "contract_versions"]
