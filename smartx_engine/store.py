@@ -358,9 +358,7 @@ class Store:
                 [attrs.asdict(h) for h in book.households if h.household_id in book.unnamed_households],
                 pk="household_id", ignore=True)
             self._upsert("accounts", "account_id", book.accounts)
-            self.db.table("securities").upsert_all(
-                [{"symbol": s.symbol, "name": s.name, "asset_class": s.asset_class,
-                  "price_e6": PRICE.to_int(s.price)} for s in book.securities], pk="symbol")
+            self._store_securities(book.securities)
             self._upsert("sleeves", "sleeve_id", book.sleeves)
             scope = json.dumps(sorted({a.account_id for a in book.accounts}))
             replaced = (["lots", "cash"] + (["transactions"] if book.transactions is not None else [])
@@ -392,6 +390,16 @@ class Store:
             )
             self.audit("book.import", book.source, **attrs.asdict(summary))
         return summary
+
+    def _store_securities(self, securities: Sequence[Security]) -> None:
+        """Insert or update securities. A CUSIP given moves to its security (a ticker change leaves
+        the old symbol without one); a security given none keeps the CUSIP stored."""
+        rows = [{"symbol": s.symbol, "name": s.name, "asset_class": s.asset_class, "price_e6": PRICE.to_int(s.price),
+                 **({"cusip": s.cusip} if s.cusip else {})} for s in securities]
+        cusips = json.dumps([s.cusip for s in securities if s.cusip])
+        self.db.execute("update securities set cusip = null where cusip in (select value from json_each(?))", [cusips])
+        for with_cusip in (True, False):
+            self.db.table("securities").upsert_all([r for r in rows if ("cusip" in r) == with_cusip], pk="symbol")
 
     def _check_ownership(self, book: BookData) -> None:
         """Refuse lots and sleeves whose ids belong to another account in the database."""
@@ -432,7 +440,8 @@ class Store:
             seq = self.db.execute(
                 "select coalesce(max(seq), 0) + 1 from model_versions where model_id = ?", [mv.model_id]
             ).fetchone()[0]
-            self.db.table("model_versions").insert({"model_id": mv.model_id, "version": mv.version, "seq": seq})
+            self.db.table("model_versions").insert({"model_id": mv.model_id, "version": mv.version, "seq": seq,
+                                                    "received_at": self.clock().isoformat(timespec="seconds")})
             self.db.table("model_weights").insert_all(
                 {"model_id": mv.model_id, "version": mv.version, "symbol": w.symbol, "weight": str(w.weight)}
                 for w in mv.weights)

@@ -66,7 +66,8 @@ def _each_version_once(deliveries: Iterable[ModelDelivery], diagnostics: Diagnos
             diagnostics.add(Diagnostic(
                 delivery.source, delivery.line or 1, None,
                 f"model {delivery.model_id} version {delivery.version} is also in {other.source} (line {other.line}) "
-                f"with other contents", field="version", hint="a version is delivered once; give the new one a new version"))
+                f"with other contents", field="version",
+                hint="a version is delivered once; give the new one a new version"))
     return list(first.values())
 
 
