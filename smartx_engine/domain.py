@@ -19,13 +19,17 @@ import attrs
 from .fixedpoint import MONEY, PRICE, QUANTITY, WEIGHT, round_money, to_decimal
 
 CASH_SYMBOL = "$CASH"
-#: Model weights must sum to 1 within this tolerance.
+#: The weights of a model in the CSV book must sum to 1 within this tolerance.
 WEIGHT_TOLERANCE = Decimal("0.000001")
+#: ... and those of a version from a model feed within this one (the loosest any stored version is)
+FEED_WEIGHT_TOLERANCE = Decimal("0.0001")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 _SYMBOL = re.compile(r"^(\$CASH|[A-Z0-9][A-Z0-9./-]*)$")
 _LOWER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CUSIP = re.compile(r"^[0-9A-Z*@#]{8}[0-9]$")
+_CUSIP_SPECIAL = {"*": 36, "@": 37, "#": 38}
 
 
 class TaxTreatment(enum.StrEnum):
@@ -154,6 +158,26 @@ def security_symbol(text: str) -> str:
     return text
 
 
+def cusip_check_digit(base: str) -> int:
+    """The check digit of the first 8 characters of a CUSIP (the "modulus 10 double add double")."""
+    total = 0
+    for position, char in enumerate(base[:8]):
+        value = int(char) if char.isdigit() else _CUSIP_SPECIAL.get(char, ord(char) - ord("A") + 10)
+        value *= 2 if position % 2 else 1
+        total += value // 10 + value % 10
+    return (10 - total % 10) % 10
+
+
+def cusip(text: str) -> str:
+    """``text`` if it is a CUSIP (9 characters: 8 upper-case letters, digits, ``*@#``, then a
+    valid check digit), else ValueError."""
+    if not _CUSIP.match(text):
+        raise ValueError(f"{text!r} is not a CUSIP: 9 characters, upper-case letters and digits, the last a digit")
+    if int(text[8]) != (digit := cusip_check_digit(text)):
+        raise ValueError(f"{text!r} is not a valid CUSIP: its check digit should be {digit}, not {text[8]}")
+    return text
+
+
 def lower_name(text: str) -> str:
     """``text`` if it is a lower-case name like ``us_equity``, else ValueError."""
     if not _LOWER_NAME.match(text):
@@ -179,6 +203,7 @@ _optional_identifier = _checks(identifier, optional=True)
 _symbol = _checks(symbol)
 _security_symbol = _checks(security_symbol)
 _lower_name = _checks(lower_name)
+_optional_cusip = _checks(cusip, optional=True)
 
 
 def _non_empty(instance: Any, attribute: attrs.Attribute, value: str) -> None:
@@ -276,12 +301,14 @@ class Security:
     name: str = attrs.field(validator=_non_empty)
     asset_class: str = attrs.field(validator=_lower_name)
     price: Decimal = attrs.field(converter=to_decimal, validator=[_positive, _fits(PRICE)])
+    #: the security's CUSIP, which model feeds identify it by (tickers change)
+    cusip: str | None = attrs.field(default=None, validator=_optional_cusip)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Security:
         return cls(
             symbol=row["symbol"], name=row["name"], asset_class=row["asset_class"],
-            price=PRICE.to_decimal(row["price_e6"]),
+            price=PRICE.to_decimal(row["price_e6"]), cusip=row.get("cusip"),
         )
 
 
@@ -412,7 +439,8 @@ class ModelWeight:
 
 @attrs.frozen
 class ModelVersion:
-    """One immutable version of a model: symbols and weights (``$CASH`` for cash) summing to 1."""
+    """One immutable version of a model: symbols and weights (``$CASH`` for cash) summing to 1
+    (within :data:`FEED_WEIGHT_TOLERANCE`; the CSV book holds its versions to :data:`WEIGHT_TOLERANCE`)."""
 
     model_id: str = attrs.field(validator=_identifier)
     version: str = attrs.field(validator=_identifier)
@@ -423,7 +451,7 @@ class ModelVersion:
         if len(set(symbols)) != len(symbols):
             raise ValueError(f"model {self.model_id} {self.version} lists a symbol twice")
         total = sum((w.weight for w in self.weights), Decimal(0))
-        if abs(total - 1) > WEIGHT_TOLERANCE:
+        if abs(total - 1) > FEED_WEIGHT_TOLERANCE:
             raise ValueError(
                 f"model {self.model_id} version {self.version} weights sum to {total}, not 1"
             )

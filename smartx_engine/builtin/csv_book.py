@@ -19,7 +19,7 @@ from ..bookdata import BookData
 from ..csvfiles import CsvFile, CsvRow, Diagnostics, ParseError, choice, decimal, iso_date
 from ..domain import (
     ACCOUNT_LOT_METHODS, CASH_SYMBOL, WEIGHT_TOLERANCE, Account, CashBalance, Household, Lot, ModelVersion, ModelWeight,
-    PricePoint, Registration, Security, Sleeve, Transaction, TransactionType, identifier, lower_name,
+    PricePoint, Registration, Security, Sleeve, Transaction, TransactionType, cusip, identifier, lower_name,
     security_symbol, symbol,
 )
 from ..errors import DataError, did_you_mean
@@ -33,7 +33,7 @@ RATE = decimal(WEIGHT, minimum=Decimal(0), maximum=Decimal(1))
 COLUMNS: dict[str, tuple[list[str], list[str]]] = {
     "accounts.csv": (["account_id", "name", "custodian", "household_id", "registration",
                       "st_tax_rate", "lt_tax_rate"], ["household_name", "lot_method", "custodian_account"]),
-    "securities.csv": (["symbol", "name", "asset_class", "price"], []),
+    "securities.csv": (["symbol", "name", "asset_class", "price"], ["cusip"]),
     "models.csv": (["model_id", "version", "symbol", "weight"], []),
     "sleeves.csv": (["sleeve_id", "account_id", "model_id", "policy"], []),
     "lots.csv": (["lot_id", "account_id", "sleeve_id", "symbol", "quantity", "cost_basis", "acquired"], []),
@@ -195,8 +195,10 @@ class BookReader:
             self.defined.add(("symbol", row.values.get("symbol")))
             security = _build(row, Security, symbol=row.get("symbol", security_symbol), name=row.get("name"),
                               asset_class=row.get("asset_class", lower_name),
-                              price=row.get("price", decimal(PRICE, minimum=Decimal(0), strict_minimum=True)))
-            if security and self._unique(row, "security", security.symbol, "symbol"):
+                              price=row.get("price", decimal(PRICE, minimum=Decimal(0), strict_minimum=True)),
+                              cusip=row.get("cusip", cusip, required=False), optional=("cusip",))
+            if (security and self._unique(row, "security", security.symbol, "symbol")
+                    and (security.cusip is None or self._unique(row, "cusip", security.cusip, "cusip"))):
                 securities.append(security)
         return tuple(securities)
 
