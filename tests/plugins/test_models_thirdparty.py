@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+import itertools
 from decimal import Decimal
 from pathlib import Path
-from typing import NamedTuple
 
 import attrs
 import httpx
@@ -25,7 +24,9 @@ from smartx_models_thirdparty.sandbox import ManagerSandbox, deliveries_of, seed
 from smartx_engine import (
     ChangeType, DataError, IdentifierType, LineAction, ModelDelivery, ModelFeed, ModelLine, SmartxError,
 )
+from smartx_engine.domain import cusip
 from smartx_engine.plugins import registered
+from smartx_engine.testing import FeedWorld, ModelFeedContract
 from tests.plugins.test_sandbox_commands import start, stop
 
 HEADER = ",".join(COLUMNS)
@@ -611,9 +612,9 @@ def test_both_feeds_are_registered_through_the_hook():
     assert isinstance(feeds["files"], ModelFileFeed) and isinstance(feeds["manager-api"], ModelHttpFeed)
 
 
-def test_the_seed_holds_real_etfs_by_cusip_and_sums_to_one():
+def test_the_seed_holds_real_etfs_by_valid_cusips_and_sums_to_one():
     for delivery in deliveries_of(seed_notices()):
-        assert all(line.identifier_type is IdentifierType.CUSIP and len(line.identifier) == 9
+        assert all(line.identifier_type is IdentifierType.CUSIP and cusip(line.identifier) == line.identifier
                    for line in delivery.lines)
         if delivery.change_type is ChangeType.FULL:
             assert sum(line.weight for line in delivery.lines) + delivery.cash_weight == 1
@@ -634,74 +635,34 @@ def test_models_sandbox_serves_the_seed_and_writes_its_files_until_stopped(tmp_p
 
 
 # ---------------------------------------------------------------------------
-# Both feeds, the same way: publish a version natively, the feed offers it
-# (the shape of smartx_engine.testing's ModelFeedContract: make_feed -> FeedWorld(feed, publish))
+# The model-feed contract, for both feeds
 # ---------------------------------------------------------------------------
 
 
-class FeedWorld(NamedTuple):
-    feed: ModelFeed
-    publish: Callable[[ModelDelivery], None]
-
-
-FULL = ModelDelivery("x", "x", "CT-MODEL", "1", dt.date(2026, 1, 2), ChangeType.FULL, [
-    ModelLine(IdentifierType.CUSIP, "922908769", "VTI", "0.58", "0.55", "0.61"),
-    ModelLine(IdentifierType.TICKER, "BND", None, "0.4"),
-    ModelLine(IdentifierType.CASH, "USD", "$CASH", "0.02")], model_name="Contract", manager="Kit",
-    published_at=dt.datetime(2026, 1, 1, 21, tzinfo=dt.timezone.utc))
-DELTA = ModelDelivery("x", "x", "CT-MODEL", "2", dt.date(2026, 2, 2), ChangeType.DELTA, [
-    ModelLine(IdentifierType.CUSIP, "922908769", "VTI", "0.6", action=LineAction.UPDATE),
-    ModelLine(IdentifierType.TICKER, "BND", None, action=LineAction.REMOVE),
-    ModelLine(IdentifierType.TICKER, "AGG", "AGG", "0.38", action=LineAction.ADD)],
-    model_name="Contract", manager="Kit", previous_version="1")
-
-
-class FeedContract:
-    """What every model feed does; subclassed below with each feed's ``make_feed``."""
+class TestFileFeedContract(ModelFeedContract):
+    """Publishing drops a canonical CSV file, one per version, named in publishing order."""
 
     @pytest.fixture
-    def make_feed(self) -> Callable[[], FeedWorld]:
-        raise NotImplementedError
-
-    def test_a_published_full_version_is_offered(self, make_feed):
-        world = make_feed()
-        world.publish(FULL)
-        (delivery,) = [d for d in world.feed.deliveries() if d.model_id == "CT-MODEL"]
-        assert delivery.feed == world.feed.name and delivery.source and delivery.line
-        assert without_origin(delivery) == without_origin(FULL)
-
-    def test_a_delta_follows_its_base_oldest_first(self, make_feed):
-        world = make_feed()
-        world.publish(FULL)
-        world.publish(DELTA)
-        found = [d for d in world.feed.deliveries() if d.model_id == "CT-MODEL"]
-        assert [without_origin(d) for d in found] == [without_origin(FULL), without_origin(DELTA)]
-        assert [line.line for line in found[1].lines] == sorted(line.line for line in found[1].lines)
-
-
-class TestFileFeedContract(FeedContract):
-    @pytest.fixture
-    def make_feed(self, tmp_path):
-        def make() -> FeedWorld:
-            directory = tmp_path / "drop"
-            directory.mkdir()
-            count = iter(range(1, 10_000))
+    def make_feed(self):
+        def make(directory: Path) -> FeedWorld:
+            count = itertools.count(1)
             return FeedWorld(ModelFileFeed(directory=directory, environ={}),
                              lambda d: write_model_file(directory / f"{next(count):04d}_{d.model_id}.csv", [d]))
         return make
 
 
-class TestHttpFeedContract(FeedContract):
+class TestHttpFeedContract(ModelFeedContract):
+    """Publishing posts a notice to a sandbox manager that starts empty."""
+
     @pytest.fixture
     def make_feed(self):
-        sandboxes: list[ManagerSandbox] = []
+        started: list[ManagerSandbox] = []
 
-        def make() -> FeedWorld:
+        def make(directory: Path) -> FeedWorld:
             sandbox = ManagerSandbox([]).start()
-            sandboxes.append(sandbox)
+            started.append(sandbox)
             return FeedWorld(ModelHttpFeed(url=sandbox.base_url, environ={}), sandbox.publish)
 
         yield make
-        for sandbox in sandboxes:
+        for sandbox in started:
             sandbox.stop()
-
