@@ -17,7 +17,8 @@ import attrs
 import numpy as np
 
 from .domain import CASH_SYMBOL, Registration
-from .store import LATEST_MODEL_VERSIONS, Store
+from .store import Store
+from .targets import effective_targets
 
 
 def _codes(values: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -50,11 +51,11 @@ class Book:
     # sleeves
     sleeve_ids: np.ndarray
     sleeve_account: np.ndarray     # index into account_ids
-    sleeve_model: np.ndarray       # code into models, -1 without a model
+    sleeve_model: np.ndarray       # code into models (a model id, or a blend's or custom target's label), -1 without
     models: np.ndarray
     sleeve_policy: np.ndarray      # the explicitly assigned policy name, or None
     sleeve_cash: np.ndarray
-    sleeve_cash_target: np.ndarray  # the model's cash weight (NaN without a model)
+    sleeve_cash_target: np.ndarray  # the target's cash weight (NaN without a target)
     sleeve_model_changed: np.ndarray = attrs.field(  # bool: its model has a newer version than it was rebalanced to
         kw_only=True, default=attrs.Factory(lambda book: np.zeros(len(book.sleeve_ids), dtype=bool), takes_self=True))
     sleeve_model_move: np.ndarray = attrs.field(  # the largest |weight change| since that version (0: none)
@@ -62,12 +63,15 @@ class Book:
     sleeve_model_change: np.ndarray = attrs.field(  # "MODEL V1 → V2" for a changed model, else ""
         kw_only=True, default=attrs.Factory(lambda book: np.full(len(book.sleeve_ids), "", dtype=object),
                                             takes_self=True))
+    sleeve_target_note: np.ndarray = attrs.field(  # where a blend, custom or restricted target came from, else ""
+        kw_only=True, default=attrs.Factory(lambda book: np.full(len(book.sleeve_ids), "", dtype=object),
+                                            takes_self=True))
     # holdings
     holding_sleeve: np.ndarray
     holding_symbol: np.ndarray
     holding_quantity: np.ndarray
     holding_cost: np.ndarray
-    holding_target: np.ndarray     # model weight; 0 when not in the model; NaN without a model
+    holding_target: np.ndarray     # target weight; 0 when not in the target; NaN without a target
     holding_in_model: np.ndarray
     # lots
     lot_ids: np.ndarray
@@ -186,6 +190,8 @@ class Book:
         lots: Sequence[tuple[str, str, str, float, float, dt.date]],
         model_changed: Collection[str] = (),
         model_changes: Mapping[str, tuple[str, float]] | None = None,
+        targets: Mapping[str, Mapping[str, float]] | None = None,
+        target_notes: Mapping[str, str] | None = None,
     ) -> Book:
         """Build a book from plain rows.
 
@@ -197,6 +203,9 @@ class Book:
         sleeves (each with a model) whose model has a newer version than the one they were last
         rebalanced to (see :meth:`Store.model_changes`); ``model_changes``: the same with, per sleeve,
         a label (``"GRO-80-20 2026.1 → 2026.2"``) and the largest weight move between the two versions.
+        ``targets``: sleeve_id -> {symbol: weight} with ``$CASH``, a sleeve's own target in place of its
+        model's weights (a blend, a custom allocation, restrictions; its ``model_id`` is then its label
+        and need not be in ``models``); ``target_notes``: sleeve_id -> where such a target came from.
         """
         securities = sorted(securities)
         symbols = np.array([s[0] for s in securities], dtype=object)
@@ -210,16 +219,20 @@ class Book:
         sleeves = sorted(sleeves)
         sleeve_index = {s[0]: i for i, s in enumerate(sleeves)}
         model_code, model_vocab = _codes([s[2] for s in sleeves])
-        cash_target = np.array([models[s[2]].get(CASH_SYMBOL, 0.0) if s[2] else np.nan for s in sleeves])
+        targets = targets or {}
+        if stray := set(targets) - {s[0] for s in sleeves if s[2]}:
+            raise ValueError(f"targets names sleeves without a model or label: {', '.join(sorted(stray))}")
+        weights = [(targets[s[0]] if s[0] in targets else models[s[2]]) if s[2] else None for s in sleeves]
+        cash_target = np.array([w.get(CASH_SYMBOL, 0.0) if w is not None else np.nan for w in weights])
         model_changes = dict(model_changes or {})
         model_changed = set(model_changed) | set(model_changes)
         if stray := model_changed - {s[0] for s in sleeves if s[2]}:
             raise ValueError(f"model_changed names sleeves without a model: {', '.join(sorted(stray))}")
 
         held = {(sleeve_index[s], symbol_index[sym]): (q, c) for s, sym, q, c in positions}
-        targets = {(i, symbol_index[sym]): w for i, s in enumerate(sleeves) if s[2]
-                   for sym, w in models[s[2]].items() if sym != CASH_SYMBOL}
-        keys = sorted(set(held) | set(targets))
+        target = {(i, symbol_index[sym]): w for i, own in enumerate(weights) if own is not None
+                  for sym, w in own.items() if sym != CASH_SYMBOL}
+        keys = sorted(set(held) | set(target))
         holding_index = {k: i for i, k in enumerate(keys)}
         has_model = np.array([bool(sleeves[k[0]][2]) for k in keys], dtype=bool)
         lot_rows = sorted((holding_index[(sleeve_index[s], symbol_index[sym])], acquired, lot_id, q, c)
@@ -242,12 +255,13 @@ class Book:
             sleeve_model_changed=np.array([s[0] in model_changed for s in sleeves], dtype=bool),
             sleeve_model_move=np.array([model_changes.get(s[0], ("", 0.0))[1] for s in sleeves], dtype=np.float64),
             sleeve_model_change=np.array([model_changes.get(s[0], ("", 0.0))[0] for s in sleeves], dtype=object),
+            sleeve_target_note=np.array([(target_notes or {}).get(s[0], "") for s in sleeves], dtype=object),
             holding_sleeve=np.array([k[0] for k in keys], dtype=np.int32),
             holding_symbol=np.array([k[1] for k in keys], dtype=np.int32),
             holding_quantity=np.array([held.get(k, (0.0, 0.0))[0] for k in keys], dtype=np.float64),
             holding_cost=np.array([held.get(k, (0.0, 0.0))[1] for k in keys], dtype=np.float64),
-            holding_target=np.where(has_model, [targets.get(k, 0.0) for k in keys], np.nan).astype(np.float64),
-            holding_in_model=np.array([k in targets for k in keys], dtype=bool),
+            holding_target=np.where(has_model, [target.get(k, 0.0) for k in keys], np.nan).astype(np.float64),
+            holding_in_model=np.array([k in target for k in keys], dtype=bool),
             lot_ids=np.array([r[2] for r in lot_rows], dtype=object),
             lot_holding=np.array([r[0] for r in lot_rows], dtype=np.int32),
             lot_quantity=np.array([r[3] for r in lot_rows], dtype=np.float64),
@@ -257,28 +271,31 @@ class Book:
 
     @classmethod
     def from_store(cls, store: Store, as_of: dt.date) -> Book:
-        """Snapshot the store: current prices, latest model versions, every sleeve (and whether its model
-        changed since its last rebalance), holding and lot."""
+        """Snapshot the store: current prices, every sleeve's effective target as of ``as_of`` (its model,
+        blend or custom allocation with its account's restrictions; whether its model changed since its
+        last rebalance), holding and lot."""
         q = store.db.execute
         securities = [(s, a, p / 1e6) for s, a, p in q("select symbol, asset_class, price_e6 from securities")]
         accounts = [(a, r, c, h, float(st), float(lt)) for a, r, c, h, st, lt in q(
             "select account_id, registration, custodian, household_id, st_tax_rate, lt_tax_rate from accounts")]
-        sleeves = [(s, a, m, p, (cash or 0) / 100) for s, a, m, p, cash in q(
-            "select s.sleeve_id, s.account_id, s.model_id, s.policy, c.amount_cents from sleeves s"
+        effective = effective_targets(store, as_of)
+        floats: dict[int, dict[str, float]] = {}  # per distinct target: sleeves share them
+        for target in effective.values():
+            if id(target) not in floats:
+                floats[id(target)] = {w.symbol: float(w.weight) for w in target.weights}
+        sleeves = [(s, a, effective[s].label if s in effective else None, p, (cash or 0) / 100) for s, a, p, cash in q(
+            "select s.sleeve_id, s.account_id, s.policy, c.amount_cents from sleeves s"
             " left join cash c on c.sleeve_id = s.sleeve_id")]
-        models: dict[str, dict[str, float]] = {}
-        for model_id, symbol_, weight in q(
-                f"select w.model_id, w.symbol, w.weight from model_weights w join ({LATEST_MODEL_VERSIONS})"
-                " using (model_id, version)"):
-            models.setdefault(model_id, {})[symbol_] = float(weight)
         lots = [(lot_id, s, sym, qty / 1e6, cost / 100, dt.date.fromisoformat(acquired)) for lot_id, s, sym, qty, cost,
                 acquired in q("select lot_id, sleeve_id, symbol, quantity_e6, cost_basis_cents,"
                                 " coalesce(holding_from, acquired) from lots")]
         positions = [(s, sym, qty / 1e6, cost / 100) for s, sym, qty, cost in q(
             "select sleeve_id, symbol, sum(quantity_e6), sum(cost_basis_cents) from lots group by sleeve_id, symbol")]
         return cls.assemble(as_of=as_of, securities=securities, accounts=accounts, sleeves=sleeves,
-                            models=models, positions=positions, lots=lots,
-                            model_changed={change.sleeve_id for change in store.model_changes()})
+                            models={}, positions=positions, lots=lots,
+                            model_changed={change.sleeve_id for change in store.model_changes()},
+                            targets={s: floats[id(t)] for s, t in effective.items()},
+                            target_notes={s: t.note for s, t in effective.items() if t.note})
 
 
 def tax_treatment_codes(book: Book) -> tuple[np.ndarray, np.ndarray]:

@@ -48,6 +48,10 @@ class PluginError(SmartxError):
     """A plugin failed to load, broke the hook contract, or clashed with another plugin."""
 
 
+class TargetError(SmartxError):
+    """A sleeve's target cannot be built: a bad blend or allocation, or restrictions that leave nothing."""
+
+
 @attrs.frozen
 class Diagnostic:
     """One located problem in an input file: ``file:line:col: error: message``.

@@ -12,7 +12,10 @@ Conventions (also in docs/conventions.md):
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from fractions import Fraction
 
 import attrs
 
@@ -66,6 +69,24 @@ CENT = MONEY.unit
 def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
     """``value`` rounded down to a whole number of ``step`` (a share step: 1, 0.01 ...)."""
     return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
+def apportion(total: Decimal, shares: Sequence[Decimal | Fraction], unit: Decimal) -> list[Decimal]:
+    """``total`` split in proportion to ``shares`` in whole ``unit``s, adding up to ``total`` exactly.
+
+    Largest remainder: each part first gets ``floor(total x share / sum of shares)`` units, then
+    the units left over go one each to the largest remainders, ties to the earlier part. Computed
+    exactly (fractions); shares are 0 or more with a positive sum, ``total`` a multiple of ``unit``.
+    """
+    whole = sum((Fraction(s) for s in shares), Fraction(0))
+    if whole <= 0 or any(s < 0 for s in shares):
+        raise ValueError("apportion needs shares of 0 or more with a positive sum")
+    exact = [Fraction(total) * Fraction(s) / whole / Fraction(unit) for s in shares]
+    units = [math.floor(x) for x in exact]
+    left = int(Fraction(total) / Fraction(unit)) - sum(units)
+    for i in sorted(range(len(exact)), key=lambda i: (-(exact[i] - units[i]), i))[:left]:
+        units[i] += 1
+    return [(u * unit).quantize(unit) for u in units]
 
 
 def round_money(value: Decimal) -> Decimal:

@@ -419,3 +419,41 @@ def m009_model_feeds(db: sqlite_utils.Database) -> None:
         check (identifier_type is null or identifier_type in ('CUSIP', 'TICKER', 'CASH'));
     alter table model_weights add column identifier text
     """)
+
+
+@migration
+def m010_sleeve_targets(db: sqlite_utils.Database) -> None:
+    """Sleeve targets beyond one model (a blend of models, a custom allocation) and per-account
+    restrictions (exclusions, substitutions). A sleeve without a ``sleeve_targets`` row follows
+    ``sleeves.model_id`` (kind ``model``), or has no target; a blend or custom sleeve has no
+    ``model_id``. Weights are exact decimal text, as in ``model_weights``."""
+    _run(db, """
+    create table sleeve_targets (
+        sleeve_id text primary key references sleeves (sleeve_id),
+        kind text not null check (kind in ('blend', 'custom'))
+    ) strict;
+    create table sleeve_blend_components (
+        sleeve_id text not null references sleeve_targets (sleeve_id) on delete cascade,
+        position integer not null check (position >= 0),
+        model_id text not null references models (model_id),
+        weight text not null,
+        primary key (sleeve_id, model_id),
+        unique (sleeve_id, position)
+    ) strict;
+    create table sleeve_allocations (
+        sleeve_id text not null references sleeve_targets (sleeve_id) on delete cascade,
+        symbol text not null,
+        weight text not null,
+        primary key (sleeve_id, symbol)
+    ) strict;
+    create table account_restrictions (
+        account_id text not null references accounts (account_id),
+        symbol text not null references securities (symbol),
+        kind text not null check (kind in ('exclude', 'substitute')),
+        replacement text references securities (symbol),
+        note text,
+        primary key (account_id, symbol),
+        check ((kind = 'substitute') = (replacement is not null)),
+        check (replacement is null or replacement != symbol)
+    ) strict
+    """)

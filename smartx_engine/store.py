@@ -288,18 +288,27 @@ class Store:
             self.audit("sleeve.create", sleeve.sleeve_id, **attrs.asdict(sleeve))
         return sleeve
 
-    def assign_sleeve(self, sleeve_id: str, *, model_id: str | None = None, policy: str | None = None) -> Sleeve:
-        """Set a sleeve's target model and/or policy."""
+    def assign_sleeve(self, sleeve_id: str, *, model_id: str | None = None, policy: str | None = None,
+                      own_target: bool = False, details: Mapping[str, Any] | None = None) -> Sleeve:
+        """Set a sleeve's target model and/or policy.
+
+        A model replaces a blend or custom target. ``own_target`` leaves the sleeve no model, for the
+        blend or custom target that ``targets.assign`` writes in the same transaction; ``details``
+        are added to the audit record.
+        """
         current = self.sleeve(sleeve_id)
         if model_id:
             self.model_versions(model_id)
-        updated = attrs.evolve(current, model_id=model_id or current.model_id,
+        updated = attrs.evolve(current, model_id=None if own_target else model_id or current.model_id,
                                policy=policy or current.policy)
         new_model = {"rebalanced_version": None} if updated.model_id != current.model_id else {}
         with self.transaction():
+            if model_id:
+                self.db.execute("delete from sleeve_targets where sleeve_id = ?", [sleeve_id])
             self.db.table("sleeves").update(sleeve_id, {"model_id": updated.model_id, "policy": updated.policy,
                                                         **new_model})
-            self.audit("sleeve.assign", sleeve_id, before=attrs.asdict(current), after=attrs.asdict(updated))
+            self.audit("sleeve.assign", sleeve_id, before=attrs.asdict(current), after=attrs.asdict(updated),
+                       **(details or {}))
         return updated
 
     def mark_rebalanced(self, sleeves: Iterable[str] | Mapping[str, str | None],
@@ -360,6 +369,9 @@ class Store:
             self._upsert("accounts", "account_id", book.accounts)
             self._store_securities(book.securities)
             self._upsert("sleeves", "sleeve_id", book.sleeves)
+            self.db.execute(  # the book sets the model of the sleeves it lists: no blend or custom target stays
+                "delete from sleeve_targets where sleeve_id in (select value from json_each(?))",
+                [json.dumps([s.sleeve_id for s in book.sleeves])])
             scope = json.dumps(sorted({a.account_id for a in book.accounts}))
             replaced = (["lots", "cash"] + (["transactions"] if book.transactions is not None else [])
                         + (["realized"] if book.realized is not None else []))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 import numpy as np
 
@@ -19,21 +19,14 @@ from ..domain import Transaction, TransactionType
 from ..dsl.frame import Frame
 from ..dsl.policyset import BookEvaluation
 from ..errors import DataError
-from ..fixedpoint import MONEY
+from ..fixedpoint import MONEY, apportion
 from ..store import Store
 from .generate import CashEvents
 
 
 def pro_rata(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     """``amount`` split in proportion to ``weights``, to the cent, adding up exactly (largest remainder)."""
-    whole = sum(weights)
-    exact = [amount * w / whole for w in weights]
-    shares = [x.quantize(MONEY.unit, rounding=ROUND_FLOOR) for x in exact]
-    left = int((amount - sum(shares)) / MONEY.unit)
-    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]), i))
-    for i in by_remainder[:left]:
-        shares[i] += MONEY.unit
-    return shares
+    return apportion(amount, weights, MONEY.unit)
 
 
 def cash_events(book: Book, evaluation: BookEvaluation, in_scope: np.ndarray, *,
