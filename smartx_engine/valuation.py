@@ -14,6 +14,7 @@ import attrs
 from .domain import CASH_SYMBOL, Sleeve
 from .fixedpoint import QUANTITY, round_money
 from .store import Store
+from .targets import EffectiveTarget, effective_targets
 
 WEIGHT_PLACES = Decimal("0.000001")
 ZERO_WEIGHT = Decimal(0).quantize(WEIGHT_PLACES)
@@ -43,6 +44,7 @@ class SleeveValue:
     cash: Decimal
     cash_weight: Decimal
     cash_target: Decimal | None
+    target: EffectiveTarget | None = None  # its model, blend or custom allocation, with the account's restrictions
 
     @property
     def market_value(self) -> Decimal:
@@ -58,18 +60,19 @@ def _weight(value: Decimal, total: Decimal) -> Decimal:
 
 
 def value_sleeves(store: Store, *, account_id: str | None = None, sleeve_id: str | None = None) -> list[SleeveValue]:
-    """Valuations of the sleeves in scope, with each holding's weight and model target."""
+    """Valuations of the sleeves in scope, with each holding's weight and effective target (its
+    model's, blend's or custom allocation's weight after the account's restrictions, to 10 decimals)."""
     prices = store.prices()
     positions = defaultdict(list)
     for position in store.positions(account_id=account_id, sleeve_id=sleeve_id):
         positions[position.sleeve_id].append(position)
     cash = {c.sleeve_id: c.amount for c in store.cash(account_id=account_id, sleeve_id=sleeve_id)}
     sleeves = [store.sleeve(sleeve_id)] if sleeve_id else store.sleeves(account_id)
-    targets = {m: store.model_version(m) for m in {s.model_id for s in sleeves if s.model_id}}
+    effective = effective_targets(store, sleeve_ids=[s.sleeve_id for s in sleeves])
     values = []
     for sleeve in sleeves:
-        model = targets.get(sleeve.model_id)
-        target = model.as_dict() if model else {}
+        model = effective.get(sleeve.sleeve_id)
+        target = {symbol: weight.normalize() for symbol, weight in model.as_dict().items()} if model else {}
         held = [(p, round_money(p.quantity * prices[p.symbol])) for p in positions[sleeve.sleeve_id]]
         cash_amount = cash.get(sleeve.sleeve_id, Decimal("0.00"))
         total = sum((v for _, v in held), Decimal(0)) + cash_amount
@@ -86,6 +89,6 @@ def value_sleeves(store: Store, *, account_id: str | None = None, sleeve_id: str
         ]
         values.append(SleeveValue(
             sleeve, model.version if model else None, tuple(sorted(holdings, key=lambda h: h.symbol)),
-            cash_amount, _weight(cash_amount, total), target.get(CASH_SYMBOL, Decimal(0)) if model else None,
+            cash_amount, _weight(cash_amount, total), target.get(CASH_SYMBOL, Decimal(0)) if model else None, model,
         ))
     return values

@@ -68,7 +68,8 @@ def test_sleeves_show_compares_weights_with_the_target(imported, smartx):
 def test_sleeves_create_and_assign(imported, smartx):
     smartx("sleeves", "create", "SCH-1-ESG", "--account", "SCH-1", "--model", "GRO-80-20")
     assigned = json.loads(smartx("sleeves", "assign", "SCH-1-ESG", "--policy", "growth", "--json").output)
-    assert assigned == {"sleeve_id": "SCH-1-ESG", "account_id": "SCH-1", "model_id": "GRO-80-20", "policy": "growth"}
+    assert assigned == {"sleeve_id": "SCH-1-ESG", "account_id": "SCH-1", "model_id": "GRO-80-20", "policy": "growth",
+                        "target": {"kind": "model", "label": "GRO-80-20", "model_id": "GRO-80-20"}}
     listed = json.loads(smartx("sleeves", "list", "--account", "SCH-1", "--json").output)
     assert [s["sleeve_id"] for s in listed] == ["SCH-1-CORE", "SCH-1-ESG", "SCH-1-LEGACY"]
     following = json.loads(smartx("sleeves", "list", "--model", "GRO-80-20", "--json").output)
@@ -76,7 +77,7 @@ def test_sleeves_create_and_assign(imported, smartx):
 
 
 @pytest.mark.parametrize("args, code, message", [
-    (["sleeves", "assign", "SCH-1-CORE"], 2, "give --model, --policy or both"),
+    (["sleeves", "assign", "SCH-1-CORE"], 2, "give --model, --blend or --allocation, and/or --policy"),
     (["sleeves", "assign", "SCH-1-CORE", "--model", "GRO-80"], 1, "no model 'GRO-80'; did you mean `GRO-80-20`?"),
     (["sleeves", "create", "bad id", "--account", "SCH-1"], 2, "not a valid id"),
     (["sleeves", "assign", "SCH-1-CORE", "--policy", "bad name"], 2, "not a valid id"),

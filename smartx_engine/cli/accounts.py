@@ -7,10 +7,12 @@ from decimal import Decimal
 
 import click
 
+from ..errors import TargetError
+from ..targets import Restriction, RestrictionKind, parse_substitution, restrict, restrictions
 from ..valuation import value_sleeves
 from . import Env, cli, pass_env
 from .output import emit, json_option, money, percent, price, print_table, quantity
-from .sleeves import sleeve_json
+from .sleeves import sleeve_json, target_text
 
 
 @cli.group(name="accounts")
@@ -74,6 +76,7 @@ def accounts_show(env: Env, account_id: str, as_json: bool) -> None:
         "lt_tax_rate": account.lt_tax_rate,
         "total_value": sum((v.total_value for v in values), Decimal("0.00")),
         "sleeves": [sleeve_json(v) for v in values],
+        "restrictions": [r.as_json() for r in restrictions(store, [account_id]).get(account_id, ())],
     }
 
     def human() -> None:
@@ -82,9 +85,11 @@ def accounts_show(env: Env, account_id: str, as_json: bool) -> None:
                    f"{account.registration}, {account.tax_treatment.replace('_', '-')} · tax rates "
                    f"{percent(account.st_tax_rate)} short / {percent(account.lt_tax_rate)} long")
         click.echo(f"  total value {money(data['total_value'])} in {len(values)} sleeve(s)")
+        if data["restrictions"]:
+            click.echo("  restrictions: " + "; ".join(restriction_text(r) for r in data["restrictions"]))
         for value in values:
             print_table(
-                f"{value.sleeve.sleeve_id}: model {value.sleeve.model_id or '-'} · policy "
+                f"{value.sleeve.sleeve_id}: target {target_text(value.target and value.target.label)} · policy "
                 f"{value.sleeve.policy or '-'} · value {money(value.total_value)}",
                 ["symbol", "quantity", "price", "value", "cost basis", "lots", "weight"],
                 [(h.symbol, quantity(h.quantity), price(h.price), money(h.market_value), money(h.cost_basis),
@@ -93,3 +98,73 @@ def accounts_show(env: Env, account_id: str, as_json: bool) -> None:
                 numeric=["quantity", "price", "value", "cost basis", "lots", "weight"])
 
     emit(as_json, data, human)
+
+
+@accounts_group.command(name="restrict")
+@click.argument("account_id")
+@click.option("--exclude", "excludes", multiple=True, metavar="SYMBOL",
+              help="Never target SYMBOL in this account's sleeves; its weight goes pro rata to the other "
+                   "securities. Repeatable.")
+@click.option("--substitute", "substitutes", multiple=True, metavar="SYMBOL=REPLACEMENT",
+              help="Target REPLACEMENT instead of SYMBOL (its whole weight moves). Repeatable.")
+@click.option("--remove", "removes", multiple=True, metavar="SYMBOL", help="Lift the restriction on SYMBOL. Repeatable.")
+@click.option("--note", help="Why (kept with the restrictions added), e.g. 'ESG: no fossil fuels'.")
+@json_option
+@pass_env
+def accounts_restrict(env: Env, account_id: str, excludes: tuple[str, ...], substitutes: tuple[str, ...],
+                      removes: tuple[str, ...], note: str | None, as_json: bool) -> None:
+    """Exclude or substitute securities in every sleeve target of an account (all or nothing, audited).
+
+    Restrictions apply on top of each sleeve's model, blend or custom allocation, whenever its
+    target is built: an excluded security's weight is shared pro rata among the target's other
+    securities (not cash); a substituted one's weight moves to its replacement. The rebalancer then
+    sells what the target no longer holds. A change that would leave a sleeve's target with no
+    security is refused.
+
+    \b
+    Examples:
+      smartx accounts restrict SCH-1001 --exclude XOM --exclude CVX --note 'ESG: no fossil fuels'
+      smartx accounts restrict SCH-1001 --substitute VTI=ESGV
+      smartx accounts restrict SCH-1001 --remove XOM
+      smartx sleeves target SCH-1001-CORE          (the targets they make)
+    """
+    try:
+        add = [Restriction(account_id, symbol, RestrictionKind.EXCLUDE, note=note) for symbol in excludes]
+        add += [parse_substitution(text, account_id, note) for text in substitutes]
+    except TargetError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if not (add or removes):
+        raise click.UsageError("give --exclude, --substitute or --remove")
+    after = restrict(env.store(), account_id, add, removes)
+    data = [r.as_json() for r in after]
+    emit(as_json, data, lambda: click.echo(
+        f"account {account_id}: " + ("; ".join(restriction_text(r) for r in data) or "no restrictions")))
+
+
+@accounts_group.command(name="restrictions")
+@click.argument("account_id", required=False)
+@json_option
+@pass_env
+def accounts_restrictions(env: Env, account_id: str | None, as_json: bool) -> None:
+    """The exclusions and substitutions of one account (every account's without ACCOUNT_ID).
+
+    \b
+    Example:
+      smartx accounts restrictions SCH-1001 --json
+    """
+    store = env.store()
+    if account_id:
+        store.account(account_id)
+    data = [r.as_json() for rows in restrictions(store, [account_id] if account_id else None).values() for r in rows]
+
+    def human() -> None:
+        print_table("Restrictions", ["account", "symbol", "restriction", "note"],
+                    [(r["account_id"], r["symbol"], "excluded" if r["kind"] == "exclude" else f"→ {r['replacement']}",
+                      r["note"] or "") for r in data],
+                    empty="none; add one with `smartx accounts restrict ACCOUNT --exclude SYMBOL`")
+
+    emit(as_json, data, human)
+
+
+def restriction_text(r: dict) -> str:
+    return f"{r['symbol']} excluded" if r["kind"] == "exclude" else f"{r['symbol']} → {r['replacement']}"

@@ -26,9 +26,9 @@ def console() -> Console:
 
 
 def jsonable(value: Any) -> Any:
-    """Decimals as exact strings, dates as ISO text, enums as their values, attrs as dicts."""
+    """Decimals as exact plain strings, dates as ISO text, enums as their values, attrs as dicts."""
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # never scientific: 1E-7 is "0.0000001"
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, enum.Enum):

@@ -78,7 +78,8 @@ def model_change_reasons(evaluation: PolicyEvaluation, sleeve: int) -> list[str]
 
 
 def holding_reason(trades: TradeSet, row: int, events: CashEvents, replaced: dict[tuple[int, int], str]) -> str:
-    """What set this trade's target weight."""
+    """What set this trade's target weight (and where the sleeve's target came from, when it is
+    more than one model's weights)."""
     evaluation = trades.evaluation
     policy, h = evaluation.policy, trades.holding[row]
     book, path = evaluation.book, policy.resolved.path
@@ -89,10 +90,12 @@ def holding_reason(trades: TradeSet, row: int, events: CashEvents, replaced: dic
         return f"sell to {target:.2%}: rule {rule.name.value!r} ({_at(path, rule)})"
     if (int(sleeve), int(book.holding_symbol[h])) in replaced and trades.side[row] > 0:
         return f"to {target:.2%}, in place of {replaced[int(sleeve), int(book.holding_symbol[h])]}"
+    note = book.sleeve_target_note[sleeve]  # a blend, a custom allocation, account restrictions
+    origin = f" ({note})" if note else ""
     if (policy.settings.rebalance_to == "band" and evaluation.sleeve_out_of_band[sleeve]
             and not events.any[sleeve]):
-        return f"to the edge of its band, {target:.2%}"
-    return f"to target {target:.2%}"
+        return f"to the edge of its band, {target:.2%}{origin}"
+    return f"to target {target:.2%}{origin}"
 
 
 def _replaced(trades: TradeSet, sleeves: np.ndarray, blocks: Blocks) -> dict[tuple[int, int], str]:

@@ -11,7 +11,8 @@ applied, exactly, every weight with where it came from (docs/models.md, "UMA con
 4. **Exact to 1.** The weights are computed as exact fractions, then scaled to sum to 1 (a model
    version may sum to 1 within 0.000001) and rounded to the WEIGHT scale (10 decimals) by largest
    remainder (ties to the symbol that sorts first, ``$CASH`` before securities): they sum to exactly 1
-   and none is negative. Each source's share is shown rounded half-even to 10 decimals.
+   and none is negative. Each source's share is shown rounded half-even to 10 decimals. Weights
+   are written as their shortest exact decimal text (``0.42``, not ``0.4200000000``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class Source:
         return f"redistributed from excluded {self.symbol}"
 
     def as_json(self) -> dict[str, Any]:
-        data = {"kind": self.kind, "weight": f"{self.weight:f}"}
+        data = {"kind": self.kind, "weight": weight_text(self.weight)}
         for key in ("model_id", "version", "symbol"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
@@ -134,11 +135,11 @@ class EffectiveTarget:
         return {
             **self.spec.as_json(),
             "models": [{"model_id": m, "version": v} for m, v in self.versions],
-            "weights": [{"symbol": w.symbol, "weight": f"{w.weight:f}", "sources": [s.as_json() for s in w.sources]}
+            "weights": [{"symbol": w.symbol, "weight": weight_text(w.weight), "sources": [s.as_json() for s in w.sources]}
                         for w in self.weights],
-            "removed": [{"symbol": r.symbol, "weight": f"{r.weight:f}", **{
+            "removed": [{"symbol": r.symbol, "weight": weight_text(r.weight), **{
                 k: v for k, v in r.restriction.as_json().items() if k != "account_id"}} for r in self.removed],
-            "total": f"{sum((w.weight for w in self.weights), Decimal(0)):f}",
+            "total": weight_text(sum((w.weight for w in self.weights), Decimal(0))),
         }
 
 
