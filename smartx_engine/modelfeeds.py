@@ -94,7 +94,10 @@ class ModelFeed(Protocol):
     ``deliveries()`` returns every version the feed offers now, oldest first per model (the
     engine skips those it holds already). It may also offer ``acknowledge(model_id, version,
     status, message)``: the engine calls it after judging a delivery (``status`` ``accepted`` or
-    ``rejected``), so that the manager knows its version was received and validated.
+    ``rejected``), so that the manager knows its version was received and validated. And it may
+    offer ``configured`` (a bool, read without touching the network): False when the operator has
+    not set the feed up, so that ``smartx models sync`` without ``--feed`` skips it, saying so,
+    instead of failing on it.
     """
 
     name: str

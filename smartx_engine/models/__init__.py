@@ -6,7 +6,8 @@
 - :mod:`.resolve`: ``Catalog``, managers' identifiers (CUSIP, ticker, cash) to the engine's symbols;
 - :mod:`.delta`: ``apply_delta``, a DELTA on top of its base version;
 - :mod:`.versions`: ``VersionRecord`` and the history: ``history``, ``version_record``,
-  ``effective_version``, ``effective_versions``, ``pending_versions``, ``add_version``;
+  ``effective_version``, ``effective_versions``, ``pending_versions``, ``version_status``,
+  ``add_version``;
 - :mod:`.diff`: ``diff_versions``, what moved between two versions.
 
 See docs/models.md.
@@ -18,11 +19,12 @@ from .sync import FeedSync, ModelSyncResult, Outcome, sync_models
 from .validate import Judgement, Verdict, judge
 from .versions import (
     EFFECTIVE_MODEL_VERSIONS, VersionLine, VersionRecord, add_version, effective_version, effective_versions, history,
-    pending_versions, version_record,
+    pending_versions, version_record, version_status,
 )
 
 __all__ = [
     "EFFECTIVE_MODEL_VERSIONS", "FeedSync", "Judgement", "ModelSyncResult", "Outcome", "Verdict", "VersionDiff",
     "VersionLine", "VersionRecord", "WeightChange", "add_version", "diff_versions", "effective_version",
     "effective_versions", "history", "judge", "model_feeds", "pending_versions", "sync_models", "version_record",
+    "version_status",
 ]

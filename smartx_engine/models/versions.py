@@ -129,6 +129,16 @@ def pending_versions(store: Store, as_of: dt.date, model_id: str | None = None) 
     return pending
 
 
+def version_status(store: Store, record: VersionRecord, as_of: dt.date) -> str:
+    """``in_force`` on ``as_of``, ``pending`` (in force later) or ``superseded``."""
+    current = effective_version(store, record.model_id, as_of)
+    if current is not None and current.version == record.version:
+        return "in_force"
+    if record.effective_date > as_of and (current is None or record.seq > current.seq):
+        return "pending"
+    return "superseded"
+
+
 def _day(as_of: dt.date) -> dt.date:
     if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
         raise TypeError(f"as_of must be a date, not {as_of!r}")
