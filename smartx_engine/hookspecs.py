@@ -65,8 +65,12 @@ def register_custodians(register: Register) -> None:
 def register_model_feeds(register: Register) -> None:
     """Register model feeds: sources of third-party models and their versions.
 
-    Call ``register(feed)`` once per feed; ``feed.name`` identifies it in ``smartx models sync``.
-    Returns nothing.
+    Call ``register(feed)`` once per feed, a :class:`smartx_engine.ModelFeed`: ``feed.name``
+    identifies it in ``smartx models sync --feed``; ``deliveries()`` gives a
+    :class:`smartx_engine.ModelDelivery` per version it offers now (FULL or DELTA), oldest first
+    per model, parsed strictly but not judged (the engine does that); optionally
+    ``acknowledge(model_id, version, status, message)`` and ``configured``. Registering must not
+    touch the network. Returns nothing. Contract tests: ``smartx_engine.testing.ModelFeedContract``.
     """
 
 

@@ -190,6 +190,12 @@ class ModelFeedContract:
                 for value in (line.weight, line.min_weight, line.max_weight):
                     assert value is None or isinstance(value, Decimal)
 
+    def test_a_feed_set_up_for_the_contract_is_configured(self, world: FeedWorld) -> None:
+        """``configured`` is optional; when offered, it is a bool, and true for a feed the world set up."""
+        if not hasattr(world.feed, "configured"):
+            pytest.skip("this feed does not say whether it is configured")
+        assert world.feed.configured is True
+
     def test_acknowledge_takes_the_engines_judgement(self, world: FeedWorld) -> None:
         """``acknowledge(model_id, version, status, message)`` is optional; when offered, it takes
         both judgements of a delivered version without raising."""
