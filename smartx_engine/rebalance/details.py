@@ -105,12 +105,14 @@ def _replaced(trades: TradeSet, sleeves: np.ndarray, blocks: Blocks) -> dict[tup
         return {}
     rows = np.concatenate([np.arange(*rows_of(book.holding_sleeve, int(s))) for s in sleeves] or [np.empty(0, int)])
     rows = rows[restricted_buys(trades.evaluation, blocks, rows)]
-    washes = blocks.blocked(book, book.holding_sleeve[rows], book.holding_symbol[rows])
+    washes = blocks.washes(book, book.holding_sleeve[rows], book.holding_symbol[rows])
+    restricted = blocks.restricted(book, book.holding_sleeve[rows], book.holding_symbol[rows])
     path = trades.evaluation.policy.resolved.path
     replaced: dict[tuple[int, int], list[str]] = {}
-    for h, substitute, wash in zip(rows, substitutes_of(book, settings, blocks, rows), washes):
+    for h, substitute, wash, account in zip(rows, substitutes_of(book, settings, blocks, rows), washes, restricted):
         if substitute >= 0:
-            why = "a purchase would wash a recent loss" if wash else f"`restrict buy`, {path}"
+            why = ("restricted in its account" if account else "a purchase would wash a recent loss" if wash
+                   else f"`restrict buy`, {path}")
             replaced.setdefault((int(book.holding_sleeve[h]), int(substitute)), []).append(
                 f"{book.symbols[book.holding_symbol[h]]} ({why})")
     return {key: ", ".join(symbols) for key, symbols in replaced.items()}

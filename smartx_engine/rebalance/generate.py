@@ -84,41 +84,63 @@ class TradeSet:
 
 @attrs.frozen(eq=False)
 class Blocks:
-    """Securities a household may not buy now (a purchase would wash a recent loss)."""
+    """Securities a household may not buy now (a purchase would wash a recent loss), and securities
+    an account never buys (its restrictions: excluded or substituted in its targets)."""
 
     keys: np.ndarray  # household code x number of symbols + symbol code, sorted and unique
+    account_keys: np.ndarray = attrs.field(factory=lambda: np.empty(0, dtype=np.int64))  # account code x ... + symbol
 
     @classmethod
     def none(cls) -> Blocks:
         return cls(np.empty(0, dtype=np.int64))
 
     @classmethod
-    def of(cls, book: Book, pairs: Iterable[tuple[str, str]]) -> Blocks:
-        """Blocks for (household id, symbol) pairs; those the book does not know are left out."""
-        households = {str(h): i for i, h in enumerate(book.households)}
+    def of(cls, book: Book, pairs: Iterable[tuple[str, str]], accounts: Iterable[tuple[str, str]] = ()) -> Blocks:
+        """Blocks for (household id, symbol) ``pairs`` and (account id, symbol) restrictions; those the book
+        does not know are left out."""
         symbols = {str(s): i for i, s in enumerate(book.symbols)}
-        keys = [households[h] * len(book.symbols) + symbols[s] for h, s in pairs if h in households and s in symbols]
-        return cls(np.unique(np.array(keys, dtype=np.int64)))
+
+        def keys(owners: np.ndarray, wanted: Iterable[tuple[str, str]]) -> np.ndarray:
+            index = {str(o): i for i, o in enumerate(owners)}
+            return np.unique(np.array([index[o] * len(book.symbols) + symbols[s] for o, s in wanted
+                                       if o in index and s in symbols], dtype=np.int64))
+        return cls(keys(book.households, pairs), keys(book.account_ids, accounts))
 
     def household_keys(self, book: Book, sleeves: np.ndarray) -> np.ndarray:
         """Each sleeve's household code x number of symbols (add a symbol code to get a key)."""
         return book.account_household[book.sleeve_account[sleeves]].astype(np.int64) * len(book.symbols)
 
     def blocked(self, book: Book, sleeves: np.ndarray, symbols: np.ndarray) -> np.ndarray:
-        """Whether each (sleeve, symbol code) pair is blocked."""
-        result = np.zeros(len(sleeves), dtype=bool)
-        if not self.keys.size:
-            return result
-        rows = np.flatnonzero(np.isin(symbols, self.keys % len(book.symbols)))  # a blocked symbol at all
-        keys = self.household_keys(book, sleeves[rows]) + symbols[rows]
-        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)  # sorted keys: binary search
-        result[rows] = self.keys[at] == keys
-        return result
+        """Whether each (sleeve, symbol code) pair may not be bought: washed or restricted."""
+        return self.washes(book, sleeves, symbols) | self.restricted(book, sleeves, symbols)
 
-    def symbols_of(self, book: Book, household: int) -> frozenset[str]:
-        """The symbols one household (by code) may not buy."""
+    def washes(self, book: Book, sleeves: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+        """Whether each (sleeve, symbol code) pair is blocked in its household (a wash sale)."""
+        return _member(self.keys, len(book.symbols), self.household_keys(book, sleeves), symbols)
+
+    def restricted(self, book: Book, sleeves: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+        """Whether each (sleeve, symbol code) pair is restricted in its account."""
+        owners = book.sleeve_account[sleeves].astype(np.int64) * len(book.symbols)
+        return _member(self.account_keys, len(book.symbols), owners, symbols)
+
+    def symbols_of(self, book: Book, household: int, account: int | None = None) -> frozenset[str]:
+        """The symbols one household (by code) may not buy, with those its ``account`` restricts."""
         n = len(book.symbols)
-        return frozenset(str(book.symbols[k % n]) for k in self.keys if k // n == household)
+        found = {str(book.symbols[k % n]) for k in self.keys if k // n == household}
+        found |= {str(book.symbols[k % n]) for k in self.account_keys if account is not None and k // n == account}
+        return frozenset(found)
+
+
+def _member(keys: np.ndarray, n_symbols: int, owners: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+    """Whether each ``owner key + symbol`` is one of the sorted ``keys``."""
+    result = np.zeros(len(symbols), dtype=bool)
+    if not keys.size:
+        return result
+    rows = np.flatnonzero(np.isin(symbols, keys % n_symbols))  # a blocked symbol at all
+    wanted = owners[rows] + symbols[rows]
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)  # sorted keys: binary search
+    result[rows] = keys[at] == wanted
+    return result
 
 
 def substitute_table(book: Book, settings: Settings,

@@ -22,7 +22,7 @@ Every harvest reports the loss it realises and its estimated tax value at the ac
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from decimal import Decimal
 
 import attrs
@@ -80,11 +80,12 @@ def harvest_plan(evaluation: PolicyEvaluation, harvesting: np.ndarray, blocks: B
 
 
 def harvests(evaluation: PolicyEvaluation, harvesting: np.ndarray, recent: RecentTrading, blocked: set[tuple[str, str]],
-             prices: dict[str, Decimal], as_of: dt.date) -> list[Harvest]:
+             prices: dict[str, Decimal], as_of: dt.date,
+             restricted: Collection[tuple[str, str]] = ()) -> list[Harvest]:
     """The harvests of ``evaluation``'s sleeves marked ``harvesting``; ``blocked`` (household, symbol)
-    pairs grow with each harvest's block."""
+    pairs grow with each harvest's block; ``restricted`` (account, symbol) pairs are never bought."""
     book, settings = evaluation.book, evaluation.policy.settings
-    plan = harvest_plan(evaluation, harvesting, Blocks.of(book, blocked), recent.identical)
+    plan = harvest_plan(evaluation, harvesting, Blocks.of(book, blocked, restricted), recent.identical)
     found = []
     for h, code in zip(plan.holding, plan.substitute):
         sleeve, symbol = int(book.holding_sleeve[h]), str(book.symbols[book.holding_symbol[h]])
@@ -164,12 +165,13 @@ class SwapBack:
 
 def swap_backs(evaluation: PolicyEvaluation, swapping: np.ndarray, harvested: dict[tuple[str, str], list[dt.date]],
                blocked: set[tuple[str, str]], prices: dict[str, Decimal], as_of: dt.date,
-               window_days: int) -> list[SwapBack]:
+               window_days: int, restricted: Collection[tuple[str, str]] = ()) -> list[SwapBack]:
     """For a policy with `harvest when ... swap back`: in each sleeve marked ``swapping``, the
     substitute lots bought the day a security was harvested (``harvested``: (sleeve id, symbol) ->
     the days it was sold at a loss), once the wash-sale window after that day is over and the
-    security is not blocked in the household, are sold and the security bought back with the
-    proceeds (rounded down to the share step). Lots `avoid short term gains` keeps stay."""
+    security is not blocked in the household nor restricted in the account (``restricted``: (account,
+    symbol)), are sold and the security bought back with the proceeds (rounded down to the share
+    step). Lots `avoid short term gains` keeps stay."""
     book, settings = evaluation.book, evaluation.policy.settings
     if not settings.harvest_swap_back:
         return []
@@ -177,12 +179,13 @@ def swap_backs(evaluation: PolicyEvaluation, swapping: np.ndarray, harvested: di
     for sleeve in np.flatnonzero(swapping):
         sleeve_id = str(book.sleeve_ids[sleeve])
         account = int(book.sleeve_account[sleeve])
-        household = str(book.households[book.account_household[account]])
+        household, account_id = str(book.households[book.account_household[account]]), str(book.account_ids[account])
         first, last = rows_of(book.holding_sleeve, int(sleeve))
         held = {str(book.symbols[book.holding_symbol[h]]): h for h in range(first, last)}
         for symbol in sorted(settings.substitutes):
             days = [d for d in harvested.get((sleeve_id, symbol), []) if as_of > d + dt.timedelta(days=window_days)]
-            if not days or (household, symbol) in blocked or prices.get(symbol, 0) <= 0:
+            if (not days or (household, symbol) in blocked or (account_id, symbol) in restricted
+                    or prices.get(symbol, 0) <= 0):
                 continue
             for substitute in settings.substitutes[symbol]:
                 if substitute not in held:

@@ -86,7 +86,7 @@ class SleeveInput:
     invest: bool            # invest the cash, buying only
     holdings: tuple[HoldingInput, ...]
     prices: dict[str, float]  # every security of the book: where substitutes are looked up
-    blocked: frozenset[str] = frozenset()  # what its household may not buy (a wash sale)
+    blocked: frozenset[str] = frozenset()  # what it may not buy (a wash sale in its household, its account's restrictions)
 
     @property
     def evented(self) -> bool:
@@ -147,7 +147,8 @@ def sleeve_inputs(evaluation: PolicyEvaluation, events: CashEvents | None = None
             triggered=fired and not bool(evaluation.skip[s]), realign=bool(evaluation.realign[s]),
             skipped=bool(evaluation.skip[s]),
             withdraw=float(events.withdraw[s]), invest=bool(events.invest[s]), holdings=holdings, prices=prices,
-            blocked=blocks.symbols_of(book, int(book.account_household[book.sleeve_account[s]])),
+            blocked=blocks.symbols_of(book, int(book.account_household[book.sleeve_account[s]]),
+                                      int(book.sleeve_account[s])),
         ))
     return sleeves
 

@@ -24,6 +24,7 @@ from ..dsl.policyset import BookEvaluation, PolicySet
 from ..fixedpoint import PRICE, QUANTITY, round_money
 from ..plugins import call_event
 from ..store import Store
+from ..targets import restrictions
 from .cash import cash_events, shortfalls
 from .budget import SellContext, SleeveCash, Staged, apply_budgets, relief_for
 from .details import account_rates, reasons, relieved_lots, sale_lots
@@ -101,7 +102,7 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     run = _Run(store, book, as_of, in_scope, cash_events(book, evaluation, in_scope, withdrawal=raise_cash,
                                                          invest=invest), _recent_trading(store, policies, as_of))
     harvested, swapped = run.harvests(evaluation, harvest_only)
-    run.blocks = Blocks.of(book, run.blocked)  # with this run's harvests
+    run.blocks = Blocks.of(book, run.blocked, run.restricted)  # with this run's harvests
     for result, pair in [*harvested, *swapped]:
         run.stage_pair(result, pair)
     for done, (name, result) in enumerate(() if harvest_only else evaluation.evaluations.items()):
@@ -141,6 +142,7 @@ class _Run:
     prices: dict[str, Decimal] = attrs.field(init=False)
     versions: dict[str, str] = attrs.field(init=False)
     blocked: set[tuple[str, str]] = attrs.field(init=False)
+    restricted: set[tuple[str, str]] = attrs.field(init=False)  # (account, symbol): never bought (its restrictions)
     blocks: Blocks = attrs.field(factory=Blocks.none)
     staged: list[tuple[Staged, str | None]] = attrs.field(factory=list)
     triggered: int = 0
@@ -151,6 +153,7 @@ class _Run:
         self.prices = self.store.prices()
         self.versions = self.store.latest_model_versions()
         self.blocked = {(h, s) for h, symbols in self.recent.blocked.items() for s in symbols}
+        self.restricted = {(a, r.symbol) for a, rows in restrictions(self.store).items() for r in rows}
         self.cash_after = self.book.sleeve_cash.copy()
 
     def version(self, sleeve: int) -> str | None:
@@ -165,12 +168,14 @@ class _Run:
             return self.in_scope[result.sleeves] & ~result.skip & (harvest_only | ~result.triggered)
 
         harvested = [(result, harvest) for result in evaluation.evaluations.values()
-                     for harvest in harvests(result, idle(result), self.recent, self.blocked, self.prices, self.as_of)]
+                     for harvest in harvests(result, idle(result), self.recent, self.blocked, self.prices, self.as_of,
+                                             self.restricted)]
         harvesting = [int(r.sleeves[h.sleeve]) for r, h in harvested]
         losses = _harvested_days(self.store, self.as_of)
         swapped = [(result, swap) for result in evaluation.evaluations.values()
                    for swap in swap_backs(result, idle(result) & ~np.isin(result.sleeves, harvesting), losses,
-                                          self.blocked, self.prices, self.as_of, self.recent.window_days)]
+                                          self.blocked, self.prices, self.as_of, self.recent.window_days,
+                                          self.restricted)]
         return harvested, swapped
 
     def stage_pair(self, result: PolicyEvaluation, pair: Harvest | SwapBack) -> None:

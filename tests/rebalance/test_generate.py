@@ -268,6 +268,20 @@ def test_a_buy_that_would_wash_a_recent_loss_goes_to_a_substitute_or_waits():
         ("S", "AAA", "buy", 20.0), ("S", "BBB", "sell", 40.0)]
 
 
+def test_a_security_restricted_in_the_account_is_never_bought_even_as_a_substitute():
+    # As above: AAA may not be bought (`restrict buy`); its first substitute DDD is restricted in account A
+    # (an exclusion or substitution of its clients), so its 20% buys EEE (2000 / 30 -> 66)
+    book = one_sleeve(BASE_MODEL, 1000.0, {"AAA": 40.0, "BBB": 100.0})
+    body = 'drift band absolute 5%\nrestrict buy "AAA"\nsubstitute "AAA" with "DDD", "EEE"'
+    restricted = Blocks.of(book, [], [("A", "DDD")])
+    assert trades(body, book, blocks=restricted) == [("S", "BBB", "sell", 40.0), ("S", "EEE", "buy", 66.0)]
+    assert list(restricted.restricted(book, np.array([0, 0]), np.array([3, 4]))) == [True, False]
+    assert not restricted.washes(book, np.array([0]), np.array([3])).any()
+    # another account's restriction changes nothing here
+    assert trades(body, book, blocks=Blocks.of(book, [], [("B", "DDD")])) == [
+        ("S", "BBB", "sell", 40.0), ("S", "DDD", "buy", 100.0)]
+
+
 def test_to_band_trades_to_target_when_no_holding_is_out_of_band():
     # T = 10,000: AAA 57 x 100 (57%), BBB 54 x 50 (27%): within 5% of 60% and 30%; cash 1600 (16%) is above
     # the 15% maximum, so the sleeve triggers with no band to move to: it trades to target.
@@ -558,11 +572,14 @@ def cash_events(draw, book: Book) -> CashEvents | None:
 
 @st.composite
 def buy_blocks(draw, book: Book) -> Blocks | None:
-    """No blocks, or some of the book's symbols blocked for its household (and one for another)."""
+    """No blocks, or some of the book's symbols blocked for its household (and one for another), and
+    some restricted in its first account."""
     if draw(st.booleans()):
         return None
     symbols = draw(st.lists(st.sampled_from([str(s) for s in book.symbols]), max_size=3, unique=True))
-    return Blocks.of(book, [(str(book.households[0]), s) for s in symbols] + [("ELSEWHERE", "AAPL")])
+    restricted = draw(st.lists(st.sampled_from([str(s) for s in book.symbols]), max_size=2, unique=True))
+    return Blocks.of(book, [(str(book.households[0]), s) for s in symbols] + [("ELSEWHERE", "AAPL")],
+                     [(str(book.account_ids[0]), s) for s in restricted] + [("ELSEWHERE", "AAPL")])
 
 
 @PROPERTY
