@@ -1,6 +1,7 @@
 """Tax-aware model transitions: move a sleeve to a new model without realising more gain than a budget allows.
 
-:func:`plan_transition` plans the move of one sleeve to the latest version of a model;
+:func:`plan_transition` plans the move of one sleeve to the latest version of a model (its
+weights with the account's restrictions applied: docs/models.md, "UMA construction");
 :func:`record_transition` assigns the sleeve to the model and stores the plan's trades as a
 rebalance run, for review like any other. The rules (docs/tax.md, "Tax-aware transitions"):
 
@@ -54,6 +55,7 @@ from ..errors import DataError
 from ..fixedpoint import CENT, MONEY, QUANTITY, round_money, to_decimal
 from ..rebalance.runs import ProposedTrade, RunResult, record_run
 from ..store import Store
+from ..targets import TargetSpec, effective_target, restrictions
 from .recent import recent_trading
 from .relief import OpenLot, Relief, relieve
 from .reports import net_realized
@@ -86,7 +88,10 @@ def plan_transition(store: Store, sleeve_id: str, model_id: str, as_of: dt.date,
     model = store.model_version(model_id)
     account = store.account(sleeve.account_id)
     prices = store.prices()
-    targets = {w.symbol: w.weight for w in model.weights if w.symbol != CASH_SYMBOL}
+    target = effective_target(TargetSpec.model(model_id), {model_id: model},  # with the account's restrictions
+                              restrictions(store, [account.account_id]).get(account.account_id, ()))
+    targets = {w.symbol: w.weight for w in target.weights if w.symbol != CASH_SYMBOL}
+    cash_weight = target.cash_weight
     if missing := sorted(s for s in targets if s not in prices):
         raise DataError(f"model {model_id} {model.version} lists {', '.join(missing)} without a price; "
                         "import the securities first")
@@ -119,15 +124,15 @@ def plan_transition(store: Store, sleeve_id: str, model_id: str, as_of: dt.date,
     kept = {s: held[s] - sum((x.relief.quantity for x in sold if x.symbol == s), Decimal(0)) for s in held}
     proceeds = sum((s.proceeds for s in sells), CENTS)
     blocked = recent_trading(store, as_of).blocked.get(account.household_id, {})
-    buys, covered = _buys({s: w for s, w in targets.items() if s not in blocked}, model.cash_weight, kept, prices,
+    buys, covered = _buys({s: w for s, w in targets.items() if s not in blocked}, cash_weight, kept, prices,
                           value, cash + proceeds, model_id)
     cash_after = cash + proceeds - sum((b.value for b in buys), CENTS)
     legacy = _legacy(left, caps, prices, as_of, rates)
     after = dict(kept)
     for b in buys:
         after[b.symbol] = after.get(b.symbol, Decimal(0)) + b.quantity
-    holdings, tracking_after = _after(after, cash_after, prices, targets, model.cash_weight)
-    tracking_before = _tracking(weights, targets, model.cash_weight)
+    holdings, tracking_after = _after(after, cash_after, prices, targets, cash_weight)
+    tracking_before = _tracking(weights, targets, cash_weight)
     binding = applies and bool(legacy)
     years: tuple[PlanYear, ...] = ()
     complete = not legacy

@@ -44,3 +44,15 @@ def test_no_swap_back_into_a_security_the_account_now_excludes(smartx, tmp_path:
     assert [t["symbol"] for t in harvest(smartx, rules)] == ["QQQ", "XYZ"]  # swaps back without the exclusion
     smartx("accounts", "restrict", "TX", "--exclude", "XYZ")
     assert harvest(smartx, rules) == []
+
+
+def test_a_transition_targets_the_model_with_the_account_restrictions(smartx, tmp_path: Path):
+    from tests.tax.test_transition import buys, transition, write_book
+    smartx("import", "book", str(write_book(tmp_path / "transition-book")))
+    assert "VEA" in buys(transition(smartx))
+    smartx("accounts", "restrict", "TX-1", "--exclude", "VEA")
+    plan = transition(smartx)
+    assert "VEA" not in buys(plan)
+    # VEA's 18% goes to VTI and BND pro rata (50 : 30): VTI 61.25%, BND 36.75%
+    targets = {h["symbol"]: h["target"] for h in plan["holdings_after"]}
+    assert targets["VTI"] == "0.612500" and targets["BND"] == "0.367500"
