@@ -232,11 +232,12 @@ def models_show(env: Env, model_id: str, version: str | None, as_of: dt.datetime
 
     def human() -> None:
         click.echo(_provenance(data))
+        table = [(r["symbol"], r["name"], r["asset_class"], percent(r["weight"]), _band(r),
+                  f"{r['identifier_type']} {r['identifier']}" if r["identifier"] else r["cusip"] or "") for r in rows]
+        shown = [i for i in range(6) if i < 4 or any(row[i] for row in table)]  # no empty band or identifier column
         print_table(f"{record.model_id} version {record.version}",
-                    ["symbol", "name", "asset class", "weight", "band", "identifier"],
-                    [(r["symbol"], r["name"], r["asset_class"], percent(r["weight"]), _band(r),
-                      f"{r['identifier_type']} {r['identifier']}" if r["identifier"] else r["cusip"] or "")
-                     for r in rows], numeric=["weight"])
+                    [("symbol", "name", "asset class", "weight", "band", "identifier")[i] for i in shown],
+                    [[row[i] for i in shown] for row in table], numeric=["weight"])
 
     emit(as_json, data, human)
 
@@ -249,9 +250,9 @@ def _provenance(data: dict[str, Any]) -> str:
               + (f", published {data['published_at']:%Y-%m-%d %H:%M} UTC" if data["published_at"] else "")
               if data["feed"] else "from the CSV book")
     when = {"in_force": "in force", "pending": "pending", "superseded": "superseded"}[data["status"]]
-    lines = [f"{data['model_id']}" + (f": {who}" if who else ""),
-             f"version {data['version']} {source}; {when} as of {data['as_of']} (effective"
-             f" {_effective(data['effective_date'])})"]
+    lines = [f"{data['model_id']}: {who}"] if who else []
+    lines.append(f"version {data['version']} {source}; {when} as of {data['as_of']} (effective"
+                 f" {_effective(data['effective_date'])})")
     if data["pending"]:
         lines.append("pending: " + ", ".join(f"{p['version']} from {p['effective_date']}" for p in data["pending"]))
     return "\n".join(lines)
