@@ -143,9 +143,10 @@ class _Judge:
                 continue
             if symbol in symbols:
                 first = symbols[symbol]
+                where = f" (line {first.line})" if first.line else ""
                 self.fault(line, f"{symbol} is in this version twice: as {line.identifier_type} {line.identifier}"
-                           f" and as {first.identifier_type} {first.identifier}" + (f" (line {first.line})" if first.line else ""),
-                           "identifier", "each security appears once in a version")
+                           f" and as {first.identifier_type} {first.identifier}{where}", "identifier",
+                           "each security appears once in a version")
                 continue
             symbols[symbol] = line
             if self._weights_fit(line, action):

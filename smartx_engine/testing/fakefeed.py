@@ -24,6 +24,7 @@ class FakeModelFeed:
 
     def __init__(self, name: str = "fake", deliveries: Iterable[ModelDelivery] = ()) -> None:
         self.name = name
+        self.configured = True  # set False to see `smartx models sync` skip the feed
         self.published: list[ModelDelivery] = []
         self.acks: list[tuple[str, str, str, str | None]] = []
         self._failure: Exception | None = None

@@ -4,8 +4,6 @@ one the engine gives (``...`` stands for any text)."""
 import re
 from pathlib import Path
 
-from smartx_engine.models import Verdict
-
 from .conftest import CUSIPS, delivery, line
 from .test_validate import BAD, accept, delta, judged
 
@@ -27,7 +25,7 @@ def quoted() -> list[str]:
     return table + [s for s in spans(section("DELTA versions")) if "version 2026" in s or s.startswith("= help")]
 
 
-def messages(store, tmp_path) -> str:
+def messages(store) -> str:
     """Every message the examples of the doc come from."""
     found = [judged(store, delivery(lines=lines, **changes)).message for lines, changes, _ in BAD.values()]
     found.append(judged(store, delivery(lines=[line(CUSIPS["VTI"], "0.60"), line("922042775", "0.38", ticker="VEU"),
@@ -42,8 +40,8 @@ def messages(store, tmp_path) -> str:
     return "\n".join(m for m in found if m)
 
 
-def test_every_message_the_doc_quotes_is_given(store, tmp_path):
-    given = messages(store, tmp_path)
+def test_every_message_the_doc_quotes_is_given(store):
+    given = messages(store)
     examples = quoted()
     assert len(examples) > 15
     for example in examples:
