@@ -123,9 +123,15 @@ def _keep(store: Store, delivery: ModelDelivery, catalog: Catalog) -> Judgement:
                 add_version(store, judgement.record, source=delivery.source, model_name=delivery.model_name,
                             manager=delivery.manager)
     except sqlite3.IntegrityError as exc:
-        problem = Diagnostic(delivery.source, delivery.line or 1, None, f"the database refused the version ({exc})")
-        return Judgement(delivery, Verdict.REJECTED, problems=(problem,))
+        return _refused(delivery, f"the database refused the version ({exc})")
+    except (TypeError, ValueError, AttributeError) as exc:  # a delivery of the wrong shape: the plugin's bug
+        return _refused(delivery, f"the delivery is malformed ({type(exc).__name__}: {exc}); a bug in the feed plugin")
     return judgement
+
+
+def _refused(delivery: ModelDelivery, message: str) -> Judgement:
+    problem = Diagnostic(delivery.source, delivery.line or 1, None, message)
+    return Judgement(delivery, Verdict.REJECTED, problems=(problem,))
 
 
 def _acknowledged(feed: ModelFeed, judgement: Judgement) -> Outcome:

@@ -198,8 +198,15 @@ class _Judge:
                                "cash_weight", "give the cash weight once, or the same in both places")
 
     def _dates(self) -> None:
-        published = utc(self.d.published_at)
-        if published is not None and self.d.effective_date < published.date():
+        effective, published = self.d.effective_date, self.d.published_at
+        if not isinstance(effective, dt.date) or isinstance(effective, dt.datetime):
+            self.fault(None, f"the effective date {effective!r} is not a date", "effective_date")
+            return
+        if published is not None and not isinstance(published, dt.datetime):
+            self.fault(None, f"published_at {published!r} is not a timestamp", "published_at")
+            return
+        published = utc(published)
+        if published is not None and effective < published.date():
             self.fault(None, f"the effective date {self.d.effective_date} is before the version was published"
                        f" ({published.date()} UTC)", "effective_date",
                        "a version takes effect on or after the day it is published")

@@ -4,6 +4,7 @@ rejections and failing feeds reported without stopping the others, managers ackn
 import datetime as dt
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from smartx_engine.errors import NotFoundError, PluginError
@@ -160,3 +161,15 @@ def test_a_registered_feed_without_deliveries_is_a_plugin_error():
 def test_effective_dates_are_dates_in_the_outcomes(store):
     (synced,) = sync_models(store, {"acme": FakeModelFeed("acme", [delivery()])}).feeds
     assert synced.outcomes[0].effective_date == dt.date(2026, 11, 23)
+
+
+def test_a_delivery_of_the_wrong_shape_is_rejected_not_a_crash(store):
+    odd = attrs.evolve(delivery(), effective_date=dt.datetime(2026, 11, 23, 9, 0))
+    broken = attrs.evolve(delivery(model_id="BROKEN"), lines=[object()])
+    (synced,) = sync_models(store, {"acme": FakeModelFeed("acme", [odd])}).feeds
+    assert "the effective date datetime.datetime(2026, 11, 23, 9, 0) is not a date (column effective_date)" in (
+        synced.rejected[0].message)
+    feed = FakeModelFeed("acme")
+    feed.published.append(broken)
+    (synced,) = sync_models(store, {"acme": feed}).feeds
+    assert "the delivery is malformed (AttributeError" in synced.rejected[0].message
