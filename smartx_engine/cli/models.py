@@ -110,7 +110,7 @@ def _failure_message(feeds: tuple[FeedSync, ...]) -> str:
         parts.append(f"{count} rejected, and nothing of {'it' if len(rejected) == 1 else 'them'} was stored;"
                      " ask the manager for a corrected version:")
         parts += [f"{feed}: {o.model_id} version {o.version}:\n{o.message}" for feed, o in rejected]
-    parts += [f"the feed {f.error}" for f in feeds if f.error]
+    parts += [f.error for f in feeds if f.error]
     return "\n".join(parts)
 
 

@@ -69,7 +69,7 @@ def test_a_rejected_version_exits_1_naming_file_line_and_field(firm, acme):
 def test_a_failing_feed_exits_1_with_its_reason(firm, acme):
     acme.fail_next_read("the drop directory /srv/models does not exist")
     result = firm("models", "sync", "--feed", "acme", expect=1)
-    assert ("Error: the feed acme: the drop directory /srv/models does not exist; nothing was stored from this feed"
+    assert ("Error: acme: the drop directory /srv/models does not exist; nothing was stored from this feed"
             in result.stderr)
 
 
