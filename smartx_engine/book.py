@@ -21,6 +21,10 @@ from .store import Store
 from .targets import effective_targets
 
 
+#: what a sleeve's target is made of (``sleeve.target_kind`` in policies)
+TARGET_KINDS = ("blend", "custom", "model")
+
+
 def _codes(values: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes into a sorted vocabulary (None becomes -1)."""
     vocab = np.array(sorted({v for v in values if v is not None}), dtype=object)
@@ -63,6 +67,9 @@ class Book:
     sleeve_model_change: np.ndarray = attrs.field(  # "MODEL V1 → V2" for a changed model, else ""
         kw_only=True, default=attrs.Factory(lambda book: np.full(len(book.sleeve_ids), "", dtype=object),
                                             takes_self=True))
+    sleeve_target_kind: np.ndarray = attrs.field(  # code into TARGET_KINDS, -1 without a target
+        kw_only=True, default=attrs.Factory(lambda book: np.where(book.sleeve_model >= 0, TARGET_KINDS.index("model"),
+                                                                  -1).astype(np.int8), takes_self=True))
     sleeve_target_note: np.ndarray = attrs.field(  # where a blend, custom or restricted target came from, else ""
         kw_only=True, default=attrs.Factory(lambda book: np.full(len(book.sleeve_ids), "", dtype=object),
                                             takes_self=True))
@@ -192,6 +199,7 @@ class Book:
         model_changes: Mapping[str, tuple[str, float]] | None = None,
         targets: Mapping[str, Mapping[str, float]] | None = None,
         target_notes: Mapping[str, str] | None = None,
+        target_kinds: Mapping[str, str] | None = None,
     ) -> Book:
         """Build a book from plain rows.
 
@@ -205,7 +213,8 @@ class Book:
         a label (``"GRO-80-20 2026.1 → 2026.2"``) and the largest weight move between the two versions.
         ``targets``: sleeve_id -> {symbol: weight} with ``$CASH``, a sleeve's own target in place of its
         model's weights (a blend, a custom allocation, restrictions; its ``model_id`` is then its label
-        and need not be in ``models``); ``target_notes``: sleeve_id -> where such a target came from.
+        and need not be in ``models``); ``target_notes``: sleeve_id -> where such a target came from;
+        ``target_kinds``: sleeve_id -> ``blend`` or ``custom`` (the default, for a sleeve with a target: ``model``).
         """
         securities = sorted(securities)
         symbols = np.array([s[0] for s in securities], dtype=object)
@@ -256,6 +265,8 @@ class Book:
             sleeve_model_move=np.array([model_changes.get(s[0], ("", 0.0))[1] for s in sleeves], dtype=np.float64),
             sleeve_model_change=np.array([model_changes.get(s[0], ("", 0.0))[0] for s in sleeves], dtype=object),
             sleeve_target_note=np.array([(target_notes or {}).get(s[0], "") for s in sleeves], dtype=object),
+            sleeve_target_kind=np.array([TARGET_KINDS.index((target_kinds or {}).get(s[0], "model")) if s[2] else -1
+                                         for s in sleeves], dtype=np.int8),
             holding_sleeve=np.array([k[0] for k in keys], dtype=np.int32),
             holding_symbol=np.array([k[1] for k in keys], dtype=np.int32),
             holding_quantity=np.array([held.get(k, (0.0, 0.0))[0] for k in keys], dtype=np.float64),
@@ -295,7 +306,8 @@ class Book:
                             models={}, positions=positions, lots=lots,
                             model_changed={change.sleeve_id for change in store.model_changes()},
                             targets={s: floats[id(t)] for s, t in effective.items()},
-                            target_notes={s: t.note for s, t in effective.items() if t.note})
+                            target_notes={s: t.note for s, t in effective.items() if t.note},
+                            target_kinds={s: str(t.spec.kind) for s, t in effective.items()})
 
 
 def tax_treatment_codes(book: Book) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from functools import cached_property
 import attrs
 import numpy as np
 
-from ..book import Book, tax_treatment_codes
+from ..book import TARGET_KINDS, Book, tax_treatment_codes
 from .schema import Grain
 
 
@@ -199,6 +199,9 @@ class Frame:
 
     def _sleeve_model(self):
         return Categorical(self.book.sleeve_model, self.book.models)
+
+    def _sleeve_target_kind(self):
+        return Categorical(self.book.sleeve_target_kind, np.array(TARGET_KINDS, dtype=object))
 
     def _sleeve_value(self):
         return self.sleeve_value

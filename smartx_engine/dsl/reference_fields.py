@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 import numpy as np
 
-from ..book import Book
+from ..book import TARGET_KINDS, Book
 from ..domain import Registration
 from . import ast
 
@@ -60,6 +60,7 @@ class SleeveRow:
     index: int             # the sleeve's row in the book
     sleeve_id: str
     model: str             # "" without a model
+    target_kind: str       # model, blend, custom; "" without a target
     cash: float
     cash_target: float     # none (nan) without a model
     model_changed: bool    # its model has a newer version than the one it was last rebalanced to
@@ -102,6 +103,7 @@ def sleeve_rows(book: Book) -> list[SleeveRow]:
         )
         rows.append(SleeveRow(
             index=s, sleeve_id=str(book.sleeve_ids[s]), model=_string(book.models, int(book.sleeve_model[s])),
+            target_kind=_string(np.array(TARGET_KINDS), int(book.sleeve_target_kind[s])),
             cash=float(book.sleeve_cash[s]), cash_target=float(book.sleeve_cash_target[s]),
             model_changed=bool(book.sleeve_model_changed[s]), model_move=float(book.sleeve_model_move[s]),
             account=account,
@@ -221,6 +223,7 @@ def sleeve_field(name: str, sleeve: SleeveRow):
     return {
         "id": lambda: sleeve.sleeve_id,
         "model": lambda: sleeve.model,
+        "target_kind": lambda: sleeve.target_kind,
         "value": lambda: sleeve_value(sleeve),
         "invested": lambda: sleeve_invested(sleeve),
         "cash": lambda: sleeve.cash,

@@ -89,7 +89,8 @@ FIELDS: dict[tuple[str, str], FieldSpec] = {
     **_fields(
         "sleeve",
         id=(STRING, "the sleeve id"),
-        model=(STRING, "the target model id (empty when the sleeve has none)"),
+        model=(STRING, "the target model id, a blend's label or (custom) (empty when the sleeve has no target)"),
+        target_kind=(STRING, "model, blend or custom: what its target is made of (empty without a target)"),
         value=(USD, "total value: holdings at current prices plus cash"),
         invested=(USD, "value of the holdings"),
         cash=(USD, "cash"),

@@ -74,10 +74,12 @@ def books(draw, max_sleeves: int = 4) -> Book:
         weights = {s: draw(st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.25, 0.4, 0.6])) for s in symbols}
         weights["$CASH"] = draw(st.sampled_from([0.0, 0.02, 0.05]))
         models[model] = weights
-    sleeves, positions, lots, model_changes = [], [], [], {}
+    sleeves, positions, lots, model_changes, kinds = [], [], [], {}, {}
     for i in range(draw(st.integers(0, max_sleeves))):
         sleeve = f"S{i}"
         model = draw(st.sampled_from([None, *models]))
+        if model:  # what its target is made of (the weights are its model's either way)
+            kinds[sleeve] = draw(st.sampled_from(["model", "blend", "custom"]))
         if model and draw(st.booleans()):  # a newer version of its model since its last rebalance
             model_changes[sleeve] = (f"{model} v1 → v2", draw(st.sampled_from([0.0, 0.004, 0.005, 0.006, 0.05])))
         sleeves.append((sleeve, draw(st.sampled_from(accounts))[0], model, None,
@@ -95,7 +97,7 @@ def books(draw, max_sleeves: int = 4) -> Book:
                 cost = quantity * price[symbol]
             positions.append((sleeve, symbol, quantity, cost))
     return Book.assemble(as_of=as_of, securities=securities, accounts=accounts, sleeves=sleeves, models=models,
-                         positions=positions, lots=lots, model_changes=model_changes)
+                         positions=positions, lots=lots, model_changes=model_changes, target_kinds=kinds)
 
 
 # ---------------------------------------------------------------- random expressions, typed and at a grain
@@ -114,6 +116,7 @@ NUMBER_LITERALS = {
 }
 STRING_LITERALS = {
     "sleeve.id": ["S0", "S1", ""], "sleeve.model": [*MODELS, "", "NONE"],
+    "sleeve.target_kind": ["model", "blend", "custom", ""],
     "account.id": ["A0", "A1", "A9"], "account.registration": [*REGISTRATIONS, "hsa"],
     "account.tax_treatment": ["taxable", "tax_deferred", "tax_exempt"],
     "account.custodian": ["schwab", "fidelity", "vanguard"], "account.household": ["H1", "H2", ""],

@@ -34,3 +34,11 @@ def test_a_sleeve_target_replaces_its_model_weights_and_a_label_needs_no_model()
 def test_a_target_for_a_sleeve_without_a_label_is_refused():
     with pytest.raises(ValueError, match="targets names sleeves without a model or label: S3"):
         Book.assemble(sleeves=[("S3", "A", None, None, 0.0)], targets={"S3": {"BND": 1.0}}, **ROWS)
+
+
+def test_policies_see_what_a_target_is_made_of():
+    from smartx_engine.dsl.frame import Frame
+    book = Book.assemble(
+        sleeves=[("S1", "A", "M", None, 0.0), ("S2", "A", "M:0.5,N:0.5", None, 0.0), ("S3", "A", None, None, 0.0)],
+        targets={"S2": {"BND": 0.95, "$CASH": 0.05}}, target_kinds={"S2": "blend"}, **ROWS)
+    assert list(Frame(book).column("sleeve", "target_kind").strings()) == ["model", "blend", ""]

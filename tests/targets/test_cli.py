@@ -132,6 +132,13 @@ def test_a_policy_selects_a_blend_by_its_label(imported, smartx, tmp_path):
     explained = as_json(smartx, "--rules", str(rules), "policy", "explain", "--sleeve", "SCH-2-UMA",
                         "--as-of", "2026-11-20")
     assert explained["policy"] == "uma"
+    smartx("sleeves", "create", "SCH-2-OWN", "--account", "SCH-2")
+    smartx("sleeves", "assign", "SCH-2-OWN", "--allocation", "VTI:0.98,$CASH:0.02")
+    (rules / "own.policy").write_text('policy "own" {\n  applies to sleeve.target_kind == "custom"\n'
+                                      '  drift band absolute 2%\n}\n')
+    explained = as_json(smartx, "--rules", str(rules), "policy", "explain", "--sleeve", "SCH-2-OWN",
+                        "--as-of", "2026-11-20")
+    assert explained["policy"] == "own"
 
 
 def test_bad_assignments_and_restrictions_change_nothing(imported, smartx, db_path):
