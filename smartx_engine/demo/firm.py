@@ -40,7 +40,7 @@ CUSTODIAN_NUMBER_PREFIX = {"SCH": "4417", "FID": "Z36"}
 COLUMNS = {
     "accounts.csv": "account_id,name,custodian,household_id,registration,st_tax_rate,lt_tax_rate,household_name,"
                     "custodian_account",
-    "securities.csv": "symbol,name,asset_class,price", "models.csv": "model_id,version,symbol,weight",
+    "securities.csv": "symbol,name,asset_class,price,cusip", "models.csv": "model_id,version,symbol,weight",
     "sleeves.csv": "sleeve_id,account_id,model_id,policy",
     "lots.csv": "lot_id,account_id,sleeve_id,symbol,quantity,cost_basis,acquired",
     "cash.csv": "account_id,sleeve_id,amount",
@@ -50,29 +50,29 @@ COLUMNS = {
 
 #: symbol, name, asset class, close on ``as_of``
 SECURITIES = (
-    ("VTI", "Vanguard Total Stock Market ETF", "us_equity", "331.42"),
-    ("ITOT", "iShares Core S&P Total U.S. Stock Market ETF", "us_equity", "142.18"),
-    ("SCHB", "Schwab U.S. Broad Market ETF", "us_equity", "26.87"),
-    ("IVV", "iShares Core S&P 500 ETF", "us_equity", "682.35"),
-    ("VOO", "Vanguard S&P 500 ETF", "us_equity", "627.90"),
-    ("QQQ", "Invesco QQQ Trust", "us_equity", "612.44"),
-    ("SCHD", "Schwab U.S. Dividend Equity ETF", "us_equity", "28.15"),
-    ("AAPL", "Apple Inc.", "us_equity", "268.31"),
-    ("MSFT", "Microsoft Corporation", "us_equity", "512.76"),
-    ("XOM", "Exxon Mobil Corporation", "us_equity", "117.52"),
-    ("CVX", "Chevron Corporation", "us_equity", "154.08"),
-    ("VEA", "Vanguard FTSE Developed Markets ETF", "intl_equity", "60.23"),
-    ("IEFA", "iShares Core MSCI EAFE ETF", "intl_equity", "86.47"),
-    ("VWO", "Vanguard FTSE Emerging Markets ETF", "emerging_equity", "52.16"),
-    ("BND", "Vanguard Total Bond Market ETF", "fixed_income", "74.58"),
-    ("AGG", "iShares Core U.S. Aggregate Bond ETF", "fixed_income", "100.62"),
-    ("SCHZ", "Schwab U.S. Aggregate Bond ETF", "fixed_income", "23.61"),
-    ("LQD", "iShares iBoxx $ Investment Grade Corporate Bond ETF", "fixed_income", "111.04"),
-    ("TIP", "iShares TIPS Bond ETF", "fixed_income", "111.27"),
-    ("VTEB", "Vanguard Tax-Exempt Bond ETF", "municipal", "50.48"),
-    ("MUB", "iShares National Muni Bond ETF", "municipal", "106.93"),
-    ("VNQ", "Vanguard Real Estate ETF", "real_estate", "91.75"),
-    ("GLD", "SPDR Gold Shares", "commodity", "381.60"),
+    ("VTI", "Vanguard Total Stock Market ETF", "us_equity", "331.42", "922908769"),
+    ("ITOT", "iShares Core S&P Total U.S. Stock Market ETF", "us_equity", "142.18", "464287150"),
+    ("SCHB", "Schwab U.S. Broad Market ETF", "us_equity", "26.87", "808524102"),
+    ("IVV", "iShares Core S&P 500 ETF", "us_equity", "682.35", "464287200"),
+    ("VOO", "Vanguard S&P 500 ETF", "us_equity", "627.90", "922908363"),
+    ("QQQ", "Invesco QQQ Trust", "us_equity", "612.44", "46090E103"),
+    ("SCHD", "Schwab U.S. Dividend Equity ETF", "us_equity", "28.15", "808524797"),
+    ("AAPL", "Apple Inc.", "us_equity", "268.31", "037833100"),
+    ("MSFT", "Microsoft Corporation", "us_equity", "512.76", "594918104"),
+    ("XOM", "Exxon Mobil Corporation", "us_equity", "117.52", "30231G102"),
+    ("CVX", "Chevron Corporation", "us_equity", "154.08", "166764100"),
+    ("VEA", "Vanguard FTSE Developed Markets ETF", "intl_equity", "60.23", "921943858"),
+    ("IEFA", "iShares Core MSCI EAFE ETF", "intl_equity", "86.47", "46432F842"),
+    ("VWO", "Vanguard FTSE Emerging Markets ETF", "emerging_equity", "52.16", "922042858"),
+    ("BND", "Vanguard Total Bond Market ETF", "fixed_income", "74.58", "921937835"),
+    ("AGG", "iShares Core U.S. Aggregate Bond ETF", "fixed_income", "100.62", "464287226"),
+    ("SCHZ", "Schwab U.S. Aggregate Bond ETF", "fixed_income", "23.61", "808524870"),
+    ("LQD", "iShares iBoxx $ Investment Grade Corporate Bond ETF", "fixed_income", "111.04", "464287242"),
+    ("TIP", "iShares TIPS Bond ETF", "fixed_income", "111.27", "464287176"),
+    ("VTEB", "Vanguard Tax-Exempt Bond ETF", "municipal", "50.48", "922907746"),
+    ("MUB", "iShares National Muni Bond ETF", "municipal", "106.93", "464288414"),
+    ("VNQ", "Vanguard Real Estate ETF", "real_estate", "91.75", "922908553"),
+    ("GLD", "SPDR Gold Shares", "commodity", "381.60", "78463V107"),
 )
 #: asset class -> (annual drift, annual volatility, dividend yield)
 MARKET = {
@@ -83,7 +83,7 @@ MARKET = {
 }
 SINGLE_STOCKS = frozenset({"AAPL", "MSFT", "XOM", "CVX"})
 STOCK_VOLATILITY, TRACKING_VOLATILITY = 0.22, 0.02  # a security's own volatility beyond its class's
-ASSET_CLASS = {symbol: asset_class for symbol, _, asset_class, _ in SECURITIES}
+ASSET_CLASS = {symbol: asset_class for symbol, _, asset_class, *_ in SECURITIES}
 
 #: (model id, version) -> weights; BAL-60-40 2026.1 moved 2 % from VEA to VTI and from BND to TIP
 MODELS = {
@@ -245,7 +245,7 @@ def _business_days(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
 def _closes(rng: np.random.Generator, n: int) -> dict[str, list[Decimal]]:
     """``n`` daily closes of every security; securities of one asset class move together."""
     shocks = {asset_class: rng.standard_normal(n - 1) for asset_class in MARKET}
-    return {s: _price_path(rng, s, shocks[ASSET_CLASS[s]], Decimal(price)) for s, *_, price in SECURITIES}
+    return {s: _price_path(rng, s, shocks[ASSET_CLASS[s]], Decimal(price)) for s, _, _, price, _ in SECURITIES}
 
 
 def _price_path(rng: np.random.Generator, symbol: str, shocks: np.ndarray, price: Decimal) -> list[Decimal]:
