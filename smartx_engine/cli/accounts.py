@@ -107,7 +107,8 @@ def accounts_show(env: Env, account_id: str, as_json: bool) -> None:
                    "securities. Repeatable.")
 @click.option("--substitute", "substitutes", multiple=True, metavar="SYMBOL=REPLACEMENT",
               help="Target REPLACEMENT instead of SYMBOL (its whole weight moves). Repeatable.")
-@click.option("--remove", "removes", multiple=True, metavar="SYMBOL", help="Lift the restriction on SYMBOL. Repeatable.")
+@click.option("--remove", "removes", multiple=True, metavar="SYMBOL",
+              help="Lift the restriction on SYMBOL. Repeatable.")
 @click.option("--note", help="Why (kept with the restrictions added), e.g. 'ESG: no fossil fuels'.")
 @json_option
 @pass_env

@@ -184,13 +184,15 @@ def sleeves_target(env: Env, sleeve_id: str, as_json: bool) -> None:
             click.echo(f"{sleeve_id} has no target; give it one with `smartx sleeves assign {sleeve_id} --model M`")
             return
         versions = ", ".join(f"{m} v{v}" for m, v in target.versions)
-        click.echo(f"{sleeve_id} in account {sleeve.account_id}: {target.spec.kind} {target.label}"
-                   + (f" ({versions})" if target.spec.kind is not TargetKind.MODEL else f" v{target.version}"))
+        what = {TargetKind.MODEL: f"model {target.label} v{target.version}",
+                TargetKind.BLEND: f"blend {target.label} ({versions})"}.get(target.spec.kind, "custom allocation")
+        click.echo(f"{sleeve_id} in account {sleeve.account_id}: {what}")
         if own:
             click.echo(f"  restrictions of {sleeve.account_id}: " + "; ".join(map(str, own)))
         print_table(None, ["symbol", "weight", "target", "from"],
                     [(w.symbol, weight_text(w.weight), percent(w.weight),
-                      "; ".join(f"{source} ({percent(source.weight)})" for source in w.sources)) for w in target.weights]
+                      "; ".join(f"{source} ({percent(source.weight)})" for source in w.sources))
+                     for w in target.weights]
                     + [(r.symbol, "", "removed", f"{r.restriction}" + (" (redistributed pro rata)" if
                         r.restriction.kind is RestrictionKind.EXCLUDE else "") + f", was {percent(r.weight)}")
                        for r in target.removed],

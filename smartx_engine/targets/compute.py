@@ -135,8 +135,8 @@ class EffectiveTarget:
         return {
             **self.spec.as_json(),
             "models": [{"model_id": m, "version": v} for m, v in self.versions],
-            "weights": [{"symbol": w.symbol, "weight": weight_text(w.weight), "sources": [s.as_json() for s in w.sources]}
-                        for w in self.weights],
+            "weights": [{"symbol": w.symbol, "weight": weight_text(w.weight),
+                         "sources": [s.as_json() for s in w.sources]} for w in self.weights],
             "removed": [{"symbol": r.symbol, "weight": weight_text(r.weight), **{
                 k: v for k, v in r.restriction.as_json().items() if k != "account_id"}} for r in self.removed],
             "total": weight_text(sum((w.weight for w in self.weights), Decimal(0))),

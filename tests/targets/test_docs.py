@@ -27,7 +27,8 @@ def example(prompt: str) -> list[str]:
 
 
 def cells(line: str) -> list[str]:
-    return [c.strip() for c in re.split(r"[│┃]| {2,}", line) if c.strip() and set(c.strip()) - set("━┏┓┗┛┡┩└┘─┳┻╇┴")]
+    borders = set("━┏┓┗┛┡┩└┘─┳┻╇┴")
+    return [c.strip() for c in re.split(r"[│┃]| {2,}", line) if c.strip() and set(c.strip()) - borders]
 
 
 def test_the_restriction_example_is_the_engine_output(imported, smartx):
