@@ -18,7 +18,7 @@ import numpy as np
 
 from .domain import CASH_SYMBOL, Registration
 from .store import Store
-from .targets import effective_targets
+from .targets import effective_targets, model_changes
 
 
 #: what a sleeve's target is made of (``sleeve.target_kind`` in policies)
@@ -304,7 +304,7 @@ class Book:
             "select sleeve_id, symbol, sum(quantity_e6), sum(cost_basis_cents) from lots group by sleeve_id, symbol")]
         return cls.assemble(as_of=as_of, securities=securities, accounts=accounts, sleeves=sleeves,
                             models={}, positions=positions, lots=lots,
-                            model_changed={change.sleeve_id for change in store.model_changes()},
+                            model_changes=model_changes(store, as_of),
                             targets={s: floats[id(t)] for s, t in effective.items()},
                             target_notes={s: t.note for s, t in effective.items() if t.note},
                             target_kinds={s: str(t.spec.kind) for s, t in effective.items()})

@@ -32,6 +32,10 @@ Clock = Callable[[], dt.datetime]
 #: every model's latest version (highest ``seq``): a query of ``model_id, version``
 LATEST_MODEL_VERSIONS = ("select model_id, version from model_versions v"
                          " where seq = (select max(seq) from model_versions x where x.model_id = v.model_id)")
+#: each model's version in force on ``:as_of``: the latest (by seq) whose effective date has come
+EFFECTIVE_MODEL_VERSIONS = (
+    "select model_id, version from model_versions v where seq = (select max(seq) from model_versions x"
+    " where x.model_id = v.model_id and x.effective_date <= :as_of)")
 
 
 def _utc_now() -> dt.datetime:
@@ -216,9 +220,9 @@ class Store:
         )
         return ModelVersion(model_id, version, [ModelWeight(r["symbol"], r["weight"]) for r in rows])
 
-    def latest_model_versions(self) -> dict[str, str]:
-        """The latest version of every model that has one."""
-        return {row["model_id"]: row["version"] for row in self.db.query(LATEST_MODEL_VERSIONS)}
+    def latest_model_versions(self, as_of: dt.date | None = None) -> dict[str, str]:
+        """The version of every model in force on ``as_of`` (None: the latest, effective or not)."""
+        return {row["model_id"]: row["version"] for row in self.db.query(*_versions_query(as_of))}
 
     def rebalance_marks(self) -> dict[str, RebalanceMark]:
         """When and to which model version each sleeve was last rebalanced; a sleeve never rebalanced is absent."""
@@ -227,15 +231,16 @@ class Store:
         return {r["sleeve_id"]: RebalanceMark(r["sleeve_id"], r["rebalanced_version"],
                                               dt.date.fromisoformat(r["rebalanced_on"])) for r in rows}
 
-    def model_changes(self) -> list[ModelChange]:
-        """The sleeves rebalanced before whose model's latest version is not the version they were
-        last rebalanced to (none: their model was assigned since)."""
+    def model_changes(self, as_of: dt.date | None = None) -> list[ModelChange]:
+        """The sleeves rebalanced before whose model's version in force on ``as_of`` (None: its
+        latest) is not the version they were last rebalanced to (none: their model was assigned since)."""
+        versions, params = _versions_query(as_of)
         rows = self.db.query(
             f"""select s.sleeve_id, s.model_id, s.rebalanced_version, l.version as latest, s.rebalanced_on
-                from sleeves s join ({LATEST_MODEL_VERSIONS}) l on l.model_id = s.model_id
+                from sleeves s join ({versions}) l on l.model_id = s.model_id
                 where s.rebalanced_on is not null
                 and (s.rebalanced_version is null or s.rebalanced_version != l.version)
-                order by s.sleeve_id""")
+                order by s.sleeve_id""", params)
         return [ModelChange(r["sleeve_id"], r["model_id"], r["rebalanced_version"], r["latest"],
                             dt.date.fromisoformat(r["rebalanced_on"])) for r in rows]
 
@@ -315,8 +320,8 @@ class Store:
                         as_of: dt.date) -> dict[str, str | None]:
         """Record that ``sleeves`` were rebalanced as of ``as_of``; the version each was rebalanced to.
 
-        Given sleeve ids, each was rebalanced to its model's latest version; given ``{sleeve_id:
-        version}``, to that version of its model (None: the latest). A sleeve without a model gets
+        Given sleeve ids, each was rebalanced to its model's version in force on ``as_of``; given
+        ``{sleeve_id: version}``, to that version of its model (None: the one in force). A sleeve without a model gets
         no version. Runs in the caller's transaction, if any, and is not audited: the caller audits.
         """
         if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
@@ -327,7 +332,7 @@ class Store:
             [json.dumps(list(wanted))])}
         for sleeve_id in sorted(wanted.keys() - models.keys()):
             self.sleeve(sleeve_id)  # raises NotFoundError, with a did-you-mean
-        latest = self.latest_model_versions()
+        latest = self.latest_model_versions(as_of)
         known = {(r["model_id"], r["version"]) for r in self.db.query("select model_id, version from model_versions")}
         versions = {}
         for sleeve_id, version in wanted.items():
@@ -473,6 +478,11 @@ def where(**equals: Any) -> tuple[str, list[Any]]:
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """Decimal and enum values as exact text for the store."""
     return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+
+
+def _versions_query(as_of: dt.date | None) -> tuple[str, dict[str, str]]:
+    """The query of each model's version in force on ``as_of`` (None: its latest), with its parameters."""
+    return (LATEST_MODEL_VERSIONS, {}) if as_of is None else (EFFECTIVE_MODEL_VERSIONS, {"as_of": as_of.isoformat()})
 
 
 def _lot_row(lot: Lot) -> dict[str, Any]:

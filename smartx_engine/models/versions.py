@@ -18,12 +18,9 @@ import attrs
 from ..domain import CASH_SYMBOL, ModelVersion, ModelWeight
 from ..errors import NotFoundError
 from ..modelfeeds import ChangeType, IdentifierType
-from ..store import Store
+from ..store import EFFECTIVE_MODEL_VERSIONS, Store
 
 #: every model's version in force on ``:as_of`` (ISO date): a query of ``model_id, version``
-EFFECTIVE_MODEL_VERSIONS = (
-    "select model_id, version from model_versions v where seq = (select max(seq) from model_versions x"
-    " where x.model_id = v.model_id and x.effective_date <= :as_of)")
 
 
 def _optional_decimal(value: Any) -> Decimal | None:

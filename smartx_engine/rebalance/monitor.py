@@ -40,7 +40,7 @@ def monitor(store: Store, policies: PolicySet, as_of: dt.date) -> list[QueueItem
     evaluation = policies.evaluate(book)
     frame = Frame(book)
     rebalanced = store.rebalance_marks()
-    changes = {change.sleeve_id: change for change in store.model_changes()}
+    changes = {change.sleeve_id: change for change in store.model_changes(as_of)}
     drift = frame.column("holding", "drift")  # NaN without a model
     worst = _worst_per_sleeve(book, np.nan_to_num(np.abs(drift), nan=-1.0))
     symbols = book.symbols[book.holding_symbol]

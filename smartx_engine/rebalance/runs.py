@@ -151,13 +151,13 @@ class _Run:
 
     def __attrs_post_init__(self) -> None:
         self.prices = self.store.prices()
-        self.versions = self.store.latest_model_versions()
+        self.versions = self.store.latest_model_versions(self.as_of)
         self.blocked = {(h, s) for h, symbols in self.recent.blocked.items() for s in symbols}
         self.restricted = {(a, r.symbol) for a, rows in restrictions(self.store).items() for r in rows}
         self.cash_after = self.book.sleeve_cash.copy()
 
     def version(self, sleeve: int) -> str | None:
-        """The latest version of the sleeve's model (what its trades rebalance it to)."""
+        """The version of the sleeve's model in force on the run's date (what its trades rebalance it to)."""
         code = self.book.sleeve_model[sleeve]
         return None if code < 0 else self.versions.get(str(self.book.models[code]))
 

@@ -7,6 +7,7 @@ from the store) ; ``assign`` (checked, audited writes). See docs/models.md, "UMA
 """
 
 from .assign import assign_target, restrict
+from .changes import model_changes
 from .compute import EffectiveTarget, Removed, Source, TargetWeight, check_restrictions, effective_target
 from .effective import effective_targets
 from .records import restrictions, sleeve_target, sleeve_targets
@@ -18,7 +19,7 @@ from .versions import versions_in_effect
 
 __all__ = [
     "BlendComponent", "EffectiveTarget", "Removed", "Restriction", "RestrictionKind", "Source", "TargetKind",
-    "TargetSpec", "TargetWeight", "assign_target", "check_restrictions", "effective_target", "effective_targets",
+    "TargetSpec", "TargetWeight", "assign_target", "check_restrictions", "effective_target", "effective_targets", "model_changes",
     "parse_allocation", "parse_blend", "parse_substitution", "restrict", "restrictions", "sleeve_target",
     "sleeve_targets", "versions_in_effect",
 ]

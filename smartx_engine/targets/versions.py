@@ -1,9 +1,9 @@
 """Which version of each model a target uses: the one place that decides it.
 
-Today a model's version in effect is its latest imported one (``store.LATEST_MODEL_VERSIONS``).
-To make targets "effective as of a date", change :func:`versions_in_effect` only: every target,
-the Book and ``smartx sleeves target`` read model weights through it, and all of them pass the
-date they work as of.
+A model's version in effect on a date is the latest (by import order) whose effective date has
+come (``store.EFFECTIVE_MODEL_VERSIONS``); a version published for a later date waits. Every
+target, the Book and ``smartx sleeves target`` read model weights through
+:func:`versions_in_effect`, with the date they work as of.
 """
 
 from __future__ import annotations
@@ -12,21 +12,21 @@ import datetime as dt
 from collections.abc import Collection
 
 from ..domain import ModelVersion, ModelWeight
-from ..store import LATEST_MODEL_VERSIONS, Store
+from ..store import EFFECTIVE_MODEL_VERSIONS, LATEST_MODEL_VERSIONS, Store
 
 
 def versions_in_effect(store: Store, as_of: dt.date | None = None,
                        model_ids: Collection[str] | None = None) -> dict[str, ModelVersion]:
     """model_id -> its version in effect on ``as_of`` (None: now), for ``model_ids`` (None: every model).
 
-    ``as_of`` does not choose yet: every date gets each model's latest version. Models without a
-    version are absent.
+    With ``as_of`` None, each model's latest version. Models without a version in effect are absent.
     """
-    del as_of  # the latest version is in effect on every date until versions carry an effective date
     weights: dict[tuple[str, str], list[ModelWeight]] = {}
+    query, params = ((LATEST_MODEL_VERSIONS, {}) if as_of is None
+                     else (EFFECTIVE_MODEL_VERSIONS, {"as_of": as_of.isoformat()}))
     rows = store.db.execute(
-        f"select w.model_id, w.version, w.symbol, w.weight from model_weights w join ({LATEST_MODEL_VERSIONS})"
-        " using (model_id, version) order by w.model_id, w.symbol")
+        f"select w.model_id, w.version, w.symbol, w.weight from model_weights w join ({query})"
+        " using (model_id, version) order by w.model_id, w.symbol", params)
     for model_id, version, symbol, weight in rows:
         if model_ids is None or model_id in model_ids:
             weights.setdefault((model_id, version), []).append(ModelWeight(symbol, weight))
