@@ -31,6 +31,11 @@ class ModelFileFeed:
         return f"ModelFileFeed(directory={self.settings.get('directory')!r})"
 
     @property
+    def configured(self) -> bool:
+        """Whether a directory is set (nothing is read): `smartx models sync` skips a feed that is not."""
+        return bool(self.settings.get("directory"))
+
+    @property
     def directory(self) -> Path:
         directory = Path(self.settings.required("directory"))
         if not directory.is_dir():

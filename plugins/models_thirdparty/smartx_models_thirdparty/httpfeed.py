@@ -43,6 +43,11 @@ class ModelHttpFeed:
         return f"ModelHttpFeed(url={url!r})"
 
     @property
+    def configured(self) -> bool:
+        """Whether a URL is given (no request is made): `smartx models sync` skips a feed that is not."""
+        return self._client is not None or bool(self.settings.get("url"))
+
+    @property
     def client(self) -> ManagerClient:
         """The HTTP client, built from the settings on first use."""
         if self._client is None:
