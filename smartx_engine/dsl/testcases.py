@@ -21,7 +21,8 @@ A file::
     assign = "balanced"                     # assign a policy by name (else `applies to` picks one)
     policy = "balanced"                     # the policy the sleeve must follow
     sleeve = { model = "BAL", cash = 2000 } # model: a name, "" for none, or inline weights; also id, and
-                                            # model_changed = true: a newer model version since its last rebalance
+                                            # model_changed = true: a newer model version since its last rebalance,
+                                            # model_move = 0.01: its largest weight move (a fraction; default 0)
     holdings = [                            # symbol, quantity, optional cost, asset_class, price
       { symbol = "VTI", quantity = 700 },
       { symbol = "BND", quantity = 280 },
@@ -68,7 +69,7 @@ FILE_KEYS = ("as_of", "account", "securities", "models", "case")
 CASE_KEYS = ("name", "policy", "assign", "as_of", "account", "sleeve", "holdings", "lots", "expect")
 ACCOUNT_DEFAULTS = {"id": "A-TEST", "registration": "taxable", "custodian": "schwab", "household": "HH-TEST",
                     "st_tax_rate": 0.37, "lt_tax_rate": 0.20}
-SLEEVE_KEYS = ("id", "model", "model_id", "cash", "model_changed")
+SLEEVE_KEYS = ("id", "model", "model_id", "cash", "model_changed", "model_move")
 SECURITY_KEYS = ("asset_class", "price")
 HOLDING_KEYS = ("symbol", "quantity", "cost", "asset_class", "price")
 LOT_KEYS = ("id", "symbol", "quantity", "cost", "acquired")
@@ -351,6 +352,9 @@ def _case(data: Any, context: _FileContext, path: str, line: int | None) -> Case
     model_changed = sleeve.get("model_changed", _boolean, False)
     if model_changed and not model_id:
         raise _Invalid("`sleeve.model_changed` needs a model: a sleeve without one has no model version")
+    model_move = sleeve.get("model_move", _fraction, 0.0)
+    if model_move and not model_changed:
+        raise _Invalid("`sleeve.model_move` needs `model_changed = true`: the move is the model change's")
     symbols = sorted(set(positions) | set(weights) - {CASH_SYMBOL})
     book = Book.assemble(
         as_of=as_of,
@@ -361,7 +365,7 @@ def _case(data: Any, context: _FileContext, path: str, line: int | None) -> Case
         models={model_id: weights} if model_id else {},
         positions=[(sleeve_id, s, q, q * securities[s][1] if c is None else c) for s, (q, c) in positions.items()],
         lots=[(lot_id, sleeve_id, s, q, c, acquired) for lot_id, s, q, c, acquired in lots],
-        model_changed=[sleeve_id] if model_changed else (),
+        model_changes={sleeve_id: (f"{model_id} (before) → (now)", model_move)} if model_changed else None,
     )
     expect = _expect(table.get("expect", _any, {}), context.policies, symbols, {lot[0] for lot in lots})
     if policy is None and not expect:
