@@ -22,7 +22,7 @@ def test_demo_builds_and_shows_the_firm(tmp_path):
                     "A household rebuilt from its trading history", "Move a sleeve to a new model"):
         assert section in result.output
     store = Store.open(tmp_path / "demo" / "smartx.db")
-    assert store.sleeve("S-1004-ESG").model_id == "BAL-60-40"
+    assert store.sleeve("S-1004-ESG").model_id is None  # assigned BAL-60-40, then a blend (UMA construction)
     assert len(store.households()) >= 3
     registrations = {a.registration for a in store.accounts()}
     assert {"ira", "roth"} & registrations and {"taxable", "joint", "trust"} & registrations
@@ -32,6 +32,17 @@ def test_demo_builds_and_shows_the_firm(tmp_path):
     assert max(per_account.values()) >= 2  # multi-sleeve UMAs
     assert len(store.model_versions("BAL-60-40")) == 2
     assert {a.account_id for a in store.accounts("HH-TAX")} == {"SCH-1007", "SCH-1008"}  # the tax household
+
+
+def test_demo_syncs_a_model_revision_blends_and_restricts(tmp_path):
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "files: GRO-80-20 2026.2 accepted, effective 2026-11-16" in result.output
+    assert "model change GRO-80-20 2026.1 → 2026.2: largest weight move 4.00%" in result.output
+    store = Store.open(tmp_path / "demo" / "smartx.db")
+    assert store.model_versions("GRO-80-20") == ["2026.1", "2026.2"]
+    assert "UMA construction" in result.output and "in place of ITOT" in result.output
+    assert "SMARTX_MODELS_DIRECTORY" not in os.environ
 
 
 def test_demo_syncs_trades_and_reconciles_at_both_custodians(tmp_path):

@@ -14,7 +14,7 @@ import click
 
 from ..custodians import stored_breaks
 from ..custody import SandboxSession
-from ..demo.custody import custodian_sandboxes, shown
+from ..demo.custody import custodian_sandboxes, environment, shown
 from ..dsl import policytest
 from ..importing import read_book, store_book
 from ..orders import order_rows
@@ -30,6 +30,18 @@ DEMO_NEW_SLEEVE = ("S-1004-ESG", "SCH-1004")
 TRANSITION = ("INC-30-70", Decimal(2000))
 #: a client wire the custodian holds before the book does: the first sync's cash break
 WIRE = Decimal(5000)
+#: the new sleeve's blend of models (UMA construction)
+BLEND = "GRO-80-20:0.6,INC-30-70:0.4"
+#: the manager's revision of GRO-80-20, in the canonical model file format (docs/models.md)
+GRO_REVISION = """\
+model_id,model_name,manager,version,effective_date,identifier_type,identifier,ticker,target_weight,min_weight,\
+max_weight,change_type,action,previous_version
+GRO-80-20,Growth 80/20,Acme Asset Mgmt,2026.2,2026-11-16,CUSIP,464287150,ITOT,0.46,,,DELTA,UPDATE,2026.1
+GRO-80-20,Growth 80/20,Acme Asset Mgmt,2026.2,2026-11-16,CUSIP,921943858,VEA,0.16,,,DELTA,UPDATE,2026.1
+GRO-80-20,Growth 80/20,Acme Asset Mgmt,2026.2,2026-11-16,CUSIP,922042858,VWO,0.06,,,DELTA,UPDATE,2026.1
+GRO-80-20,Growth 80/20,Acme Asset Mgmt,2026.2,2026-11-16,CUSIP,922908553,VNQ,0.04,0.03,0.05,DELTA,ADD,2026.1
+GRO-80-20,Growth 80/20,Acme Asset Mgmt,2026.2,2026-11-16,CUSIP,78463V107,GLD,,,,DELTA,REMOVE,2026.1
+"""
 
 
 @cli.command(name="demo")
@@ -117,6 +129,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
         ctx.invoke(rebalance.trades_net)
         if sessions:
             _trade_at_custodians(ctx, store, sessions, wire_account, firm.as_of, _step)
+        _model_revision(ctx, store, directory, firm.as_of, _step)
         as_of = dt.datetime.combine(firm.as_of, dt.time())
         _step(f"A withdrawal: raise 25,000 USD from {uma}, pro rata across its sleeves (dry run)")
         ctx.invoke(rebalance.rebalance_command, raise_cash=(uma, Decimal(25000)), as_of=as_of, dry_run=True)
@@ -133,6 +146,12 @@ def demo(ctx: click.Context, directory: Path) -> None:
     _step(f"Split a new sleeve off {account_id} and give it a target and a policy")
     ctx.invoke(sleeves.sleeves_create, sleeve_id=sleeve_id, account_id=account_id, model_id="GRO-80-20")
     ctx.invoke(sleeves.sleeves_assign, sleeve_id=sleeve_id, model_id="BAL-60-40", policy="balanced")
+    _step(f"UMA construction: {sleeve_id} follows a blend of two models, and {account_id} excludes a security "
+          "and substitutes another")
+    ctx.invoke(sleeves.sleeves_assign, sleeve_id=sleeve_id, blend=BLEND)
+    ctx.invoke(accounts.accounts_restrict, account_id=account_id, excludes=("QQQ",), substitutes=("ITOT=VTI",),
+               note="client: no single-sector tech fund; keeps VTI, held elsewhere at a low basis")
+    ctx.invoke(sleeves.sleeves_target, sleeve_id=sleeve_id)
 
     as_of = dt.datetime.combine(firm.as_of, dt.time())
     _step("A household rebuilt from its trading history (no lots file): lots, realised gains and wash sales")
@@ -222,6 +241,29 @@ def _trade_at_custodians(ctx: click.Context, store: Store, sessions: Mapping[str
                    on=dt.datetime.combine(as_of, dt.time()))
         ctx.invoke(custodians.custodians_sync)
         ctx.invoke(custodians.custodians_breaks, status="all")
+
+
+def _model_revision(ctx: click.Context, store: Store, directory: Path, as_of: dt.date,
+                    step: Callable[[str], None]) -> None:
+    """The manager's GRO-80-20 revision dropped as a canonical CSV file, synced, compared, and the
+    growth sleeves' next rebalance realigning them (dry run)."""
+    drop = directory / "model-drop"
+    drop.mkdir(parents=True, exist_ok=True)
+    (drop / "acme-GRO-80-20-2026.2.csv").write_text(GRO_REVISION, encoding="utf-8")
+    ctx.with_resource(environment({"SMARTX_MODELS_DIRECTORY": str(drop)}))
+    step(f"The model manager revises GRO-80-20 (a DELTA file dropped in {drop}): sync it, keep every version, "
+         "compare them")
+    ctx.invoke(models.models_sync, name="files")
+    ctx.invoke(models.models_diff, model_id="GRO-80-20", old="2026.1", new="2026.2")
+    following = tuple(s.sleeve_id for s in store.sleeves() if s.model_id == "GRO-80-20")
+    at = dt.datetime.combine(as_of, dt.time())
+    step("The next rebalance of the GRO-80-20 sleeves follows version 2026.2, in force since 2026-11-16 (dry run)")
+    ctx.invoke(rebalance.rebalance_command, sleeves=following, as_of=at, dry_run=True)
+    changed = [c.sleeve_id for c in store.model_changes(as_of) if c.model_id == "GRO-80-20"]
+    if changed:
+        step(f"{changed[0]} was rebalanced to 2026.1: its model changed, by 4% at most; its policy has no "
+             "`realign on model change` (the growth policy realigns above 0.50%), so its bands decide")
+        ctx.invoke(policy.policy_explain, sleeve_id=changed[0], as_of=at)
 
 
 def _first_multi_sleeve_account(store: Store) -> str:

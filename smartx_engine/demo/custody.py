@@ -47,7 +47,7 @@ def custodian_sandboxes(store: Store, directory: Path, *, unbooked_cash: Mapping
                 account["cash"] = str(Decimal(account["cash"]) + amount)
             sessions[name] = stack.enter_context(adapter.sandbox(seed, directory))
         variables = {key: value for session in sessions.values() for key, value in session.environment.items()}
-        stack.enter_context(_environment({**variables, "SMARTX_CONFIG": str(directory / "no-config.toml")}))
+        stack.enter_context(environment({**variables, "SMARTX_CONFIG": str(directory / "no-config.toml")}))
         yield sessions
 
 
@@ -66,7 +66,8 @@ def _by_custodian(store: Store, cash: Mapping[str, Decimal]) -> dict[str, dict[s
 
 
 @contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set, restored on exit."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:

@@ -50,7 +50,13 @@ def start(*args: str) -> tuple[subprocess.Popen, str, str]:
 def stop(proc: subprocess.Popen) -> str:
     """Terminate a sandbox as Ctrl-C would; it must exit cleanly. Returns the rest of its output."""
     proc.terminate()
-    out, err = proc.communicate(timeout=5)
+    timer = threading.Timer(5, proc.kill)  # read through the pipes' buffers (communicate would skip what
+    timer.start()                          # `start` buffered past the first line), never hanging
+    try:
+        out, err = proc.stdout.read(), proc.stderr.read()
+        proc.wait()
+    finally:
+        timer.cancel()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     return out
