@@ -16,7 +16,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import NotFoundError, PluginError, did_you_mean
 
 ENTRY_POINT_GROUP = "smartx"
 DEFAULT_PLUGINS = ("smartx_engine.builtin.csv_book",)
@@ -130,6 +130,17 @@ def registered(hook_name: str, kind: str) -> dict[str, Any]:
 
         impl.function(**{"register": register} if impl.argnames else {})
     return items
+
+
+def chosen(items: dict[str, Any], name: str | None, kind: str, plugin_kind: str) -> dict[str, Any]:
+    """``items`` sorted by name; with ``name``, only that one (NotFoundError, with a hint, when absent)."""
+    if name is None:
+        return dict(sorted(items.items()))
+    if name not in items:
+        hint = did_you_mean(name, items)
+        known = ", ".join(sorted(items)) or f"none; install a {plugin_kind} plugin (see `smartx plugins list`)"
+        raise NotFoundError(f"no {kind} named {name!r}" + (f"; {hint}" if hint else "") + f" (registered: {known})")
+    return {name: items[name]}
 
 
 def call_event(hook_name: str, **kwargs: Any) -> None:

@@ -129,7 +129,6 @@ def demo(ctx: click.Context, directory: Path) -> None:
         ctx.invoke(rebalance.trades_net)
         if sessions:
             _trade_at_custodians(ctx, store, sessions, wire_account, firm.as_of, _step)
-        _model_revision(ctx, store, directory, firm.as_of, _step)
         as_of = dt.datetime.combine(firm.as_of, dt.time())
         _step(f"A withdrawal: raise 25,000 USD from {uma}, pro rata across its sleeves (dry run)")
         ctx.invoke(rebalance.rebalance_command, raise_cash=(uma, Decimal(25000)), as_of=as_of, dry_run=True)
@@ -171,6 +170,9 @@ def demo(ctx: click.Context, directory: Path) -> None:
     _step("Move a sleeve to a new model within a gain budget")
     ctx.invoke(transition.transition_command, sleeve_id=household.growth_sleeve, model_id=model_id,
                gain_budget=budget, as_of=as_of, dry_run=True)
+
+    if rules_dir.is_dir():
+        _model_revision(ctx, store, directory, firm.as_of, _step)
 
     _step("Explore further")
     click.echo(f"  smartx --db {db_path} sleeves show {core}\n"
