@@ -54,7 +54,7 @@ def harvest_summary(result: RunResult) -> str:
 
 
 #: reasons that change a trade after its target set it: shown in tables under the first reason
-NOTES = ("gain budget:", "wash sale:", "nets with", "quantity edited")
+NOTES = ("gain budget:", "wash sale:", "nets with", "quantity edited", "model change")
 
 
 def why(reasons: list[str]) -> str:
