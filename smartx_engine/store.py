@@ -222,7 +222,7 @@ class Store:
 
     def latest_model_versions(self, as_of: dt.date | None = None) -> dict[str, str]:
         """The version of every model in force on ``as_of`` (None: the latest, effective or not)."""
-        return {row["model_id"]: row["version"] for row in self.db.query(*_versions_query(as_of))}
+        return {row["model_id"]: row["version"] for row in self.db.query(*versions_query(as_of))}
 
     def rebalance_marks(self) -> dict[str, RebalanceMark]:
         """When and to which model version each sleeve was last rebalanced; a sleeve never rebalanced is absent."""
@@ -234,7 +234,7 @@ class Store:
     def model_changes(self, as_of: dt.date | None = None) -> list[ModelChange]:
         """The sleeves rebalanced before whose model's version in force on ``as_of`` (None: its
         latest) is not the version they were last rebalanced to (none: their model was assigned since)."""
-        versions, params = _versions_query(as_of)
+        versions, params = versions_query(as_of)
         rows = self.db.query(
             f"""select s.sleeve_id, s.model_id, s.rebalanced_version, l.version as latest, s.rebalanced_on
                 from sleeves s join ({versions}) l on l.model_id = s.model_id
@@ -480,7 +480,7 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
 
 
-def _versions_query(as_of: dt.date | None) -> tuple[str, dict[str, str]]:
+def versions_query(as_of: dt.date | None) -> tuple[str, dict[str, str]]:
     """The query of each model's version in force on ``as_of`` (None: its latest), with its parameters."""
     return (LATEST_MODEL_VERSIONS, {}) if as_of is None else (EFFECTIVE_MODEL_VERSIONS, {"as_of": as_of.isoformat()})
 

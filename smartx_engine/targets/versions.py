@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Collection
 
 from ..domain import ModelVersion, ModelWeight
-from ..store import EFFECTIVE_MODEL_VERSIONS, LATEST_MODEL_VERSIONS, Store
+from ..store import Store, versions_query
 
 
 def versions_in_effect(store: Store, as_of: dt.date | None = None,
@@ -22,8 +22,7 @@ def versions_in_effect(store: Store, as_of: dt.date | None = None,
     With ``as_of`` None, each model's latest version. Models without a version in effect are absent.
     """
     weights: dict[tuple[str, str], list[ModelWeight]] = {}
-    query, params = ((LATEST_MODEL_VERSIONS, {}) if as_of is None
-                     else (EFFECTIVE_MODEL_VERSIONS, {"as_of": as_of.isoformat()}))
+    query, params = versions_query(as_of)
     rows = store.db.execute(
         f"select w.model_id, w.version, w.symbol, w.weight from model_weights w join ({query})"
         " using (model_id, version) order by w.model_id, w.symbol", params)

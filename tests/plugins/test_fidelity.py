@@ -17,10 +17,10 @@ from smartx_custodian_fidelity.files import (
     OrderLine,
     read_orders,
     read_results,
-    simulate,
     write_blocks,
     write_orders,
 )
+from smartx_custodian_fidelity.simulator import simulate
 from smartx_custodian_fidelity.sandbox import FdxSandbox, seed
 
 from smartx_engine import ConflictError, CustodianError, DataError, LotInstruction, Side

@@ -7,7 +7,8 @@ Modules (imported on demand, so that loading the plugin stays cheap):
 
 * :mod:`.fdx`: an FDX Core API reader (accounts, holdings with tax lots, transactions);
 * :mod:`.sandbox`: a loopback FDX server with seeded data, pagination and fault injection;
-* :mod:`.files`: Wealthscape-style order and block-allocation files, result files, and a simulator;
+* :mod:`.files`: Wealthscape-style order and block-allocation files and result files;
+* :mod:`.simulator`: the file-drop simulator that executes an outbox into an inbox;
 * :mod:`.custodian`: ``FidelityCustodian``, the adapter registered through ``register_custodians``;
 * :mod:`.world`: ``FidelityWorld``, the FDX sandbox plus an outbox, an inbox and the simulator.
 """

@@ -85,7 +85,7 @@ def simulate_command(outbox: Path, inbox: Path, prices_file: Path, trade_date: d
       smartx fidelity simulate outbox/ inbox/ --prices prices.csv
       smartx fidelity simulate outbox/ inbox/ --prices prices.csv --trade-date 2026-01-09
     """
-    from .files import simulate
+    from .simulator import simulate
 
     prices = read_prices(prices_file)
     inbox.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ Inbox (execution results; the real layouts are partner-only, so these are ours, 
 
 Every file is written whole (to a temporary name, then renamed) and read whole: a malformed file
 raises one :class:`smartx_engine.DataError` naming each bad file, line and column, and nothing is
-returned. :func:`simulate` plays the custodian: it executes an outbox into an inbox.
+returned. :mod:`.simulator` plays the custodian: it executes an outbox into an inbox.
 """
 
 from __future__ import annotations
@@ -39,14 +39,14 @@ import io
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
-from decimal import ROUND_FLOOR, Decimal
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import attrs
 
 from smartx_engine import (
-    PRICE, QUANTITY, ConflictError, CsvFile, CsvRow, Diagnostic, Diagnostics, LotInstruction, Side, allocate_pro_rata,
+    PRICE, QUANTITY, ConflictError, CsvFile, CsvRow, Diagnostic, Diagnostics, LotInstruction, Side,
 )
 from smartx_engine.csvfiles import ParseError, decimal, iso_date
 
@@ -88,12 +88,12 @@ def _width(limit: int):
 
 
 def _order_quantity(instance: object, attribute: attrs.Attribute, value: Decimal) -> None:
-    if value <= 0 or value != value.quantize(ORDER_QUANTITY_UNIT) or len(_number(value)) > 10:
+    if value <= 0 or value != value.quantize(ORDER_QUANTITY_UNIT) or len(number_text(value)) > 10:
         raise ValueError(f"{attribute.name} {value} must be positive, with at most 3 decimals and 10 characters")
 
 
 def _limit_price(instance: object, attribute: attrs.Attribute, value: Decimal | None) -> None:
-    if value is not None and (value <= 0 or len(_number(value)) > 10):
+    if value is not None and (value <= 0 or len(number_text(value)) > 10):
         raise ValueError(f"{attribute.name} {value} must be positive and at most 10 characters")
 
 
@@ -120,7 +120,7 @@ def versus_purchase(text: str) -> tuple[LotInstruction, ...]:
 
 
 def _lots_text(lots: Iterable[LotInstruction]) -> str:
-    return ";".join(f"{i.acquired.isoformat()}:{_number(i.quantity)}" for i in lots)
+    return ";".join(f"{i.acquired.isoformat()}:{number_text(i.quantity)}" for i in lots)
 
 
 def _decimal(value: Decimal | str | None) -> Decimal | None:
@@ -236,9 +236,9 @@ class InboxResults:
 
 def write_orders(outbox: Path, batch: str, orders: Iterable[OrderLine]) -> Path:
     """Write ``orders_<batch>.csv`` into ``outbox``; an existing batch is never overwritten."""
-    rows = [[o.account_number, o.account_type, ACTIONS[o.side], _number(o.quantity), o.symbol, o.price_type,
-             o.time_in_force, _number(o.limit_price), o.client_order_id, _lots_text(o.lots)] for o in orders]
-    return _write(Path(outbox) / f"orders_{_batch(batch)}.csv", ORDER_COLUMNS, rows)
+    rows = [[o.account_number, o.account_type, ACTIONS[o.side], number_text(o.quantity), o.symbol, o.price_type,
+             o.time_in_force, number_text(o.limit_price), o.client_order_id, _lots_text(o.lots)] for o in orders]
+    return write_csv(Path(outbox) / f"orders_{_batch(batch)}.csv", ORDER_COLUMNS, rows)
 
 
 def write_blocks(outbox: Path, batch: str, blocks: Iterable[BlockOrder]) -> Path:
@@ -246,12 +246,12 @@ def write_blocks(outbox: Path, batch: str, blocks: Iterable[BlockOrder]) -> Path
     rows = []
     for b in blocks:
         common = [ACTIONS[b.side]]
-        rows.append([b.block_account, CASH_ACCOUNT, *common, _number(b.quantity), b.symbol, b.price_type,
-                     b.time_in_force, _number(b.limit_price), "BLOCK", b.block_id, b.block_id, ""])
-        rows.extend([a.account_number, a.account_type, *common, _number(a.quantity), b.symbol, b.price_type,
-                     b.time_in_force, _number(b.limit_price), "ALLOCATION", b.block_id, a.client_order_id,
+        rows.append([b.block_account, CASH_ACCOUNT, *common, number_text(b.quantity), b.symbol, b.price_type,
+                     b.time_in_force, number_text(b.limit_price), "BLOCK", b.block_id, b.block_id, ""])
+        rows.extend([a.account_number, a.account_type, *common, number_text(a.quantity), b.symbol, b.price_type,
+                     b.time_in_force, number_text(b.limit_price), "ALLOCATION", b.block_id, a.client_order_id,
                      _lots_text(a.lots)] for a in b.allocations)
-    return _write(Path(outbox) / f"blocks_{_batch(batch)}.csv", BLOCK_COLUMNS, rows)
+    return write_csv(Path(outbox) / f"blocks_{_batch(batch)}.csv", BLOCK_COLUMNS, rows)
 
 
 def _batch(batch: str) -> str:
@@ -260,11 +260,11 @@ def _batch(batch: str) -> str:
     return batch
 
 
-def _number(value: Decimal | None) -> str:
+def number_text(value: Decimal | None) -> str:
     return "" if value is None else f"{value.normalize():f}"
 
 
-def _write(path: Path, header: Iterable[str], rows: list[list[str]]) -> Path:
+def write_csv(path: Path, header: Iterable[str], rows: list[list[str]]) -> Path:
     """Write a whole CSV file atomically; refuse to overwrite, even against a concurrent writer.
 
     The text goes to a temporary file (flushed to disk), which is then hard-linked to its name:
@@ -523,123 +523,3 @@ def _order_line(row: CsvRow, symbol: str = "Symbol") -> OrderLine | None:
     except (ValueError, TypeError) as exc:
         row.error(str(exc))
         return None
-
-
-# ---------------------------------------------------------------------------
-# The file-drop simulator
-# ---------------------------------------------------------------------------
-
-
-def settlement_date(trade_date: dt.date) -> dt.date:
-    """T+1 on business days (weekends skipped; holidays are not modelled)."""
-    day = trade_date + dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day += dt.timedelta(days=1)
-    return day
-
-
-Holdings = Mapping[tuple[str, str], Decimal]
-
-
-def simulate(outbox: Path, inbox: Path, prices: Mapping[str, Decimal], *, trade_date: dt.date,
-             holdings: Holdings | None = None, partial: Mapping[str, Decimal] | None = None) -> list[Path]:
-    """Execute every outbox file that has no results yet; returns the result files written.
-
-    Deterministic: a market order fills in full at ``prices[symbol]``; a limit order fills in full
-    when that price is at or better than its limit, else it EXPIRES unfilled; a symbol without a
-    price is REJECTED. A block executes like an order in its block account, then every allocation
-    gets its share at the block's average price. Settlement is :func:`settlement_date`.
-
-    ``holdings`` (optional), the quantity each ``(account, symbol)`` holds: a sell of more than is
-    held is REJECTED (a block, when any of its allocations sells more than its account holds), and
-    fills update the quantities as files are executed in order. ``partial`` (optional) maps a
-    symbol to the fraction of each order (or block) in it that fills: the filled quantity is that
-    fraction of the order rounded down to whole shares; the order is PARTIAL (the rest of the day
-    order expires), or EXPIRED when nothing is left, or FILLED when the fraction is 1. A partially
-    filled block is allocated with :func:`smartx_engine.allocate_pro_rata` in whole shares
-    (largest remainders first, ties to the client order id that sorts first); an allocation that
-    gets nothing has no allocation row.
-    """
-    outbox, inbox = Path(outbox), Path(inbox)
-    settle = settlement_date(trade_date)
-    held = None if holdings is None else dict(holdings)
-    partial = partial or {}
-    written = []
-    for path in sorted(outbox.glob("orders_*.csv")):
-        target = inbox / f"executions_{path.stem}.csv"
-        if target.exists():
-            continue
-        rows = []
-        for o in read_orders(path):
-            short = _short(held, o.side, o.symbol, [(o.account_number, o.quantity)])
-            status, filled, price = _fill(o, prices, partial, short)
-            _move(held, o.side, o.symbol, [(o.account_number, filled)])
-            rows.append(_result_row(o, status, filled, price, trade_date, settle))
-        written.append(_write(target, EXECUTION_COLUMNS, rows))
-    for path in sorted(outbox.glob("blocks_*.csv")):
-        target = inbox / f"executions_{path.stem}.csv"
-        if target.exists():
-            continue
-        blocks = read_blocks(path)
-        executions, allocations = [], []
-        for b in blocks:
-            head = OrderLine(b.block_id, b.block_account, b.side, b.quantity, b.symbol, b.limit_price)
-            short = _short(held, b.side, b.symbol, [(a.account_number, a.quantity) for a in b.allocations])
-            status, filled, price = _fill(head, prices, partial, short)
-            executions.append(_result_row(head, status, filled, price, trade_date, settle))
-            if not filled:
-                continue
-            shares = ({a.client_order_id: a.quantity for a in b.allocations} if filled == b.quantity else
-                      allocate_pro_rata(filled, {a.client_order_id: a.quantity for a in b.allocations}))
-            _move(held, b.side, b.symbol, [(a.account_number, shares[a.client_order_id]) for a in b.allocations])
-            allocations.extend([b.block_id, a.client_order_id, a.account_number, ACTIONS[b.side], b.symbol,
-                                _number(shares[a.client_order_id]), _number(price), trade_date.isoformat(),
-                                settle.isoformat()]
-                               for a in b.allocations if shares[a.client_order_id])
-        # allocations first: a reader that sees the execution file also sees its allocations
-        written.append(_write(inbox / f"allocations_{path.stem}.csv", ALLOCATION_COLUMNS, allocations))
-        written.append(_write(target, EXECUTION_COLUMNS, executions))
-    return written
-
-
-def _short(held: dict[tuple[str, str], Decimal] | None, side: Side, symbol: str,
-           sells: list[tuple[str, Decimal]]) -> bool:
-    """Whether a sell asks more than an account holds (only when holdings are modelled)."""
-    if held is None or side is not Side.SELL:
-        return False
-    return any(quantity > held.get((account, symbol), Decimal(0)) for account, quantity in sells)
-
-
-def _move(held: dict[tuple[str, str], Decimal] | None, side: Side, symbol: str,
-          fills: list[tuple[str, Decimal]]) -> None:
-    if held is None:
-        return
-    sign = 1 if side is Side.BUY else -1
-    for account, quantity in fills:
-        held[(account, symbol)] = held.get((account, symbol), Decimal(0)) + sign * quantity
-
-
-def _fill(order: OrderLine, prices: Mapping[str, Decimal], partial: Mapping[str, Decimal],
-          short: bool) -> tuple[str, Decimal, Decimal | None]:
-    """(status, filled quantity, price) of one order or block."""
-    price = prices.get(order.symbol)
-    if price is None or short:
-        return "REJECTED", Decimal(0), None
-    if order.limit_price is not None:
-        marketable = price <= order.limit_price if order.side is Side.BUY else price >= order.limit_price
-        if not marketable:
-            return "EXPIRED", Decimal(0), None
-    fraction = partial.get(order.symbol)
-    if fraction is None or fraction >= 1:
-        return "FILLED", order.quantity, price
-    filled = (order.quantity * fraction).to_integral_value(rounding=ROUND_FLOOR)
-    if filled <= 0:
-        return "EXPIRED", Decimal(0), None
-    return "PARTIAL", filled, price
-
-
-def _result_row(order: OrderLine, status: str, filled: Decimal, price: Decimal | None, trade_date: dt.date,
-                settle: dt.date) -> list[str]:
-    return [order.client_order_id, order.account_number, ACTIONS[order.side], order.symbol, _number(order.quantity),
-            _number(filled) if filled else "0", _number(price) if filled else "", status,
-            trade_date.isoformat(), settle.isoformat() if filled else ""]

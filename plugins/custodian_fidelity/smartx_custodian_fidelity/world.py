@@ -10,7 +10,7 @@
         custodian.accounts()                      # so FDX shows the new positions, lots, cash
         custodian.transactions(number, start, end)  # and PURCHASED/SOLD transactions
 
-``execute`` runs :func:`.files.simulate` with the quantities the FDX data holds (a sell of more
+``execute`` runs :func:`.simulator.simulate` with the quantities the FDX data holds (a sell of more
 than is held is REJECTED) and the world's ``partial`` fill fractions, then posts every fill of the
 new result files into the FDX sandbox's data: the position's units, a new tax lot for a buy, lots
 relieved for a sell as its ``Versus Purchase`` instruction says (then first in, first out), the
@@ -30,6 +30,7 @@ from smartx_engine import Diagnostics, LotInstruction, Side, round_money
 
 from . import files
 from .custodian import FidelityCustodian
+from .simulator import simulate
 from .sandbox import DEFAULT_LOT_DATE, FdxSandbox, core_holding, security_holding, tax_lot
 
 DEFAULT_BLOCK_ACCOUNT = "Z99999999"
@@ -92,7 +93,7 @@ class FidelityWorld:
 
     def execute(self, trade_date: dt.date) -> list[Path]:
         """Execute the outbox files without results; post their fills to FDX; the result files written."""
-        written = files.simulate(self.outbox, self.inbox, self.prices, trade_date=trade_date,
+        written = simulate(self.outbox, self.inbox, self.prices, trade_date=trade_date,
                                  holdings=self.holdings(), partial=self.partial)
         diagnostics = Diagnostics()
         lots = self._versus_purchase()
