@@ -457,3 +457,10 @@ def m010_sleeve_targets(db: sqlite_utils.Database) -> None:
         check (replacement is null or replacement != symbol)
     ) strict
     """)
+
+
+@migration
+def m011_blend_rebalanced_versions(db: sqlite_utils.Database) -> None:
+    """The version of each blended model a blend sleeve was last rebalanced to (as
+    ``sleeves.rebalanced_version`` records it for a sleeve on one model); null: assigned since."""
+    db.execute("alter table sleeve_blend_components add column rebalanced_version text")

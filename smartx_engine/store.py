@@ -69,13 +69,15 @@ class RebalanceMark:
 
 @attrs.frozen
 class ModelChange:
-    """A sleeve whose model has a newer version than the one it was last rebalanced to."""
+    """A sleeve whose model (or one model of its blend) has a newer version than the one it was
+    last rebalanced to."""
 
     sleeve_id: str
     model_id: str
-    rebalanced_version: str
+    rebalanced_version: str | None  # None: the model was assigned (or blended in) since
     latest_version: str
     rebalanced_on: dt.date
+    share: Decimal = Decimal(1)  # the model's share of the sleeve's target: its weight in a blend, else 1
 
 
 @attrs.frozen
@@ -233,16 +235,24 @@ class Store:
 
     def model_changes(self, as_of: dt.date | None = None) -> list[ModelChange]:
         """The sleeves rebalanced before whose model's version in force on ``as_of`` (None: its
-        latest) is not the version they were last rebalanced to (none: their model was assigned since)."""
+        latest) is not the version they were last rebalanced to (none: their model was assigned since);
+        a blend sleeve has one change per model of its blend that changed."""
         versions, params = versions_query(as_of)
         rows = self.db.query(
-            f"""select s.sleeve_id, s.model_id, s.rebalanced_version, l.version as latest, s.rebalanced_on
+            f"""select s.sleeve_id, s.model_id, s.rebalanced_version, l.version as latest, s.rebalanced_on,
+                       '1' as share
                 from sleeves s join ({versions}) l on l.model_id = s.model_id
                 where s.rebalanced_on is not null
                 and (s.rebalanced_version is null or s.rebalanced_version != l.version)
-                order by s.sleeve_id""", params)
+                union all
+                select c.sleeve_id, c.model_id, c.rebalanced_version, l.version, s.rebalanced_on, c.weight
+                from sleeve_blend_components c join sleeves s using (sleeve_id)
+                join ({versions}) l on l.model_id = c.model_id
+                where s.rebalanced_on is not null
+                and (c.rebalanced_version is null or c.rebalanced_version != l.version)
+                order by 1, 2""", params)
         return [ModelChange(r["sleeve_id"], r["model_id"], r["rebalanced_version"], r["latest"],
-                            dt.date.fromisoformat(r["rebalanced_on"])) for r in rows]
+                            dt.date.fromisoformat(r["rebalanced_on"]), Decimal(r["share"])) for r in rows]
 
     def prices(self) -> dict[str, Decimal]:
         """The current price of every security."""
@@ -322,7 +332,7 @@ class Store:
 
         Given sleeve ids, each was rebalanced to its model's version in force on ``as_of``; given
         ``{sleeve_id: version}``, to that version of its model (None: the one in force). A sleeve without a model gets
-        no version. Runs in the caller's transaction, if any, and is not audited: the caller audits.
+        no version; a blend sleeve's models each get their version in force. Runs in the caller's transaction, if any, and is not audited: the caller audits.
         """
         if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
             raise TypeError(f"as_of must be a date, not {as_of!r}")
@@ -342,10 +352,16 @@ class Store:
             if version is not None and (model_id, version) not in known:
                 raise NotFoundError(f"model {model_id} has no version {version!r}")
             versions[sleeve_id] = version if version is not None else latest.get(model_id)
+        in_force, params = versions_query(as_of)
         with self.transaction():
             self.db.conn.executemany(
                 "update sleeves set rebalanced_version = ?, rebalanced_on = ? where sleeve_id = ?",
                 [(version, as_of.isoformat(), sleeve_id) for sleeve_id, version in versions.items()])
+            self.db.execute(  # a blend sleeve: each of its models, to its version in force
+                f"""update sleeve_blend_components set rebalanced_version = (select l.version from ({in_force}) l
+                    where l.model_id = sleeve_blend_components.model_id)
+                    where sleeve_id in (select value from json_each(:sleeves))""",
+                {**params, "sleeves": json.dumps(list(versions))})
         return versions
 
     # ------------------------------------------------------------------ book import

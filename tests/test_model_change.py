@@ -172,6 +172,7 @@ def test_the_monitor_shows_a_pending_model_change(smartx, imported, tmp_path):
     after = queue()
     sch2 = after["SCH-2-CORE"]
     assert "model change pending" in sch2["issues"] and "never rebalanced" not in sch2["issues"]
-    assert "model GRO-80-20: rebalanced to 2026.1, latest 2026.2" in sch2["notes"]
+    # 2026.1 -> 2026.2: VTI 0.60 -> 0.55, the largest move
+    assert "model change GRO-80-20 2026.1 → 2026.2, largest move 5.00%" in sch2["notes"]
     assert "model change pending" not in after["SCH-1-CORE"]["issues"]  # BAL-60-40 has no new version
     assert list(queue("--issue", "model change pending")) == ["SCH-2-CORE"]

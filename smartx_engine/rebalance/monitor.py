@@ -40,7 +40,6 @@ def monitor(store: Store, policies: PolicySet, as_of: dt.date) -> list[QueueItem
     evaluation = policies.evaluate(book)
     frame = Frame(book)
     rebalanced = store.rebalance_marks()
-    changes = {change.sleeve_id: change for change in store.model_changes(as_of)}
     drift = frame.column("holding", "drift")  # NaN without a model
     worst = _worst_per_sleeve(book, np.nan_to_num(np.abs(drift), nan=-1.0))
     symbols = book.symbols[book.holding_symbol]
@@ -69,10 +68,10 @@ def monitor(store: Store, policies: PolicySet, as_of: dt.date) -> list[QueueItem
                 issues.append("skipped")
         sleeve_id = str(book.sleeve_ids[sleeve])
         if book.sleeve_model_changed[sleeve]:
-            change = changes[sleeve_id]
             issues.append("model change pending")
-            before = f"rebalanced to {change.rebalanced_version}" if change.rebalanced_version else "newly assigned"
-            notes.append(f"model {change.model_id}: {before}, latest {change.latest_version}")
+            label = book.sleeve_model_change[sleeve]
+            assigned = " ((none): assigned since its last rebalance)" if "(none)" in label else ""
+            notes.append(f"model change {label}, largest move {book.sleeve_model_move[sleeve]:.2%}{assigned}")
         if book.sleeve_model[sleeve] >= 0 and sleeve_id not in rebalanced:
             issues.append("never rebalanced")
         if not issues:

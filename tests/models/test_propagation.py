@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -9,6 +10,8 @@ from click.testing import CliRunner
 from smartx_engine.book import Book
 from smartx_engine.cli import cli
 from smartx_engine.models import sync_models
+from smartx_engine.store import ModelChange
+from smartx_engine.targets import assign_target, model_changes, parse_blend
 from smartx_engine.testing import FakeModelFeed
 
 from .conftest import CUSIPS, delivery, line
@@ -68,3 +71,28 @@ def test_the_next_rebalance_says_model_change_and_realigns_past_the_threshold(re
                                                "largest weight move 1.00%") for r in t["reasons"]) for t in trades)
     else:
         assert trades == []  # within the threshold: the (wide) bands decide
+
+
+def test_a_blend_sleeve_follows_each_of_its_models_versions(store):
+    """SCH-1-CORE blends GRO-80-20 60% and BAL-60-40 40%: GRO's 2026.2 (VTI +1%, VEA -1%) moves its
+    target by 0.6 x 1% = 0.60%; a model blended in since the last rebalance is a whole move."""
+    assign_target(store, "SCH-1-CORE", parse_blend("GRO-80-20:0.6,BAL-60-40:0.4"))
+    store.mark_rebalanced(["SCH-1-CORE"], dt.date(2026, 11, 2))
+    assert store.model_changes(EFFECTIVE) == []
+    feed = FakeModelFeed("acme", [delivery(
+        "GRO-80-20", "2026.2", [line(CUSIPS["VTI"], "0.61", action="UPDATE"), line(CUSIPS["VEA"], "0.18", action="UPDATE")],
+        change="DELTA", previous="2026.1", cash="0.02", effective=EFFECTIVE.isoformat())])
+    assert sync_models(store, {"acme": feed}).ok
+    assert store.model_changes(BEFORE) == []
+    assert store.model_changes(EFFECTIVE) == [
+        ModelChange("SCH-1-CORE", "GRO-80-20", "2026.1", "2026.2", dt.date(2026, 11, 2), Decimal("0.6"))]
+    book = Book.from_store(store, EFFECTIVE)
+    s = list(book.sleeve_ids).index("SCH-1-CORE")
+    assert book.sleeve_model_change[s] == "GRO-80-20 2026.1 → 2026.2"
+    assert book.sleeve_model_move[s] == pytest.approx(0.006)
+
+    store.mark_rebalanced(["SCH-1-CORE"], EFFECTIVE)
+    assert store.model_changes(EFFECTIVE) == []
+    assign_target(store, "SCH-1-CORE", parse_blend("GRO-80-20:0.5,BAL-60-40:0.5"))  # a new blend: not rebalanced yet
+    assert model_changes(store, EFFECTIVE) == {
+        "SCH-1-CORE": ("BAL-60-40 (none) → 2026.1, GRO-80-20 (none) → 2026.2", 1.0)}
