@@ -25,7 +25,9 @@ from .errors import (
 )
 from .fixedpoint import MONEY, PRICE, QUANTITY, round_money
 from .hookspecs import hookimpl
-from .modelfeeds import ChangeType, IdentifierType, LineAction, ModelDelivery, ModelFeed, ModelLine
+from .modelfeeds import (
+    ChangeType, FeedSandboxSession, IdentifierType, LineAction, ModelDelivery, ModelFeed, ModelLine,
+)
 from .store import Store
 
 try:
@@ -37,7 +39,7 @@ __all__ = [
     "Custodian", "CustodianAccount", "CustodianLot", "CustodianPosition", "CustodianTransaction", "Execution",
     "LotInstruction", "OrderOutcomeUnknown", "OrderReport", "OrderRequest", "SandboxSession", "allocate_pro_rata",
     "plugin_settings",
-    "ChangeType", "IdentifierType", "LineAction", "ModelDelivery", "ModelFeed", "ModelLine",
+    "ChangeType", "FeedSandboxSession", "IdentifierType", "LineAction", "ModelDelivery", "ModelFeed", "ModelLine",
     "BOOL", "DATE", "DAYS", "PLAIN", "RATIO", "STRING", "USD", "PolicyFunction",
     "CASH_SYMBOL", "MONEY", "PRICE", "QUANTITY", "Account", "BookData", "CashBalance", "ConflictError",
     "CsvFile", "CsvRow", "CustodianError", "DataError", "Diagnostic", "Diagnostics", "Household",

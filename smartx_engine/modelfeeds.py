@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -87,6 +87,14 @@ class ModelDelivery:
     line: int | None = None  # the first line of the version in ``source``
 
 
+@attrs.frozen
+class FeedSandboxSession:
+    """A running loopback model manager (see ``ModelFeed.sandbox``)."""
+
+    environment: Mapping[str, str]  # SMARTX_<PLUGIN>_* variables that point the feed at it
+    publish: Callable[[ModelDelivery], None]  # the manager publishes one more version
+
+
 @runtime_checkable
 class ModelFeed(Protocol):
     """What ``register_model_feeds`` registers: ``name`` and ``deliveries()``.
@@ -98,6 +106,12 @@ class ModelFeed(Protocol):
     offer ``configured`` (a bool, read without touching the network): False when the operator has
     not set the feed up, so that ``smartx models sync`` without ``--feed`` skips it, saying so,
     instead of failing on it.
+
+    For the demo and for tests it may offer ``sandbox(deliveries, directory)``: a context manager
+    that starts a loopback manager publishing ``deliveries`` (oldest first per model), keeping any
+    files it needs under ``directory``, and yields a :class:`FeedSandboxSession`. With the
+    session's ``environment`` set, a new instance of the feed (built without arguments, as the
+    plugin registers it) reads from that manager.
     """
 
     name: str

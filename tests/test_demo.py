@@ -34,15 +34,21 @@ def test_demo_builds_and_shows_the_firm(tmp_path):
     assert {a.account_id for a in store.accounts("HH-TAX")} == {"SCH-1007", "SCH-1008"}  # the tax household
 
 
-def test_demo_syncs_a_model_revision_blends_and_restricts(tmp_path):
+def test_demo_syncs_models_from_the_managers_blends_and_realigns_on_a_revision(tmp_path):
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
-    assert "files: GRO-80-20 2026.2 accepted, effective 2026-11-16" in result.output
-    assert "model change GRO-80-20 2026.1 → 2026.2: largest weight move 4.00%" in result.output
+    assert "files: DIV-INC 2026.4 accepted, effective 2026-10-15" in result.output  # Beacon's file drop
+    assert "manager-api: REAL-ASSETS 2026.1 accepted, effective 2026-10-01" in result.output  # Acme's API
+    assert "SMARTX_MODELS_TOKEN=****" in result.output
+    assert "blend GRO-80-20:0.5,INC-30-70:0.3,REAL-ASSETS:0.2" in result.output and "in place of ITOT" in result.output
+    assert "manager-api: GRO-80-20 2026.2 accepted, effective 2026-11-16" in result.output  # Acme's revision
+    realigned = "model change GRO-80-20 2026.1 → 2026.2: realigned to target, largest weight move 4.00%"
+    assert realigned in " ".join(result.output.replace("│", " ").split())
     store = Store.open(tmp_path / "demo" / "smartx.db")
     assert store.model_versions("GRO-80-20") == ["2026.1", "2026.2"]
-    assert "UMA construction" in result.output and "in place of ITOT" in result.output
-    assert "SMARTX_MODELS_DIRECTORY" not in os.environ
+    assert {v["feed"] for v in store.db.query("select feed from model_versions where feed is not null")} == {
+        "files", "manager-api"}
+    assert not any(key.startswith("SMARTX_MODELS_") for key in os.environ)
 
 
 def test_demo_syncs_trades_and_reconciles_at_both_custodians(tmp_path):

@@ -88,7 +88,7 @@ def test_explain_shows_the_policy_bands_triggers_and_rules(smartx, imported, rul
     trim = next(r for r in data["rules"] if r["name"] == "trim concentrated")
     assert trim["fired"] and trim["holdings"] == ["BND", "VEA", "VTI"]
     freeze = next(r for r in data["rules"] if r["name"] == "year-end freeze")
-    assert freeze == {"name": "year-end freeze", "at": f"{rules / 'balanced.policy'}:24", "action": "skip",
+    assert freeze == {"name": "year-end freeze", "at": f"{rules / 'balanced.policy'}:25", "action": "skip",
                       "fired": False, "values": {"today.month": 11.0, "today.day": 20.0}}
 
 

@@ -14,7 +14,9 @@ import click
 
 from ..custodians import stored_breaks
 from ..custody import SandboxSession
-from ..demo.custody import custodian_sandboxes, environment, shown
+from ..modelfeeds import FeedSandboxSession
+from ..demo.custody import custodian_sandboxes, shown
+from ..demo.managers import GRO_REVISION, manager_sandboxes
 from ..dsl import policytest
 from ..importing import read_book, store_book
 from ..orders import order_rows
@@ -30,18 +32,8 @@ DEMO_NEW_SLEEVE = ("S-1004-ESG", "SCH-1004")
 TRANSITION = ("INC-30-70", Decimal(2000))
 #: a client wire the custodian holds before the book does: the first sync's cash break
 WIRE = Decimal(5000)
-#: the new sleeve's blend of models (UMA construction)
-BLEND = "GRO-80-20:0.6,INC-30-70:0.4"
-#: the manager's revision of GRO-80-20, in the canonical model file format (docs/models.md)
-GRO_REVISION = """\
-model_id,model_name,manager,version,effective_date,identifier_type,identifier,ticker,target_weight,min_weight,\
-max_weight,change_type,action,previous_version
-GRO-80-20,Growth 80/20,Acme Asset Mgmt,2026.2,2026-11-16,CUSIP,464287150,ITOT,0.46,,,DELTA,UPDATE,2026.1
-GRO-80-20,Growth 80/20,Acme Asset Mgmt,2026.2,2026-11-16,CUSIP,921943858,VEA,0.16,,,DELTA,UPDATE,2026.1
-GRO-80-20,Growth 80/20,Acme Asset Mgmt,2026.2,2026-11-16,CUSIP,922042858,VWO,0.06,,,DELTA,UPDATE,2026.1
-GRO-80-20,Growth 80/20,Acme Asset Mgmt,2026.2,2026-11-16,CUSIP,922908553,VNQ,0.04,0.03,0.05,DELTA,ADD,2026.1
-GRO-80-20,Growth 80/20,Acme Asset Mgmt,2026.2,2026-11-16,CUSIP,78463V107,GLD,,,,DELTA,REMOVE,2026.1
-"""
+#: the new sleeve's blend of models (UMA construction): with the model synced from Acme's API, when it is there
+BLEND, BOOK_BLEND = "GRO-80-20:0.5,INC-30-70:0.3,REAL-ASSETS:0.2", "GRO-80-20:0.6,INC-30-70:0.4"
 
 
 @cli.command(name="demo")
@@ -93,6 +85,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
     ctx.invoke(sleeves.sleeves_list)
     _step("Models (every version kept)")
     ctx.invoke(models.models_list)
+    managers = _model_feeds(ctx, directory, _step)
 
     store = ctx.obj.store()
     sessions, wire_account = _custodians_morning(ctx, store, directory, firm.as_of, _step)
@@ -145,9 +138,10 @@ def demo(ctx: click.Context, directory: Path) -> None:
     _step(f"Split a new sleeve off {account_id} and give it a target and a policy")
     ctx.invoke(sleeves.sleeves_create, sleeve_id=sleeve_id, account_id=account_id, model_id="GRO-80-20")
     ctx.invoke(sleeves.sleeves_assign, sleeve_id=sleeve_id, model_id="BAL-60-40", policy="balanced")
-    _step(f"UMA construction: {sleeve_id} follows a blend of two models, and {account_id} excludes a security "
-          "and substitutes another")
-    ctx.invoke(sleeves.sleeves_assign, sleeve_id=sleeve_id, blend=BLEND)
+    blend = BLEND if "REAL-ASSETS" in store.model_ids() else BOOK_BLEND
+    _step(f"UMA construction: {sleeve_id} follows a blend of models ({blend}), and {account_id} excludes a "
+          "security and substitutes another")
+    ctx.invoke(sleeves.sleeves_assign, sleeve_id=sleeve_id, blend=blend)
     ctx.invoke(accounts.accounts_restrict, account_id=account_id, excludes=("QQQ",), substitutes=("ITOT=VTI",),
                note="client: no single-sector tech fund; keeps VTI, held elsewhere at a low basis")
     ctx.invoke(sleeves.sleeves_target, sleeve_id=sleeve_id)
@@ -171,8 +165,8 @@ def demo(ctx: click.Context, directory: Path) -> None:
     ctx.invoke(transition.transition_command, sleeve_id=household.growth_sleeve, model_id=model_id,
                gain_budget=budget, as_of=as_of, dry_run=True)
 
-    if rules_dir.is_dir():
-        _model_revision(ctx, store, directory, firm.as_of, _step)
+    if rules_dir.is_dir() and "manager-api" in managers:
+        _model_revision(ctx, store, managers["manager-api"], firm.as_of, _step)
 
     _step("Explore further")
     click.echo(f"  smartx --db {db_path} sleeves show {core}\n"
@@ -245,26 +239,41 @@ def _trade_at_custodians(ctx: click.Context, store: Store, sessions: Mapping[str
         ctx.invoke(custodians.custodians_breaks, status="all")
 
 
-def _model_revision(ctx: click.Context, store: Store, directory: Path, as_of: dt.date,
+def _model_feeds(ctx: click.Context, directory: Path, step: Callable[[str], None]) -> dict[str, FeedSandboxSession]:
+    """Start the model managers' sandboxes (Acme's API, Beacon's file drop) and sync what they publish."""
+    step("Model feeds: start the managers' loopback sandboxes (Acme Asset Mgmt's API, Beacon Capital's file "
+         "drop) and sync the models they publish (checked, then kept whole; the managers hear the verdicts)")
+    sessions = ctx.with_resource(manager_sandboxes(directory / "managers"))
+    for name, session in sessions.items():
+        click.echo(f"{name}: " + "  ".join(shown(session.environment)))
+    if not sessions:
+        click.echo("no installed model-feed plugin offers a sandbox; install plugins/models_thirdparty")
+        return sessions
+    ctx.invoke(models.models_sync)
+    step("The model marketplace: every model, its manager, asset-class mix and the sleeves following it")
+    ctx.invoke(models.models_list)
+    return sessions
+
+
+def _model_revision(ctx: click.Context, store: Store, acme: FeedSandboxSession, as_of: dt.date,
                     step: Callable[[str], None]) -> None:
-    """The manager's GRO-80-20 revision dropped as a canonical CSV file, synced, compared, and the
-    growth sleeves' next rebalance realigning them (dry run)."""
-    drop = directory / "model-drop"
-    drop.mkdir(parents=True, exist_ok=True)
-    (drop / "acme-GRO-80-20-2026.2.csv").write_text(GRO_REVISION, encoding="utf-8")
-    ctx.with_resource(environment({"SMARTX_MODELS_DIRECTORY": str(drop)}))
-    step(f"The model manager revises GRO-80-20 (a DELTA file dropped in {drop}): sync it, keep every version, "
-         "compare them")
-    ctx.invoke(models.models_sync, name="files")
+    """Acme revises GRO-80-20 on its API: synced, compared, and the next rebalance of the sleeves on
+    it realigning the one rebalanced to the old version (dry run)."""
+    acme.publish(GRO_REVISION)
+    step("Acme Asset Mgmt publishes a revision of GRO-80-20 on its API (a DELTA on 2026.1, in force from "
+         f"{GRO_REVISION.effective_date}): sync it, keep every version, compare them")
+    ctx.invoke(models.models_sync, name="manager-api")
     ctx.invoke(models.models_diff, model_id="GRO-80-20", old="2026.1", new="2026.2")
     following = tuple(s.sleeve_id for s in store.sleeves() if s.model_id == "GRO-80-20")
-    at = dt.datetime.combine(as_of, dt.time())
-    step("The next rebalance of the GRO-80-20 sleeves follows version 2026.2, in force since 2026-11-16 (dry run)")
-    ctx.invoke(rebalance.rebalance_command, sleeves=following, as_of=at, dry_run=True)
     changed = [c.sleeve_id for c in store.model_changes(as_of) if c.model_id == "GRO-80-20"]
+    at = dt.datetime.combine(as_of, dt.time())
+    step(f"The next rebalance of the GRO-80-20 sleeves follows 2026.2 (dry run): {', '.join(changed) or 'none'}, "
+         "rebalanced to 2026.1 earlier, has a model change; a weight moved 4%, above its policy's "
+         "`realign on model change above 2%`, so it is realigned to target; the others were never rebalanced, "
+         "and their bands decide")
+    ctx.invoke(rebalance.rebalance_command, sleeves=following, as_of=at, dry_run=True)
     if changed:
-        step(f"{changed[0]} was rebalanced to 2026.1: its model changed, by 4% at most; its policy has no "
-             "`realign on model change` (the growth policy realigns above 0.50%), so its bands decide")
+        step(f"Why {changed[0]} realigns: its policy, as of {as_of}")
         ctx.invoke(policy.policy_explain, sleeve_id=changed[0], as_of=at)
 
 

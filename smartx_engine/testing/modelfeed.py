@@ -28,7 +28,9 @@ from typing import Any
 import attrs
 import pytest
 
-from ..modelfeeds import ChangeType, IdentifierType, LineAction, ModelDelivery, ModelFeed, ModelLine
+from ..modelfeeds import (
+    ChangeType, FeedSandboxSession, IdentifierType, LineAction, ModelDelivery, ModelFeed, ModelLine,
+)
 
 
 @attrs.frozen
@@ -205,3 +207,27 @@ class ModelFeedContract:
         world.feed.acknowledge("CT-GROWTH", "2024.01.15-1", "accepted", None)
         world.feed.acknowledge("CT-INCOME", "2024.1", "rejected",
                                "contract:3: error: unknown CUSIP '921937835' (column identifier)")
+
+    # ---------------------------------------------------------------- the sandbox
+
+    def test_its_sandbox_publishes_its_seed_then_revisions(self, world: FeedWorld, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+        """``sandbox(deliveries, directory)`` is optional; when offered, a new instance of the feed,
+        with the session's environment set, delivers the seed and then what the session publishes."""
+        if not hasattr(world.feed, "sandbox"):
+            pytest.skip("this feed offers no sandbox")
+        versions = contract_versions()
+        directory = tmp_path / "sandbox"
+        directory.mkdir()
+        monkeypatch.setenv("SMARTX_CONFIG", str(directory / "no-config.toml"))  # no operator's settings
+        with world.feed.sandbox([versions["growth-1"], versions["income-1"]], directory) as session:
+            assert isinstance(session, FeedSandboxSession)
+            for key, value in session.environment.items():
+                assert key.startswith("SMARTX_") and isinstance(value, str)
+                monkeypatch.setenv(key, value)
+            feed = type(world.feed)()
+            assert [canonical(d) for d in feed.deliveries()] == [canonical(versions["growth-1"]),
+                                                                  canonical(versions["income-1"])]
+            session.publish(versions["growth-2"])
+            assert [canonical(d) for d in self._of(type(world.feed)().deliveries(), "CT-GROWTH")] == [
+                canonical(versions["growth-1"]), canonical(versions["growth-2"])]

@@ -237,7 +237,7 @@ def test_coverage_reports_the_statements_no_passing_case_fired(rules):
     assert [r.case.name for r in run.failures] == ["failing"]
     coverage = {(c.policy, c.statement): c for c in run.coverage}
     large_cash = coverage[("balanced", 'rule "large cash" when sleeve.cash > 100000 USD then flag "invest new money"')]
-    assert not large_cash.covered and large_cash.line == 25 and large_cash.inherited_from is None
+    assert not large_cash.covered and large_cash.line == 26 and large_cash.inherited_from is None
     assert coverage[("balanced", "drift band absolute 5%")].cases == ("drifted",)
     assert coverage[("balanced", 'drift band absolute 300 bps for holding.asset_class == "fixed_income"')].covered
     assert not coverage[("balanced", "drift band relative 25%")].covered

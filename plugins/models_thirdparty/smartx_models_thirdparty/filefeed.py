@@ -8,12 +8,13 @@ column and field, and delivers nothing, not even the versions of the good files.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import attrs
 
-from smartx_engine import DataError, Diagnostic, Diagnostics, ModelDelivery
+from smartx_engine import DataError, Diagnostic, Diagnostics, FeedSandboxSession, ModelDelivery
 
 from .csvformat import read_model_file
 from .settings import Settings
@@ -56,6 +57,17 @@ class ModelFileFeed:
         found = _each_version_once(sorted(found, key=_order), diagnostics)
         diagnostics.raise_if_any(f"the model files in {directory}")
         return found
+
+    @contextlib.contextmanager
+    def sandbox(self, deliveries: Sequence[ModelDelivery], directory: Path) -> Iterator[FeedSandboxSession]:
+        """A manager dropping files into ``directory/model-drop``: ``deliveries`` first, one file each."""
+        from .sandbox import drop_file
+
+        drop = Path(directory) / "model-drop"
+        for delivery in deliveries:
+            drop_file(drop, delivery)
+        drop.mkdir(parents=True, exist_ok=True)
+        yield FeedSandboxSession({"SMARTX_MODELS_DIRECTORY": str(drop)}, lambda delivery: drop_file(drop, delivery))
 
 
 def _order(delivery: ModelDelivery) -> tuple:

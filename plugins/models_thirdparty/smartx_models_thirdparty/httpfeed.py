@@ -10,13 +10,16 @@ of a version. Settings (``[models]``): ``url``, ``token``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import attrs
 
-from smartx_engine import DataError, ModelDelivery
+from smartx_engine import DataError, FeedSandboxSession, ModelDelivery
 
 from .checksum import Weights, rounded_sum, weights_after
 from .client import ManagerClient
@@ -78,6 +81,17 @@ class ModelHttpFeed:
             _check_checksums(notices)
             found.extend(_named(n.delivery, model) for n in notices)
         return found
+
+    @contextlib.contextmanager
+    def sandbox(self, deliveries: Sequence[ModelDelivery], directory: Path) -> Iterator[FeedSandboxSession]:
+        """A loopback :class:`.sandbox.ManagerSandbox` publishing ``deliveries``, behind a fresh
+        bearer token (``directory`` is not used: the manager keeps its notices in memory)."""
+        from .sandbox import ManagerSandbox
+
+        token = secrets.token_urlsafe(16)
+        with ManagerSandbox(deliveries, token=token) as server:
+            yield FeedSandboxSession({"SMARTX_MODELS_URL": server.base_url, "SMARTX_MODELS_TOKEN": token},
+                                     server.publish)
 
     # -- acknowledging ---------------------------------------------------------
 

@@ -106,10 +106,14 @@ def write_model_files(directory: Path, notices: Iterable[Mapping[str, Any]] | No
 
     The files are named ``<model_id>_<version>.csv``; the directory is created if missing.
     """
+    return [drop_file(directory, d) for d in deliveries_of(seed_notices() if notices is None else notices)]
+
+
+def drop_file(directory: Path, delivery: ModelDelivery) -> Path:
+    """Write ``delivery`` as ``directory/<model_id>_<version>.csv`` (atomically); the directory is created if missing."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    return [write_model_file(directory / f"{_safe(d.model_id)}_{_safe(d.version)}.csv", [d])
-            for d in deliveries_of(seed_notices() if notices is None else notices)]
+    return write_model_file(directory / f"{_safe(delivery.model_id)}_{_safe(delivery.version)}.csv", [delivery])
 
 
 def _safe(text: str) -> str:
