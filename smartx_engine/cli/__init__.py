@@ -96,6 +96,6 @@ def main() -> None:
 
 
 from . import (  # noqa: E402,F401  (registers commands)
-    accounts, book, cash, custodians, demo, models, orders, plugins, policy, rebalance, settings, setup, sleeves, tax,
-    transition,
+    accounts, book, cash, custodians, demo, models, orders, plugins, policy, rebalance, report, settings, setup, sleeves,
+    tax, transition,
 )

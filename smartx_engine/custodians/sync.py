@@ -2,8 +2,9 @@
 
 For each adapter that serves accounts of the store (``accounts.custodian == adapter.name``), in
 one transaction per custodian: the custodian's positions, lots and cash of the linked accounts
-replace the ones stored before; securities get the custodian's prices (a security the store does
-not know is added, named by its symbol, asset class ``unclassified``); the accounts' transactions
+replace the ones stored before; securities get the custodian's prices, which are also kept as the
+closes of ``as_of`` in the price history (a security the store does not know is added, named by
+its symbol, asset class ``unclassified``); the accounts' transactions
 from ``since`` to ``as_of`` are added (those already stored are kept); then the accounts are
 reconciled (:mod:`.reconcile`) and the sync is recorded (``syncs``) and audited
 (``custodians.sync``). Syncing twice stores nothing new the second time.
@@ -167,7 +168,7 @@ def _sync_one(store: Store, adapter: Custodian, name: str, served: Sequence[Acco
         store.db.table("custodian_balances").insert_all(
             {"account_id": aid, "cash_cents": a.cash_cents, "synced_at": as_of.isoformat(), "sync_id": sync_id}
             for aid, a in sorted(linked.items()))
-        securities_added = _update_securities(store, positions)
+        securities_added = _update_securities(store, positions, as_of)
         rows = [row for rows in transactions.values() for row in rows]
         added = 0 if not rows else store.db.conn.executemany(
             "insert or ignore into custodian_transactions (account_id, transaction_id, date, type, symbol,"
@@ -189,8 +190,9 @@ def _sync_one(store: Store, adapter: Custodian, name: str, served: Sequence[Acco
     return result
 
 
-def _update_securities(store: Store, positions: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """Set current prices from the custodian's; add the securities the store does not know."""
+def _update_securities(store: Store, positions: Sequence[Mapping[str, Any]], as_of: dt.date) -> tuple[str, ...]:
+    """Set current prices from the custodian's, and record them as the closes of ``as_of`` in the
+    price history; add the securities the store does not know."""
     prices: dict[str, int] = {}
     for row in positions:
         if row["price_e6"] is not None:
@@ -201,6 +203,8 @@ def _update_securities(store: Store, positions: Sequence[Mapping[str, Any]]) -> 
     new = sorted(s for s in prices if s not in known)
     store.db.table("securities").insert_all(
         {"symbol": s, "name": s, "asset_class": "unclassified", "price_e6": prices[s]} for s in new)
+    store.db.conn.executemany("insert or replace into prices (symbol, date, close_e6) values (?, ?, ?)",
+                              [(s, as_of.isoformat(), p) for s, p in sorted(prices.items())])
     return tuple(new)
 
 

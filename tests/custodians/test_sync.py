@@ -46,6 +46,16 @@ def test_a_clean_sync_stores_what_the_custodian_holds_and_finds_no_break(store, 
     assert last_syncs(store)["schwab"]["at"] == AS_OF.isoformat()
 
 
+def test_the_custodians_prices_are_kept_as_the_closes_of_the_sync_day(store, schwab):
+    later = AS_OF + dt.timedelta(days=7)
+    sync(store, {"schwab": schwab}, as_of=later)
+    closes = {r["symbol"]: r["close_e6"] for r in store.db.query("select * from prices where date = ?",
+                                                                  [later.isoformat()])}
+    current = {r["symbol"]: r["price_e6"] for r in store.db.query("select * from securities")}
+    assert closes and closes == {symbol: current[symbol] for symbol in closes}
+    assert {"VTI", "BND"} <= set(closes)
+
+
 def test_a_custodian_without_accounts_in_the_store_is_left_alone(store, schwab):
     other = FakeCustodian(small_book_seed(), name="acme", today=AS_OF)
     result = sync(store, {"schwab": schwab, "acme": other}, as_of=AS_OF)
