@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -80,7 +80,7 @@ def build_history(store: Store, start: dt.date, end: dt.date, *,
     cash_cents = cash_now[:, None] - _after(cash)
     _check_reconciled(quantities, pairs, before)
 
-    closes = _closes(store, symbols, before, columns)
+    closes = daily_closes(store, symbols, before, end)
     pair_symbol = np.array([symbol_of[s] for _, s in pairs], dtype=np.intp)
     pair_row = np.array([row_of[s] for s, _ in pairs], dtype=np.intp)
     values = _values(quantities, closes[pair_symbol] if pairs else np.zeros((0, columns), dtype=np.int64))
@@ -115,10 +115,11 @@ def _check_reconciled(quantities: np.ndarray, pairs: list[tuple[str, str]], befo
                         " (a buy the lots do not have, or a sell missing from the transactions, after that day)")
 
 
-def _closes(store: Store, symbols: list[str], before: dt.date, columns: int) -> np.ndarray:
-    """[symbol, column] close in millionths, the last close on or before each day; 0 before the first."""
+def daily_closes(store: Store, symbols: Sequence[str], first: dt.date, last: dt.date) -> np.ndarray:
+    """[symbol, day] from ``first`` to ``last``: the close in millionths, or the last close before the
+    day (0 before the first close)."""
+    before, end, columns = first, last, (last - first).days + 1
     closes = np.zeros((len(symbols), columns), dtype=np.int64)
-    end = before + dt.timedelta(days=columns - 1)
     for i, symbol in enumerate(symbols):
         last = store.db.execute("select close_e6 from prices where symbol = ? and date <= ? order by date desc limit 1",
                                 [symbol, before.isoformat()]).fetchone()
