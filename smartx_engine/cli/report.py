@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
+from ..reporting.performance import Performance, Scope, performance
 from ..reporting.tax import TaxFigures, tax_report
 from . import Env, cli, pass_env
 from .output import emit, json_option, money, print_table
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 TAX_COLUMNS = ["short gains", "short losses", "long gains", "long losses", "disallowed", "net short", "net long",
                "harvested"]
@@ -18,8 +23,69 @@ def report_group() -> None:
 
     \b
     Examples:
+      smartx report performance SCH-1001 --start 2026-01-01 --end 2026-09-30
+      smartx report performance --sleeve S-1001-CORE --by month --json
       smartx report tax --year 2026 --household HH-CHEN
     """
+
+
+def ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.2%}"
+
+
+@report_group.command(name="performance")
+@click.argument("account_id", required=False)
+@click.option("--sleeve", "sleeve_id", help="One sleeve instead of an account.")
+@click.option("--household", "household_id", help="A whole household instead of an account.")
+@click.option("--start", type=DATE, help="The first day of the period (default: the inception, the first transaction).")
+@click.option("--end", type=DATE, help="The last day of the period (default: today).")
+@click.option("--by", "by", type=click.Choice(["month", "quarter", "year"]), default="quarter", show_default=True,
+              help="The calendar periods of the table.")
+@click.option("--annualize", is_flag=True, help="Also annualise the returns (periods of a year or more only).")
+@json_option
+@pass_env
+def report_performance(env: Env, account_id: str | None, sleeve_id: str | None, household_id: str | None,
+                       start: dt.datetime | None, end: dt.datetime | None, by: str, annualize: bool,
+                       as_json: bool) -> None:
+    """Returns of an account (or a sleeve, or a household) over a period, against its benchmark.
+
+    Time-weighted return: daily valuations, external flows (deposits, withdrawals) at the end of
+    the day, daily returns linked; net of fees. Benchmark: the sleeves' own targets (model, blend
+    or custom allocation) rebalanced daily, weighted by the sleeves' values. Modified Dietz: the
+    period's return from its start and end values and day-weighted flows. Money-weighted: XIRR
+    of the flows, Act/365F; "no solution" and "multiple roots" are said as such. Returns are not
+    annualised unless --annualize is given, and only over a year or more. Conventions:
+    docs/reporting.md.
+    """
+    given = [(k, v) for k, v in (("account", account_id), ("sleeve", sleeve_id), ("household", household_id)) if v]
+    if len(given) != 1:
+        raise click.UsageError("give one of ACCOUNT, --sleeve ID or --household ID")
+    scope = Scope(*given[0])
+    result = performance(env.store(), scope, start=start.date() if start else None,
+                         end=end.date() if end else dt.date.today(), annualize=annualize)
+    emit(as_json, result.as_json(), lambda: _print_performance(result, by, annualize))
+
+
+def _print_performance(p: Performance, by: str, annualize: bool) -> None:
+    print_table(f"{p.scope.label}: {p.start} to {p.end}" + (f" (inception {p.inception})" if p.inception else ""),
+                ["opening", "net flows", "income", "fees", "gain", "closing"],
+                [(money(p.opening), money(p.net_flows), money(p.income), money(p.fees), money(p.gain),
+                  money(p.closing))], numeric=["opening", "net flows", "income", "fees", "gain", "closing"])
+    rows = [("time-weighted (daily-linked)", ratio(p.twr)), ("benchmark (the targets)", ratio(p.benchmark)),
+            ("excess", ratio(p.excess)),
+            ("Modified Dietz", ratio(p.dietz.value) if p.dietz.value is not None else f"n/a: {p.dietz.reason}"),
+            ("money-weighted (XIRR, per year)", ratio(p.money_weighted.rate) if p.money_weighted.rate is not None
+             else f"n/a: {p.money_weighted.message}")]
+    if p.annualized:
+        rows += [("time-weighted, annualised", ratio(p.annualized[0])),
+                 ("benchmark, annualised", ratio(p.annualized[1]))]
+    elif annualize:
+        rows.append(("annualised", "n/a: the period is shorter than a year"))
+    print_table("Returns (not annualised unless said)", ["measure", "return"], rows, numeric=["return"])
+    print_table(f"By {by} (* partial)", ["period", "from", "to", "return", "benchmark", "excess"],
+                [(r.label + (" *" if r.partial else ""), r.start, r.end, ratio(r.twr), ratio(r.benchmark),
+                  ratio(None if r.benchmark is None else r.twr - r.benchmark)) for r in p.periods[by]],
+                numeric=["return", "benchmark", "excess"])
 
 
 def _tax_cells(f: TaxFigures) -> tuple[str, ...]:

@@ -8,8 +8,10 @@ are carried forward over days without one (a weekend earns 0). A sleeve without 
 whose target holds a security without a close yet, has no benchmark that day (NaN).
 
 An aggregate's benchmark (an account, a household) weighs its sleeves' benchmark returns by their
-values at the end of the day before; sleeves without a benchmark are left out of the weights, and
-a day that starts with nothing invested earns 0.
+values at the end of the day before. A sleeve without a target (unmanaged assets, such as a legacy
+sleeve) is its own benchmark: it earns its own return there, so that it neither helps nor hurts
+the comparison (:func:`unmanaged_as_their_own`); a sleeve whose target lacks a close that day is
+left out of the weights; a day that starts with nothing invested earns 0.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..domain import CASH_SYMBOL
 from ..store import Store
 from ..targets import effective_targets
 from .history import History
+from .returns import daily_returns
 from .valuations import daily_closes
 
 
@@ -69,3 +72,14 @@ def aggregate_benchmark(history: History, rows: np.ndarray, sleeve_returns: np.n
     empty = values.sum(axis=0) <= 0  # nothing invested at the start of the day: it earns 0
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(empty, 0.0, np.where(total > 0, (weights * np.nan_to_num(returns)).sum(axis=0) / total, np.nan))
+
+
+def unmanaged_as_their_own(history: History, benchmark: np.ndarray) -> np.ndarray:
+    """``benchmark`` with the rows of sleeves without a target replaced by their own daily returns."""
+    unmanaged = np.array([s.target_kind is None for s in history.sleeves], dtype=bool)
+    if not unmanaged.any():
+        return benchmark
+    filled = benchmark.copy()
+    filled[unmanaged] = daily_returns(history.opening_cents[unmanaged], history.value_cents[unmanaged],
+                                      history.flow_cents[unmanaged])
+    return filled

@@ -8,7 +8,7 @@ import pytest
 
 from smartx_engine.models import sync_models
 from smartx_engine.modelfeeds import ModelDelivery, ModelLine
-from smartx_engine.reporting.benchmark import aggregate_benchmark, benchmark_returns
+from smartx_engine.reporting.benchmark import aggregate_benchmark, benchmark_returns, unmanaged_as_their_own
 from smartx_engine.reporting.valuations import build_history
 from smartx_engine.testing import FakeModelFeed
 from smartx_engine.targets import assign_target, parse_allocation
@@ -61,3 +61,13 @@ def test_an_aggregate_weighs_its_sleeves_by_their_values_the_day_before(history_
     assert aggregate_benchmark(h, rows, bench)[day] == pytest.approx(expected)
     empty = build_history(history_store, D(2026, 1, 1), D(2026, 1, 2))
     assert aggregate_benchmark(empty, empty.rows(), benchmark_returns(history_store, empty))[0] == 0.0
+
+
+def test_a_sleeve_without_a_target_is_its_own_benchmark(history_store):
+    history_store.db.execute("update sleeves set model_id = null where sleeve_id = 'A-2-CORE'")
+    h = build_history(history_store, D(2026, 1, 29), D(2026, 1, 31))
+    bench = unmanaged_as_their_own(h, benchmark_returns(history_store, h))
+    a2 = h.rows(sleeve_id="A-2-CORE")[0]
+    # its own return on the 30th: 10 BBB 50.00 -> 49.50 with 500 cash: 995 / 1,000 - 1
+    assert bench[a2, h.day(D(2026, 1, 30))] == pytest.approx(995 / 1000 - 1)
+    assert bench[h.rows(sleeve_id="A-1-CORE")[0], h.day(D(2026, 1, 30))] == pytest.approx(0.38 * -0.01)
