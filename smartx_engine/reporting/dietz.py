@@ -1,6 +1,6 @@
 """Modified Dietz return of a period without daily valuations, with its steps for display.
 
-Conventions (docs: /work/shared/specs/tax_and_performance.md, "Performance conventions"):
+Conventions (the industry's, as in the CFA Institute's GIPS; documented here):
 
 - The period runs from ``start`` to ``end``, both days included: ``CD = (end - start).days + 1``
   calendar days. ``BMV`` is the value at the end of the day before ``start``, ``EMV`` at the end of

@@ -1,6 +1,6 @@
 """Money-weighted return (XIRR): every root of the flows' net present value, reported honestly.
 
-Conventions (docs: /work/shared/specs/tax_and_performance.md, "Performance conventions"):
+Conventions (the industry's, as in the CFA Institute's GIPS; documented here):
 
 - Signs are the INVESTOR's, as in Excel's XIRR: money the investor puts into the portfolio is
   negative (the opening value, deposits), money the investor gets back is positive (withdrawals,

@@ -1,6 +1,6 @@
 """Time-weighted returns from daily valuations: daily returns, linking, calendar periods.
 
-Conventions (docs: /work/shared/specs/tax_and_performance.md, "Performance conventions"):
+Conventions (the industry's, as in the CFA Institute's GIPS; documented here):
 
 - Inputs are end-of-day figures. ``opening`` is the value at the end of the day before the first
   day, ``values[..., i]`` the value at the end of day ``i``, ``flows[..., i]`` the external flows of
