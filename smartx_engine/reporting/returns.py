@@ -12,9 +12,12 @@ Conventions (the industry's, as in the CFA Institute's GIPS; documented here):
   not change the time-weighted return. Fees and income paid inside the portfolio are not external
   flows: they are part of the return (net of fees). Pass ``flows + fees`` as the flows for a
   return gross of fees.
-- A day that starts at zero (inception, or a portfolio emptied and refunded) has return 0 when
-  ``V_i - F_i == 0`` (it was only funded, or stayed empty). A nonzero ``V_i - F_i`` on a zero
-  start (value out of nothing), or a start below zero, raises
+- A day that starts at zero and is funded (a deposit: inception, or a portfolio emptied and
+  refunded) counts the deposit as invested at the START of that day, since nothing was there
+  before it: ``r_i = V_i / F_i - 1`` (cash bought at a price other than the close earns or loses
+  that day). A day that starts at zero with no deposit has return 0 when ``V_i - F_i == 0``
+  (it stayed empty, or was emptied). A nonzero ``V_i - F_i`` on a zero start without a deposit
+  (value out of nothing), or a start below zero, raises
   :class:`~smartx_engine.errors.DataError` naming the day (and the row): never a NaN or an inf.
 - Returns are float ratios (0.0123 is 1.23%), linked geometrically: ``prod(1 + r_i) - 1``.
 - Calendar periods (:func:`period_returns`) need one return per consecutive calendar day (as a
@@ -55,6 +58,8 @@ def daily_returns(opening, values, flows) -> np.ndarray:
         raise DataError("daily returns: values, flows and the opening value must be finite numbers")
     start = np.concatenate([v0[..., None], v[..., :-1]], axis=-1)
     grown = v - f  # the day's closing value before its flow
+    funded = (start == 0) & (f > 0)  # an empty portfolio funded that day: the flow is its start
+    start, grown = np.where(funded, f, start), np.where(funded, v, grown)
     _check_starts(start, grown)
     out = np.zeros_like(v)
     live = start != 0

@@ -66,6 +66,13 @@ def test_a_day_that_starts_at_zero_and_is_only_funded_has_zero_return():
     np.testing.assert_allclose(daily_returns(0, values, flows), [0, 0.1, 0, 0, 0, 0.02], atol=1e-15)
 
 
+def test_a_deposit_into_an_empty_portfolio_is_invested_from_the_start_of_its_day():
+    """Inception: 1,000 deposited, bought at 100, the close is 101: (1,010 / 1,000) - 1 = 1%; the
+    next day 1,010 -> 1,030.2 is 2%. Refunded after being emptied: the same rule."""
+    np.testing.assert_allclose(daily_returns(0, [1010, 1030.2], [1000, 0]), [0.01, 0.02], rtol=1e-14)
+    np.testing.assert_allclose(daily_returns(100, [0, 495], [-100, 500]), [0, -0.01], rtol=1e-14)
+
+
 def test_value_out_of_nothing_is_a_data_error_naming_the_day():
     with pytest.raises(DataError, match=r"day 2 starts at zero but ends at 5 .*1 more such day"):
         daily_returns(10, [10, 0, 5, 0, 7], [0, -10, 0, 0, 0])
