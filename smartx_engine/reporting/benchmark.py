@@ -36,7 +36,7 @@ def benchmark_returns(store: Store, history: History) -> np.ndarray:
     changes = sorted({before, *(dt.date.fromisoformat(r["effective_date"]) for r in store.db.query(
         "select distinct effective_date from model_versions where effective_date between ? and ?",
         [history.start.isoformat(), (history.end - dt.timedelta(days=1)).isoformat()]))})
-    targets = [effective_targets(store, change, sleeve_ids) for change in changes]
+    targets = [effective_targets(store, change, sleeve_ids, strict=False) for change in changes]
     symbols = sorted({w.symbol for t in targets for target in t.values() for w in target.weights} - {CASH_SYMBOL})
     closes = daily_closes(store, symbols, before, history.end).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -6,7 +6,8 @@ per sleeve: the market value (securities at the day's close, or the last close b
 cash), the cash, the external flows (deposits +, withdrawals -), the fees charged (negative) and
 the income received (dividends) that day, and each security's value. ``opening_cents`` is the
 value at the end of the day before ``start``. Accounts and households are sums of their sleeves'
-rows (:meth:`History.rows`).
+rows (:meth:`History.rows`). A history built from the store also has the shares held and the
+closes used, so that a day's book can be rebuilt (:mod:`.drift`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class History:
     fee_cents: np.ndarray = attrs.field(converter=_read_only)  # [sleeve, day]: fees charged, negative
     income_cents: np.ndarray = attrs.field(converter=_read_only)  # [sleeve, day]: dividends received
     holding_cents: np.ndarray = attrs.field(converter=_read_only)  # [sleeve, symbol, day]: each security's value
+    quantity_e6: np.ndarray | None = attrs.field(default=None)  # [sleeve, symbol, day]: shares, millionths
+    close_e6: np.ndarray | None = attrs.field(default=None)  # [symbol, day]: the close used, millionths
 
     def __attrs_post_init__(self) -> None:
         days, n = self.days, len(self.sleeves)

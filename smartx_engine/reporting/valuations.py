@@ -91,11 +91,13 @@ def build_history(store: Store, start: dt.date, end: dt.date, *,
         raise DataError(f"no close for {symbol} on or before {before + dt.timedelta(days=c)}, when sleeve {sleeve_id}"
                         f" held it: add its price history (prices.csv) or start the history later")
     holding_cents = np.zeros((len(sleeves), len(symbols), columns), dtype=np.int64)
+    shares_held = np.zeros((len(sleeves), len(symbols), columns), dtype=np.int64)
     np.add.at(holding_cents, (pair_row, pair_symbol), values)
+    np.add.at(shares_held, (pair_row, pair_symbol), quantities)
     value_cents = holding_cents.sum(axis=1) + cash_cents
     return History(start, end, sleeves, symbols, value_cents[:, 0], value_cents[:, 1:], cash_cents[:, 1:],
                    daily["flow"][:, 1:columns], daily["fee"][:, 1:columns], daily["income"][:, 1:columns],
-                   holding_cents[:, :, 1:])
+                   holding_cents[:, :, 1:], shares_held[:, :, 1:], closes[:, 1:])
 
 
 def _after(effects: np.ndarray) -> np.ndarray:

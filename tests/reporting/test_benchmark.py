@@ -11,7 +11,8 @@ from smartx_engine.modelfeeds import ModelDelivery, ModelLine
 from smartx_engine.reporting.benchmark import aggregate_benchmark, benchmark_returns, unmanaged_as_their_own
 from smartx_engine.reporting.valuations import build_history
 from smartx_engine.testing import FakeModelFeed
-from smartx_engine.targets import assign_target, parse_allocation
+from smartx_engine.errors import TargetError
+from smartx_engine.targets import assign_target, effective_targets, parse_allocation, parse_blend
 
 D = dt.date
 
@@ -71,3 +72,19 @@ def test_a_sleeve_without_a_target_is_its_own_benchmark(history_store):
     # its own return on the 30th: 10 BBB 50.00 -> 49.50 with 500 cash: 995 / 1,000 - 1
     assert bench[a2, h.day(D(2026, 1, 30))] == pytest.approx(995 / 1000 - 1)
     assert bench[h.rows(sleeve_id="A-1-CORE")[0], h.day(D(2026, 1, 30))] == pytest.approx(0.38 * -0.01)
+
+
+def test_a_blend_of_a_model_not_yet_in_force_has_no_benchmark_until_it_is(history_store):
+    feed = FakeModelFeed("acme", [ModelDelivery(
+        "acme", "drop", "NEW", "2026.1", D(2026, 1, 20), "FULL",
+        [ModelLine("TICKER", "BBB", weight="0.98"), ModelLine("CASH", "USD", weight="0.02")])])
+    assert sync_models(history_store, {"acme": feed}).ok
+    assign_target(history_store, "A-2-CORE", parse_blend("M-60:0.5,NEW:0.5"))
+    with pytest.raises(TargetError, match="A-2-CORE"):
+        effective_targets(history_store, D(2026, 1, 15))
+    assert "A-2-CORE" not in effective_targets(history_store, D(2026, 1, 15), strict=False)
+    h = build_history(history_store, D(2026, 1, 15), D(2026, 1, 31))
+    bench = benchmark_returns(history_store, h)[h.rows(sleeve_id="A-2-CORE")[0]]
+    assert np.isnan(bench[h.day(D(2026, 1, 20))])  # NEW comes into force on the 20th: it earns from its close
+    # from the 21st: 50% M-60 (BBB 38%) + 50% NEW (BBB 98%) = BBB 68%
+    assert bench[h.day(D(2026, 1, 30))] == pytest.approx(0.68 * -0.01)
