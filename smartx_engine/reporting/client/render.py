@@ -23,6 +23,8 @@ FORMATS = ("html", "pdf")
 
 _SVG_ROOT = re.compile(r"<svg\b[^>]*>")
 _SVG_SIZE = re.compile(r'\s(width|height)="[^"]*"')
+_SVG_ID = re.compile(r'\b(id)="([^"]+)"')
+_SVG_REF = re.compile(r'(url\(|href=")#([^)"]+)')
 
 
 def render_html(report: ClientReport) -> str:
@@ -64,7 +66,11 @@ def inline_svg(svg: str, element_id: str, description: str) -> str:
     root = _SVG_ROOT.match(body).group(0)
     new_root = _SVG_SIZE.sub("", root)[:-1].rstrip() + (
         f' id="{element_id}" class="chart" role="img" aria-label="{_attr(description)}">')
-    return new_root + f"<title>{_text(description)}</title>" + body[len(root):]
+    # ids are unique within one SVG document only: prefix them, and scope its stylesheet to it
+    inner = _SVG_ID.sub(lambda m: f'{m.group(1)}="{element_id}-{m.group(2)}"', body[len(root):])
+    inner = _SVG_REF.sub(lambda m: f"{m.group(1)}#{element_id}-{m.group(2)}", inner)
+    inner = inner.replace("*{", f"#{element_id} *{{")
+    return new_root + f"<title>{_text(description)}</title>" + inner
 
 
 def css_string(text: str) -> str:
