@@ -464,13 +464,25 @@ def test_sections_start_where_they_should(pdf):
 # ---------------------------------------------------------------- in a browser
 
 
+def require_browser(path: Path, required: bool) -> Path:
+    """``path`` if Chromium is there; else a failure when ``required`` (CI), a skip otherwise."""
+    if path.exists():
+        return path
+    if required:
+        pytest.fail(f"SMARTX_REQUIRE_BROWSER is set but {path} is missing (apt-get install chromium)")
+    pytest.skip(f"{path} is not installed; set SMARTX_REQUIRE_BROWSER=1 to make this a failure")
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.environ.get("SMARTX_REQUIRE_BROWSER"):
-        pytest.fail(f"SMARTX_REQUIRE_BROWSER is set but {CHROMIUM} is missing (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is not installed; set SMARTX_REQUIRE_BROWSER=1 to make this a failure")
+    return require_browser(CHROMIUM, required=bool(os.environ.get("SMARTX_REQUIRE_BROWSER")))
+
+
+def test_a_missing_browser_fails_when_required_and_skips_otherwise(tmp_path):
+    with pytest.raises(pytest.fail.Exception, match="SMARTX_REQUIRE_BROWSER is set"):
+        require_browser(tmp_path / "chromium", required=True)
+    with pytest.raises(pytest.skip.Exception):
+        require_browser(tmp_path / "chromium", required=False)
 
 
 def _browse(chromium: Path, directory: Path, *args: str) -> subprocess.CompletedProcess:
