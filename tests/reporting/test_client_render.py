@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import random
 import re
@@ -192,9 +193,30 @@ def reporter():
     return registered("register_reporters", "reporter")["client"]
 
 
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
 @pytest.fixture(scope="module")
-def pdf(reporter, report: ClientReport) -> bytes:
-    return reporter.render(report, "pdf")
+def pdf_run(reporter, report: ClientReport) -> tuple[bytes, list[logging.LogRecord]]:
+    """The PDF the registered reporter renders, and what WeasyPrint warned about meanwhile."""
+    handler = _Records()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        return reporter.render(report, "pdf"), handler.records
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def pdf(pdf_run) -> bytes:
+    return pdf_run[0]
 
 
 class _Sections(HTMLParser):
@@ -421,6 +443,10 @@ def _ink(image, threshold: int = 235) -> float:
     grey = image.convert("L")
     histogram = grey.histogram()
     return sum(histogram[:threshold]) / (grey.width * grey.height)
+
+
+def test_weasyprint_has_nothing_to_warn_about(pdf_run):
+    assert [r.getMessage() for r in pdf_run[1]] == []
 
 
 def test_the_pdf_has_letter_pages_each_with_ink(pdf):

@@ -10,6 +10,7 @@ a report is rendered, never on import.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from importlib import resources
 from typing import Any
@@ -56,7 +57,12 @@ def render_pdf(report: ClientReport) -> bytes:
     html = render_html(report)
     # No base URL and a fetcher that refuses everything: the document is self-contained.
     document = weasyprint.HTML(string=html, url_fetcher=_no_fetch)
-    return document.write_pdf()
+    logger = logging.getLogger("weasyprint")
+    logger.addFilter(_svg_style_noise)
+    try:
+        return document.write_pdf()
+    finally:
+        logger.removeFilter(_svg_style_noise)
 
 
 def inline_svg(svg: str, element_id: str, description: str) -> str:
@@ -110,6 +116,15 @@ def _holdings_total(report: ClientReport) -> dict[str, Any]:
         "cost_basis": sum(known_basis, 0) if known_basis else None,
         "unrealized_gain": sum(known_gain, 0) if known_gain else None,
     }
+
+
+_SVG_PROPERTY = re.compile(r"^Ignored `(fill|stroke|clip-path|opacity|text-anchor|dominant-baseline)[a-z-]*:.*unknown property")
+
+
+def _svg_style_noise(record: logging.LogRecord) -> bool:
+    """WeasyPrint's stylesheet parser reports the charts' SVG style properties as unknown CSS,
+    then draws them (its SVG renderer reads them); drop those records, keep every other one."""
+    return not _SVG_PROPERTY.match(record.getMessage())
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
