@@ -19,7 +19,7 @@ from . import hookspecs
 from .errors import NotFoundError, PluginError, did_you_mean
 
 ENTRY_POINT_GROUP = "smartx"
-DEFAULT_PLUGINS = ("smartx_engine.builtin.csv_book",)
+DEFAULT_PLUGINS = ("smartx_engine.builtin.csv_book", "smartx_engine.builtin.client_report")
 
 pm = pluggy.PluginManager("smartx")
 pm.add_hookspecs(hookspecs)
