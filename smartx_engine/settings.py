@@ -34,6 +34,15 @@ class Kind:
 BOOL = Kind("bool", _boolean, lambda value: "true" if value else "false")
 
 
+def _text(text: str) -> str:
+    if not text.strip():
+        raise DataError("expected some text, got nothing")
+    return text.strip()
+
+
+TEXT = Kind("text", _text)
+
+
 @attrs.frozen
 class Setting:
     """A known setting: its key, type, default and what it does."""
@@ -47,6 +56,7 @@ class Setting:
 KNOWN = {s.key: s for s in [
     Setting("approvals.four_eyes", BOOL, False,
             "an approver must differ from whoever proposed the trade (ran the rebalance) or last edited it"),
+    Setting("firm.name", TEXT, "Your Advisory Firm", "the firm's name, on the cover of client reports"),
 ]}
 
 

@@ -9,7 +9,7 @@ Two parts, over the sales of a period:
   sale relieving the lots first in, first out, at the same price, on the same day: the tax FIFO
   would have cost minus the tax the chosen lots cost (gains and losses times the rate of their
   term). The lots held just before the sale are the lots open now plus what later sales took from
-  them, so the comparison needs no snapshot.
+  them (:func:`.lots.lots_on`), so the comparison needs no snapshot.
 
 Assumptions, stated with the figures: losses offset gains of the same year at the account's rates
 (``accounts.st_tax_rate``, ``lt_tax_rate``); the saving is a deferral (a lower basis is taxed
@@ -31,6 +31,7 @@ from ..domain import Registration, TaxTreatment, Term
 from ..fixedpoint import MONEY, PRICE, QUANTITY, round_money
 from ..store import Store
 from ..tax.relief import OpenLot, relieve
+from .lots import lots_on
 
 ASSUMPTIONS = (
     "harvested losses (less wash-sale disallowed amounts) offset gains of the same year at the account's "
@@ -105,22 +106,12 @@ def _account(store: Store, account_id: str, rates: dict[Term, Decimal], start: d
 def _fifo_tax(store: Store, legs: list[dict], rates: dict[Term, Decimal]) -> Decimal:
     """The tax of the same sale (quantity, proceeds, day) had it relieved the lots held then FIFO."""
     first = legs[0]
-    sold, key = dt.date.fromisoformat(first["sold"]), (first["sold"], first["transaction_id"])
+    sold = dt.date.fromisoformat(first["sold"])
     quantity = sum((QUANTITY.to_decimal(g["quantity_e6"]) for g in legs), Decimal(0))
     proceeds = sum((MONEY.to_decimal(g["proceeds_cents"]) for g in legs), Decimal(0))
-    held: dict[str, list[Decimal]] = {}  # lot -> [quantity, basis, holding start] just before the sale
-    for lot in store.db.query("select lot_id, quantity_e6, cost_basis_cents, coalesce(holding_from, acquired) as start"
-                              " from lots where sleeve_id = ? and symbol = ? and acquired <= ?",
-                              [first["sleeve_id"], first["symbol"], first["sold"]]):
-        held[lot["lot_id"]] = [QUANTITY.to_decimal(lot["quantity_e6"]), MONEY.to_decimal(lot["cost_basis_cents"]),
-                               dt.date.fromisoformat(lot["start"])]
-    for r in store.db.query("select * from realized where sleeve_id = ? and symbol = ? and acquired <= ?"
-                            " and sold >= ?", [first["sleeve_id"], first["symbol"], first["sold"], first["sold"]]):
-        if (r["sold"], r["transaction_id"]) >= key:  # what this sale and the later ones took
-            entry = held.setdefault(r["lot_id"], [Decimal(0), Decimal(0), dt.date.fromisoformat(r["holding_from"])])
-            entry[0] += QUANTITY.to_decimal(r["quantity_e6"])
-            entry[1] += MONEY.to_decimal(r["cost_basis_cents"])
-    lots = [OpenLot(lot_id, q, basis, start) for lot_id, (q, basis, start) in held.items() if q > 0]
+    lots = [OpenLot(lot.lot_id, lot.quantity, lot.cost_basis, lot.holding_start)
+            for lot in lots_on(store, [first["sleeve_id"]], sold, before=(first["sold"], first["transaction_id"]))
+            if lot.symbol == first["symbol"]]
     price = (proceeds / quantity).quantize(PRICE.unit)
     return sum((relief.gain * rates[relief.term] for relief in relieve(lots, quantity, price, sold, "FIFO")),
                Decimal(0))
