@@ -7,11 +7,14 @@ each flow adjustment, the prorated minimum, the average daily balance).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smartx_engine.errors import DataError, NotFoundError
 from smartx_engine.reporting.fees import (STEP_KINDS, annual_lines, fee_run, parse_period, parse_schedules,
@@ -443,3 +446,50 @@ def test_previous_periods():
 ])
 def test_round_cents_is_half_even(value, expected):
     assert round_cents(value) == Decimal(expected)
+
+
+# ---------------------------------------------------------------- invariants
+
+
+MONEY_STEPS = ("tier", "share", "flow", "minimum")
+
+
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(["tiered", "cliff"]), aggregate=st.sampled_from(["account", "household"]),
+       timing=st.sampled_from(["advance", "arrears"]), basis=st.sampled_from(["average_daily_balance", "period_end"]),
+       levels=st.lists(st.tuples(st.integers(0, 91), st.integers(0, 3_000_000 * USD)), min_size=1, max_size=4),
+       other=st.integers(0, 3_000_000 * USD), flow=st.integers(-500_000 * USD, 500_000 * USD))
+def test_every_invoice_adds_up(kind, aggregate, timing, basis, levels, other, flow):
+    body = f"""
+[schedules.s]
+timing = "{timing}"
+basis = "{basis}"
+day_count = "act/365"
+aggregate = "{aggregate}"
+[schedules.s.platform]
+kind = "{kind}"
+tiers = [{{ up_to = 1_000_000, rate = "1%" }}, {{ up_to = 2_000_000, rate = "0.5%" }}, {{ rate = "0.25%" }}]
+minimum = 500
+[schedules.s.advisor]
+rate = "0.30%"
+"""
+    start = D(2026, 4, 1)
+    changes = {Q3_START + dt.timedelta(days=day): cents for day, cents in levels}
+    value = steps_from(start, {start: other, **changes}, Q3_END)
+    flow_day = Q3_START + dt.timedelta(days=levels[0][0])
+    h = history(start, Q3_END, [Sleeve("S1", "A-1", "HH-1", value=value, flows={flow_day: flow}),
+                                Sleeve("S2", "A-2", "HH-1", value=other)])
+    run = fee_run(h, schedules(body), "2026Q3")
+    for invoice in run.invoices:
+        fees = {s.payee: s.amount for s in invoice.steps if s.kind == "fee"}
+        assert invoice.totals == {**{"platform": Decimal("0.00"), "manager": Decimal("0.00"),
+                                     "advisor": Decimal("0.00")}, **fees}
+        assert invoice.total == sum(fees.values(), Decimal(0)) and invoice.total >= 0
+        for payee, amount in fees.items():
+            steps = [s for s in invoice.steps if s.payee == payee and s.kind in MONEY_STEPS + ("floor",)]
+            if any(s.kind == "floor" for s in steps):
+                continue
+            lines = [s.amount for s in steps if s.kind == ("share" if aggregate == "household" else "tier")]
+            lines += [s.amount for s in steps if s.kind in ("flow", "minimum")]
+            assert amount == sum(lines, Decimal(0)), invoice.render()
+            assert amount == amount.quantize(Decimal("0.01"))
