@@ -493,3 +493,17 @@ rate = "0.30%"
             lines += [s.amount for s in steps if s.kind in ("flow", "minimum")]
             assert amount == sum(lines, Decimal(0)), invoice.render()
             assert amount == amount.quantize(Decimal("0.01"))
+
+
+def test_credits_larger_than_the_fee_leave_a_fee_of_zero():
+    value = steps_from(D(2026, 6, 1), {D(2026, 6, 1): 100_000 * USD, Q3_START: 150_000 * USD, D(2026, 7, 2): 0}, Q3_END)
+    h = history(D(2026, 6, 1), Q3_END, [Sleeve("S1", "A-1", value=value, flows={
+        Q3_START: 50_000 * USD,  # under the threshold: ignored
+        D(2026, 7, 2): -150_000 * USD})])
+    run = fee_run(h, schedules(flat(timing="advance", basis="period_end", extra="flow_threshold = 100_000")),
+                  "2026Q3")
+    # 100,000 × 1% × 92/365 = 92,000/365 = 252.05 ; withdrawal: -150,000 × 1% × 91/365 = -136,500/365 = -373.97
+    # 252.05 - 373.97 = -121.92: the fee is 0
+    assert step_texts(run.invoice("A-1"), "floor") == [
+        "advisor: withdrawals credited more than the fee (-121.92); the fee is 0.00"]
+    assert fee(run) == Decimal("0.00")

@@ -340,8 +340,9 @@ def _invoice(account: _Account, period: Period, totals: dict, members: dict) -> 
         tag = dict(payee=payee.value, recipient=bucket.recipient)
         if household:
             share = f"{round_cents(Fraction(bucket.value) / Fraction(base) * 100)}%" if base else "0.00%"
+            accounts = f"{members[key]} account{'s' * (members[key] != 1)}"
             steps.append(Step("household", f"{name}: household aggregation: {account.household_id} total "
-                              f"{money(base)} ({members[key]} account{'s' * (members[key] != 1)}), this account's share "
+                              f"{money(base)} ({accounts}), this account's share "
                               f"{money(bucket.value)} / {money(base)} = {share}", None, **tag,
                               values={"household": account.household_id, "total": f"{base:f}",
                                       "accounts": str(members[key]), "value": f"{bucket.value:f}"}))
@@ -378,8 +379,8 @@ def _invoice(account: _Account, period: Period, totals: dict, members: dict) -> 
                                       "year_days": str(year)}))
             fee += amount
         if fee < 0:
-            steps.append(Step("floor", f"{name}: withdrawals credited more than the fee ({money(fee)}); the fee is 0.00",
-                              ZERO, **tag))
+            steps.append(Step("floor", f"{name}: withdrawals credited more than the fee ({money(fee)}); "
+                              "the fee is 0.00", ZERO, **tag))
             fee = ZERO
         minimum = bucket.rates.minimum
         if minimum is not None and (bucket.value > 0 or bucket.flows):
@@ -395,7 +396,8 @@ def _invoice(account: _Account, period: Period, totals: dict, members: dict) -> 
         charges.append(Charge(payee, bucket.recipient, fee))
     total = sum((c.amount for c in charges), ZERO)
     by_payee = {p: sum((c.amount for c in charges if c.payee is p), ZERO) for p in Payee}
-    steps.append(Step("total", f"total: {money(total)} (" + ", ".join(f"{p.value} {money(a)}" for p, a in by_payee.items())
-                      + ")", total, values={p.value: f"{a:f}" for p, a in by_payee.items()}))
+    split = ", ".join(f"{p.value} {money(a)}" for p, a in by_payee.items())
+    steps.append(Step("total", f"total: {money(total)} ({split})", total,
+                      values={p.value: f"{a:f}" for p, a in by_payee.items()}))
     return Invoice(account.account_id, account.household_id, schedule.name, period, account.billed_from,
                    account.billed_to, days, year, steps, charges)

@@ -292,7 +292,8 @@ class _Reader:
                            "give `rate` for one flat rate, or `kind` and `tiers`", at_key=True)
                 return None
             if "kind" in data:
-                self.error(path + ("kind",), f"`{dotted(path + ('kind',))}` goes with `tiers`, not with one flat `rate`",
+                self.error(path + ("kind",),
+                           f"`{dotted(path + ('kind',))}` goes with `tiers`, not with one flat `rate`",
                            'for breakpoints write `kind = "tiered"` or `"cliff"` and `tiers = [...]`', at_key=True)
             rate = self.rate(data["rate"], path + ("rate",))
             return None if rate is None else Rates(Kind.FLAT, (Tier(None, rate),), minimum)
@@ -444,7 +445,8 @@ def parse_schedules(source: str, file: str = "fees.toml") -> FeeSchedules:
     try:
         data = tomllib.loads(source, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{file}: not valid TOML, no fee schedule was loaded", [_toml_diagnostic(file, source, exc)]) from None
+        raise DataError(f"{file}: not valid TOML, no fee schedule was loaded",
+                        [_toml_diagnostic(file, source, exc)]) from None
     reader = _Reader(file, locate(source))
     top = reader.table(data, (), TOP_KEYS, required=("default", "schedules"))
     schedules: dict[str, Schedule] = {}
