@@ -59,17 +59,18 @@ def test_the_firm_example_loads_and_is_the_one_in_the_docs():
                                     Decimal("0.0008")), Tier(None, Decimal("0.0005")))
     assert platform.rates.minimum == Decimal("250")
     assert manager.rates.tiers == (Tier(None, Decimal("0.003")),)
-    assert manager.by_manager["Acme"].kind is Kind.CLIFF and manager.by_model["INC-1"].tiers[0].rate == Decimal("0.002")
+    assert manager.by_manager["Acme Asset Mgmt"].kind is Kind.CLIFF
+    assert manager.by_model["INC-30-70"].tiers[0].rate == Decimal("0.002")
     assert advisor.rates.minimum == Decimal("1000")
-    assert standard.exclude.symbols == {"LEGACY"} and standard.exclude.unmanaged
-    assert family.exclude.sleeves == {"S-CHEN-HELD"} and not family.exclude.unmanaged
+    assert standard.exclude.symbols == {"AAPL", "MSFT"} and standard.exclude.unmanaged
+    assert family.exclude.sleeves == {"S-1001-LEGACY"} and not family.exclude.unmanaged
     assert len(schedules.digest) == 64
 
 
 def test_which_schedule_an_account_uses():
     schedules = load_schedules(ROOT / "rules" / "fees.toml")
     assert schedules.schedule_for("A-9", "HH-CHEN").name == "family-office"  # its household's
-    assert schedules.schedule_for("A-1001", "HH-CHEN").name == "standard"  # its own, before its household's
+    assert schedules.schedule_for("SCH-1003", "HH-CHEN").name == "standard"  # its own, before its household's
     assert schedules.schedule_for("A-9", "HH-OTHER").name == "standard"  # the default
 
 
