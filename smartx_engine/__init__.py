@@ -9,8 +9,8 @@ from .bookdata import BookData, ImportSummary
 from .config import plugin_settings
 from .csvfiles import CsvFile, CsvRow, Diagnostics
 from .custody import (
-    Custodian, CustodianAccount, CustodianLot, CustodianPosition, CustodianTransaction, Execution, LotInstruction,
-    OrderOutcomeUnknown, OrderReport, OrderRequest, SandboxSession, allocate_pro_rata,
+    Custodian, CustodianAccount, CustodianLot, CustodianPosition, CustodianTransaction, Execution, FeeDebit, FeeFile,
+    LotInstruction, OrderOutcomeUnknown, OrderReport, OrderRequest, SandboxSession, allocate_pro_rata, fee_file_csv,
 )
 from .domain import (
     CASH_SYMBOL, Account, CashBalance, Household, Lot, ModelVersion, ModelWeight, Order, OrderStatus,
@@ -37,7 +37,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "Custodian", "CustodianAccount", "CustodianLot", "CustodianPosition", "CustodianTransaction", "Execution",
-    "LotInstruction", "OrderOutcomeUnknown", "OrderReport", "OrderRequest", "SandboxSession", "allocate_pro_rata",
+    "FeeDebit", "FeeFile", "LotInstruction", "OrderOutcomeUnknown", "OrderReport", "OrderRequest", "SandboxSession",
+    "allocate_pro_rata", "fee_file_csv",
     "plugin_settings",
     "ChangeType", "FeedSandboxSession", "IdentifierType", "LineAction", "ModelDelivery", "ModelFeed", "ModelLine",
     "BOOL", "DATE", "DAYS", "PLAIN", "RATIO", "STRING", "USD", "PolicyFunction",

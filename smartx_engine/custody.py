@@ -15,6 +15,11 @@ Optionally, ``sandbox(seed, directory)``: a context manager that starts the plug
 sandbox holding ``seed`` (the shape of :func:`smartx_engine.testing.contract_seed`, lots included)
 and yields a :class:`SandboxSession`; ``smartx demo`` uses it to trade against every custodian.
 
+Optionally, ``fee_deduction_file(debits, as_of)``: the custodian's file that asks it to debit
+advisory fees from accounts (:class:`FeeDebit` s, one per account) as a :class:`FeeFile`;
+``smartx report fees --deduction-files DIR`` writes it. Without it, or until a custodian's own
+layout is known, :func:`fee_file_csv` is the generic layout.
+
 Adapters raise :class:`smartx_engine.CustodianError` for refusals and malformed answers, and
 :class:`OrderOutcomeUnknown` when an order may or may not have reached the custodian (a timeout
 or a dropped connection after the request left): the engine then asks ``track`` later and never
@@ -149,6 +154,56 @@ class OrderReport:
     @property
     def filled_quantity(self) -> Decimal:
         return sum((e.quantity for e in self.executions), Decimal(0))
+
+
+@attrs.frozen
+class FeeDebit:
+    """A fee to debit from one account for one billing period, split by payee."""
+
+    account_number: str  # the custodian's number of the account
+    period: str  # 2026Q3
+    start: dt.date
+    end: dt.date
+    amount: Decimal  # > 0: the invoice's total
+    splits: tuple[tuple[str, str | None, Decimal], ...]  # (payee, recipient, amount), adding up to amount
+    reference: str  # unique per account, period and schedules: a custodian can refuse a second debit
+
+    def __attrs_post_init__(self) -> None:
+        if self.amount <= 0 or sum((a for _, _, a in self.splits), Decimal(0)) != self.amount:
+            raise ValueError(f"fee debit {self.reference}: the amount must be positive and the splits add up to it")
+
+
+@attrs.frozen
+class FeeFile:
+    """A file for a custodian: its name and bytes."""
+
+    filename: str
+    content: bytes
+    media_type: str = "text/csv"
+
+
+FEE_FILE_COLUMNS = ("account_number", "period", "start", "end", "amount", "platform", "manager", "advisor",
+                    "manager_split", "reference")
+
+
+def fee_file_csv(custodian: str, debits: Sequence[FeeDebit], as_of: dt.date) -> FeeFile:
+    """The generic fee-deduction file: ``fees_<custodian>_<period>_<YYYYMMDD>.csv``, UTF-8 with a
+    header (:data:`FEE_FILE_COLUMNS`), one row per debit, amounts with 2 decimals; ``manager_split``
+    lists each manager's part (``Acme Asset Mgmt:604.93;Beacon Capital:302.47``)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FEE_FILE_COLUMNS)
+    for d in debits:
+        by_payee = {payee: sum((a for p, _, a in d.splits if p == payee), Decimal("0.00"))
+                    for payee in ("platform", "manager", "advisor")}
+        managers = ";".join(f"{recipient or 'manager'}:{a:.2f}" for p, recipient, a in d.splits if p == "manager" and a)
+        writer.writerow([d.account_number, d.period, d.start.isoformat(), d.end.isoformat(), f"{d.amount:.2f}",
+                         *(f"{by_payee[p]:.2f}" for p in ("platform", "manager", "advisor")), managers, d.reference])
+    periods = sorted({d.period for d in debits}) or ["none"]
+    return FeeFile(f"fees_{custodian}_{'-'.join(periods)}_{as_of:%Y%m%d}.csv", out.getvalue().encode("utf-8"))
 
 
 @attrs.frozen

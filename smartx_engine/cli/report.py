@@ -6,7 +6,11 @@ import datetime as dt
 
 import click
 
+from pathlib import Path
+
 from ..dsl.policyset import load_rules
+from ..reporting.deductions import deduction_files
+from ..reporting.fees import FeeRun, fee_run, load_schedules, parse_period, required_dates
 from ..reporting.performance import Performance, Scope, performance
 from ..reporting.tax import TaxFigures, tax_report
 from ..reporting.valuations import build_history
@@ -30,6 +34,8 @@ def report_group() -> None:
       smartx report performance --sleeve S-1001-CORE --by month --json
       smartx report tax --year 2026 --household HH-CHEN
       smartx report value SCH-1001 --start 2026-01-01 --end 2026-09-30
+      smartx report fees --period 2026Q3 --household HH-CHEN
+      smartx report fees --period 2026Q3 --account SCH-1001      (one invoice, step by step)
     """
 
 
@@ -180,3 +186,58 @@ def _print_value(scope: Scope, v: ValueDelivered, with_bands: bool) -> None:
                      for b in v.bands], numeric=["month-ends", "within bands", "largest drift", "trades avoided"],
                     empty="no sleeve with a target")
     click.echo("tax alpha assumes: " + "; ".join(alpha.assumptions))
+
+
+@report_group.command(name="fees")
+@click.option("--period", required=True, help="The billing period: a quarter (2026Q3) or a month (2026-07).")
+@click.option("--household", "household_id", help="Only this household's accounts.")
+@click.option("--account", "account_id", help="Show this account's invoice, every step of it.")
+@click.option("--schedules", "schedules_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The fee schedules file (default: fees.toml in the rules directory).")
+@click.option("--deduction-files", "deductions_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write each custodian's fee-deduction file into this directory.")
+@json_option
+@pass_env
+def report_fees(env: Env, period: str, household_id: str | None, account_id: str | None,
+                schedules_path: Path | None, deductions_dir: Path | None, as_json: bool) -> None:
+    """Bill every account for a period from the firm's fee schedules: an invoice per account.
+
+    The schedules (docs/fees.md) say per account: tiered or cliff rates for the platform, the
+    model manager and the advisor, billing in advance or in arrears, on the average daily balance
+    or the period-end value, act/365 or act/act, minimums, exclusions, and whether breakpoints
+    are found on the household's total. Each invoice shows every step of its calculation
+    (--account, or --json). With --deduction-files, each custodian gets the file asking it to
+    debit the fees (its own layout when its plugin has one, else the generic CSV).
+    """
+    store = env.store()
+    schedules = load_schedules(schedules_path or env.rules_dir / "fees.toml")
+    billing = parse_period(period)
+    start, end = required_dates(schedules, billing)
+    if household_id:
+        household_id = store.household(household_id).household_id
+    sleeves = None if not household_id else [s.sleeve_id for a in store.accounts(household_id)
+                                             for s in store.sleeves(a.account_id)]
+    run = fee_run(build_history(store, start, end, sleeve_ids=sleeves), schedules, billing, household=household_id)
+    written = []
+    if deductions_dir:
+        deductions_dir.mkdir(parents=True, exist_ok=True)
+        for custodian, file in deduction_files(store, run, dt.date.today()).items():
+            (deductions_dir / file.filename).write_bytes(file.content)
+            written.append({"custodian": custodian, "path": str(deductions_dir / file.filename)})
+    if account_id:
+        invoice = run.invoice(store.account(account_id).account_id)
+        emit(as_json, invoice.as_json(), lambda: click.echo(
+            f"Invoice {billing.label}, {invoice.account_id} (schedule {invoice.schedule}):\n{invoice.render()}"))
+        return
+    emit(as_json, {**run.as_json(), "deduction_files": written}, lambda: _print_fees(run, written))
+
+
+def _print_fees(run: FeeRun, written: list[dict]) -> None:
+    columns = ["account", "household", "schedule", "days", "platform", "manager", "advisor", "total"]
+    print_table(f"Fees for {run.period.label} ({run.period.start} to {run.period.end})", columns,
+                [(i.account_id, i.household_id, i.schedule, i.billed_days, *(money(v) for v in i.totals.values()),
+                  money(i.total)) for i in run.invoices] +
+                [("total", "", "", "", *(money(v) for v in run.totals.values()), money(run.total))],
+                numeric=["days", "platform", "manager", "advisor", "total"], empty="no account to bill")
+    for item in written:
+        click.echo(f"{item['custodian']}: fee-deduction file {item['path']}")
