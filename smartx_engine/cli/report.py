@@ -9,7 +9,11 @@ import click
 from pathlib import Path
 
 from ..dsl.policyset import load_rules
+from .. import settings
+from ..errors import DataError
+from ..reporting.clientdata import client_report
 from ..reporting.deductions import deduction_files
+from ..reporting.reporters import reporters
 from ..reporting.fees import FeeRun, fee_run, load_schedules, parse_period, required_dates
 from ..reporting.performance import Performance, Scope, performance
 from ..reporting.tax import TaxFigures, tax_report
@@ -17,6 +21,7 @@ from ..reporting.valuations import build_history
 from ..reporting.value import ValueDelivered, value_delivered
 from . import Env, cli, pass_env
 from .output import emit, json_option, money, print_table
+from .progress import progress_bar
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -36,6 +41,8 @@ def report_group() -> None:
       smartx report value SCH-1001 --start 2026-01-01 --end 2026-09-30
       smartx report fees --period 2026Q3 --household HH-CHEN
       smartx report fees --period 2026Q3 --account SCH-1001      (one invoice, step by step)
+      smartx report client SCH-1001 --period 2026Q3 --format pdf -o chen-2026Q3.pdf
+      smartx report client --all --period 2026Q3 --format pdf -o reports/
     """
 
 
@@ -241,3 +248,65 @@ def _print_fees(run: FeeRun, written: list[dict]) -> None:
                 numeric=["days", "platform", "manager", "advisor", "total"], empty="no account to bill")
     for item in written:
         click.echo(f"{item['custodian']}: fee-deduction file {item['path']}")
+
+
+@report_group.command(name="client")
+@click.argument("account_id", required=False)
+@click.option("--all", "everyone", is_flag=True, help="Every account: one file each, in the directory -o names.")
+@click.option("--period", required=True, help="The period: a quarter (2026Q3) or a month (2026-07).")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="The file to write (default: ACCOUNT-PERIOD.FORMAT here); with --all, a directory.")
+@click.option("--generated-on", type=DATE, help="The date printed as prepared (default: today).")
+@json_option
+@pass_env
+def report_client(env: Env, account_id: str | None, everyone: bool, period: str, fmt: str, output: Path | None,
+                  generated_on: dt.datetime | None, as_json: bool) -> None:
+    """The client report of an account for a period, as an HTML page or a PDF to hand to the client.
+
+    It shows the value change, the sleeves, the allocation against target, performance (the period,
+    the year to date, one year and since inception, against the benchmark) with a growth chart,
+    holdings with their gains, realised and unrealised gains, fees, the value delivered (tax alpha
+    with its assumptions, drift kept within bands, trades avoided) and the conventions. The firm's
+    name is the setting firm.name. The report is the plugin reporter `client`; --all writes one per
+    account, with a progress bar.
+    """
+    if everyone == bool(account_id):
+        raise click.UsageError("give ACCOUNT or --all")
+    store = env.store()
+    billing = parse_period(period)
+    reporter = reporters("client")["client"]
+    if fmt not in reporter.formats:
+        raise click.UsageError(f"the client report renders {', '.join(reporter.formats)}")
+    policies = load_rules(env.rules_dir) if env.rules_dir.is_dir() else None
+    firm = settings.get(store, "firm.name")
+    accounts = [a.account_id for a in store.accounts()] if everyone else [store.account(account_id).account_id]
+    if everyone:
+        directory = output or Path(f"client-reports-{billing.label}")
+        directory.mkdir(parents=True, exist_ok=True)
+        targets = {a: directory / f"{a}-{billing.label}.{fmt}" for a in accounts}
+    else:
+        targets = {accounts[0]: output or Path(f"{accounts[0]}-{billing.label}.{fmt}")}
+    written, skipped = [], []
+    with progress_bar() as report:
+        for done, account in enumerate(accounts):
+            report(f"client report {account}", done, len(accounts))
+            try:
+                content = client_report(store, account, billing.start, billing.end, billing.label, policies=policies,
+                                        firm_name=firm, generated_on=(generated_on.date() if generated_on
+                                                                      else dt.date.today()))
+            except DataError as exc:
+                if not everyone:
+                    raise
+                skipped.append({"account_id": account, "reason": str(exc)})
+                continue
+            targets[account].write_bytes(reporter.render(content, fmt))
+            written.append({"account_id": account, "path": str(targets[account])})
+        report("done", len(accounts), len(accounts))
+
+    def human() -> None:
+        for item in written:
+            click.echo(f"{item['account_id']}: {item['path']}")
+        for item in skipped:
+            click.secho(f"{item['account_id']}: not written: {item['reason']}", fg="yellow", err=True)
+    emit(as_json, {"period": billing.label, "format": fmt, "written": written, "skipped": skipped}, human)

@@ -121,6 +121,22 @@ def inception(store: Store, scope: Scope) -> dt.date | None:
     return dt.date.fromisoformat(row[0]) if row[0] else None
 
 
+def first_priced(store: Store, scope: Scope) -> dt.date | None:
+    """The first day a history of the scope can start: the day after the first close of every
+    security it held before that security had a close (None: no such security)."""
+    sleeves = json.dumps(scope.sleeve_ids(store))
+    row = store.db.execute(
+        """select max(first) from (
+             select held.symbol, min(held.since) as since, (select min(date) from prices p
+                                                            where p.symbol = held.symbol) as first
+             from (select symbol, acquired as since from lots where sleeve_id in (select value from json_each(:s))
+                   union all select symbol, acquired from realized where sleeve_id in (select value from json_each(:s))
+                   union all select symbol, date from transactions where sleeve_id in (select value from json_each(:s))
+                   and type = 'buy') held group by held.symbol)
+           where first is null or first > since""", {"s": sleeves}).fetchone()
+    return dt.date.fromisoformat(row[0]) + dt.timedelta(days=1) if row and row[0] else None
+
+
 def performance(store: Store, scope: Scope, *, start: dt.date | None = None, end: dt.date,
                 annualize: bool = False) -> Performance:
     """The performance of ``scope`` from ``start`` (default: its inception) to ``end``."""

@@ -91,3 +91,11 @@ def test_smartx_report_performance(history_store, tmp_path):
     assert table.exit_code == 0 and "2026-01 *" in table.output and f"{TWR:+.2%}" in table.output
     both = CliRunner().invoke(cli, ["--db", db, "report", "performance", "A-1", "--sleeve", "A-1-CORE"])
     assert both.exit_code == 2 and "give one of" in both.output
+
+
+def test_a_history_starts_once_every_security_held_has_a_close(history_store):
+    from smartx_engine.reporting.performance import first_priced
+    assert first_priced(history_store, Scope("account", "A-1")) is None  # each bought on or after its first close
+    history_store.db.execute("insert into lots (lot_id, account_id, sleeve_id, symbol, quantity_e6, cost_basis_cents,"
+                             " acquired) values ('L-OLD', 'A-1', 'A-1-CORE', 'AAA', 1000000, 9000, '2025-06-01')")
+    assert first_priced(history_store, Scope("household", "HH-ABEL")) == D(2026, 1, 3)  # AAA's first close + 1
