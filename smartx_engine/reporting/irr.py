@@ -34,7 +34,6 @@ from decimal import Decimal
 
 import attrs
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
 
 from .dietz import _money
 
@@ -119,6 +118,8 @@ def _scaled(rates: np.ndarray, times: np.ndarray, amounts: np.ndarray) -> tuple[
 
 def _roots(times: np.ndarray, amounts: np.ndarray) -> tuple[tuple[float, ...], bool, bool]:
     """The roots in [LOWER, UPPER], and whether the NPV changes sign below or above the range."""
+    from scipy.optimize import brentq  # imported when used: scipy takes a quarter of a second to load
+
     def f(rate: float) -> float:
         return float(_scaled(np.array([rate]), times, amounts)[0][0])
 
@@ -139,6 +140,7 @@ def _roots(times: np.ndarray, amounts: np.ndarray) -> tuple[tuple[float, ...], b
 def _close_roots(f, grid: np.ndarray, npv: np.ndarray, scale: np.ndarray) -> list[float]:
     """Roots the sign scan misses: between two grid points where the NPV keeps its sign, a dip
     of |NPV| that crosses zero twice or just touches it."""
+    from scipy.optimize import brentq, minimize_scalar
     sign, size = np.sign(npv), np.abs(npv)
     k = np.arange(1, grid.size - 1)
     dips = k[(sign[k - 1] == sign[k]) & (sign[k] == sign[k + 1]) & (sign[k] != 0)
