@@ -5,6 +5,7 @@ import os
 from collections import Counter, defaultdict
 from decimal import Decimal
 
+import pytest
 from click.testing import CliRunner
 
 from smartx_engine.builtin.csv_book import CsvBookImporter
@@ -14,14 +15,22 @@ from smartx_engine.fixedpoint import round_money
 from smartx_engine.store import Store
 
 
-def test_demo_builds_and_shows_the_firm(tmp_path):
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """One run of `smartx demo`, shared by the tests that read what it printed and wrote: (output, directory)."""
+    directory = tmp_path_factory.mktemp("demo") / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(directory)])
     assert result.exit_code == 0, result.output
+    return result.output, directory
+
+
+def test_demo_builds_and_shows_the_firm(demo):
+    output, directory = demo
     for section in ("Write a demo firm", "Import the book", "Accounts", "Sleeves and their targets",
                     "Models", "A multi-sleeve UMA", "against its target model", "Split a new sleeve",
                     "A household rebuilt from its trading history", "Move a sleeve to a new model"):
-        assert section in result.output
-    store = Store.open(tmp_path / "demo" / "smartx.db")
+        assert section in output
+    store = Store.open(directory / "smartx.db")
     assert store.sleeve("S-1004-ESG").model_id is None  # assigned BAL-60-40, then a blend (UMA construction)
     assert len(store.households()) >= 3
     registrations = {a.registration for a in store.accounts()}
@@ -34,33 +43,31 @@ def test_demo_builds_and_shows_the_firm(tmp_path):
     assert {a.account_id for a in store.accounts("HH-TAX")} == {"SCH-1007", "SCH-1008"}  # the tax household
 
 
-def test_demo_syncs_models_from_the_managers_blends_and_realigns_on_a_revision(tmp_path):
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
-    assert result.exit_code == 0, result.output
-    assert "files: DIV-INC 2026.4 accepted, effective 2026-10-15" in result.output  # Beacon's file drop
-    assert "manager-api: REAL-ASSETS 2026.1 accepted, effective 2026-10-01" in result.output  # Acme's API
-    assert "SMARTX_MODELS_TOKEN=****" in result.output
-    assert "blend GRO-80-20:0.5,INC-30-70:0.3,REAL-ASSETS:0.2" in result.output and "in place of ITOT" in result.output
-    assert "manager-api: GRO-80-20 2026.2 accepted, effective 2026-11-16" in result.output  # Acme's revision
+def test_demo_syncs_models_from_the_managers_blends_and_realigns_on_a_revision(demo):
+    output, directory = demo
+    assert "files: DIV-INC 2026.4 accepted, effective 2026-10-15" in output  # Beacon's file drop
+    assert "manager-api: REAL-ASSETS 2026.1 accepted, effective 2026-10-01" in output  # Acme's API
+    assert "SMARTX_MODELS_TOKEN=****" in output
+    assert "blend GRO-80-20:0.5,INC-30-70:0.3,REAL-ASSETS:0.2" in output and "in place of ITOT" in output
+    assert "manager-api: GRO-80-20 2026.2 accepted, effective 2026-11-16" in output  # Acme's revision
     realigned = "model change GRO-80-20 2026.1 → 2026.2: realigned to target, largest weight move 4.00%"
-    assert realigned in " ".join(result.output.replace("│", " ").split())
-    store = Store.open(tmp_path / "demo" / "smartx.db")
+    assert realigned in " ".join(output.replace("│", " ").split())
+    store = Store.open(directory / "smartx.db")
     assert store.model_versions("GRO-80-20") == ["2026.1", "2026.2"]
     assert {v["feed"] for v in store.db.query("select feed from model_versions where feed is not null")} == {
         "files", "manager-api"}
     assert not any(key.startswith("SMARTX_MODELS_") for key in os.environ)
 
 
-def test_demo_syncs_trades_and_reconciles_at_both_custodians(tmp_path):
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
-    assert result.exit_code == 0, result.output
+def test_demo_syncs_trades_and_reconciles_at_both_custodians(demo):
+    output, directory = demo
     for section in ("Start the custodians' loopback sandboxes", "Sync positions, lots, cash and transactions",
                     "The reconciliation report", "Send the approved trades to the custodians",
                     "The custodians execute", "The largest block", "lots after the fills", "Book the wire"):
-        assert section in result.output
-    assert "sandbox-app-secret" not in result.output and "SMARTX_SCHWAB_APP_SECRET=****" in result.output
+        assert section in output
+    assert "sandbox-app-secret" not in output and "SMARTX_SCHWAB_APP_SECRET=****" in output
     assert not any(key.startswith(("SMARTX_SCHWAB_", "SMARTX_FIDELITY_")) for key in os.environ)
-    store = Store.open(tmp_path / "demo" / "smartx.db")
+    store = Store.open(directory / "smartx.db")
     orders = list(store.db.query("select * from orders"))
     assert {o["custodian"] for o in orders} == {"schwab", "fidelity"}
     assert {o["status"] for o in orders} == {"filled"}
@@ -105,3 +112,18 @@ def test_demo_history_is_consistent(tmp_path):
         assert balances[cash.sleeve_id] == cash.amount, cash.sleeve_id
     latest = {s.symbol: s.price for s in store.securities()}
     assert all(closes[(symbol, "2026-11-20")] == price for symbol, price in latest.items())
+
+
+def test_demo_reports_performance_fees_tax_and_a_client_report(demo):
+    output, directory = demo
+    for section in ("Performance of SCH-1001 since inception", "The value delivered to SCH-1001",
+                    "The tax report of 2026", "The fee run for 2026Q3", "invoice for 2026Q3, step by step",
+                    "The client report of SCH-1001"):
+        assert section in output
+    assert "time-weighted (daily-linked)" in output and "tax alpha assumes" in output
+    reports = directory / "reports"
+    page = (reports / "SCH-1001-2026Q3.html").read_text(encoding="utf-8")
+    assert "Harborview Wealth Partners" in page and 'id="performance"' in page and "Chen Family" in page
+    assert (reports / "SCH-1001-2026Q3.pdf").read_bytes().startswith(b"%PDF")
+    files = sorted(p.name.split("_")[1] for p in (directory / "fees").iterdir())
+    assert files == ["fidelity", "schwab"]

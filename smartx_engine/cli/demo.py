@@ -23,8 +23,8 @@ from ..orders import order_rows
 from ..rebalance.review import stored_trades
 from ..store import Store
 from . import (
-    Env, accounts, book, cash, cli, custodians, models, orders, policy, rebalance, settings, setup, sleeves, tax,
-    transition,
+    Env, accounts, book, cash, cli, custodians, models, orders, policy, rebalance, report, settings, setup, sleeves,
+    tax, transition,
 )
 
 DEMO_NEW_SLEEVE = ("S-1004-ESG", "SCH-1004")
@@ -32,6 +32,8 @@ DEMO_NEW_SLEEVE = ("S-1004-ESG", "SCH-1004")
 TRANSITION = ("INC-30-70", Decimal(2000))
 #: a client wire the custodian holds before the book does: the first sync's cash break
 WIRE = Decimal(5000)
+#: the account the reporting steps report on, and the firm's name on its client report
+REPORTED_ACCOUNT, FIRM_NAME = "SCH-1001", "Harborview Wealth Partners"
 #: the new sleeve's blend of models (UMA construction): with the model synced from Acme's API, when it is there
 BLEND, BOOK_BLEND = "GRO-80-20:0.5,INC-30-70:0.3,REAL-ASSETS:0.2", "GRO-80-20:0.6,INC-30-70:0.4"
 
@@ -168,6 +170,8 @@ def demo(ctx: click.Context, directory: Path) -> None:
     if rules_dir.is_dir() and "manager-api" in managers:
         _model_revision(ctx, store, managers["manager-api"], firm.as_of, _step)
 
+    _reporting(ctx, directory, firm.as_of, household.household_id, _step)
+
     _step("Explore further")
     click.echo(f"  smartx --db {db_path} sleeves show {core}\n"
                f"  smartx --db {db_path} models show BAL-60-40 --version 2025.1\n"
@@ -180,6 +184,9 @@ def demo(ctx: click.Context, directory: Path) -> None:
                f"--dry-run --json\n"
                f"  smartx --db {db_path} transition {household.growth_sleeve} --to-model {model_id} "
                f"--as-of {firm.as_of} --dry-run\n"
+               f"  smartx --db {db_path} report performance {REPORTED_ACCOUNT} --start 2025-01-01 --end {firm.as_of} "
+               f"--by month --json\n"
+               f"  smartx --db {db_path} report client --all --period 2026Q3 --format pdf -o {directory}/reports\n"
                f"  smartx plugins list")
 
 
@@ -275,6 +282,29 @@ def _model_revision(ctx: click.Context, store: Store, acme: FeedSandboxSession, 
     if changed:
         step(f"Why {changed[0]} realigns: its policy, as of {as_of}")
         ctx.invoke(policy.policy_explain, sleeve_id=changed[0], as_of=at)
+
+
+def _reporting(ctx: click.Context, directory: Path, as_of: dt.date, tax_household: str,
+               step: Callable[[str], None]) -> None:
+    """Performance, the value delivered, the tax report, a fee run with the custodians' deduction
+    files, and a client report as HTML and PDF."""
+    account, quarter = REPORTED_ACCOUNT, "2026Q3"
+    at = dt.datetime.combine(as_of, dt.time())
+    step(f"Performance of {account} since inception, against its benchmark (its sleeves' targets), by year")
+    ctx.invoke(report.report_performance, account_id=account, end=at, by="year", annualize=True)
+    step(f"The value delivered to {account} this year: tax alpha, drift kept within bands, trades avoided, fees")
+    ctx.invoke(report.report_value, account_id=account, start=dt.datetime(as_of.year, 1, 1), end=at)
+    step(f"The tax report of {as_of.year} for {tax_household}: realised gains by term, wash sales, harvests")
+    ctx.invoke(report.report_tax, year=as_of.year, household_id=tax_household)
+    step(f"The fee run for {quarter} from rules/fees.toml, and each custodian's fee-deduction file")
+    ctx.invoke(report.report_fees, period=quarter, deductions_dir=directory / "fees")
+    step(f"{account}'s invoice for {quarter}, step by step")
+    ctx.invoke(report.report_fees, period=quarter, account_id=account)
+    step(f"The client report of {account} for {quarter}: HTML and PDF, ready to hand to the client")
+    ctx.invoke(settings.settings_set, key="firm.name", value=FIRM_NAME)
+    for fmt in ("html", "pdf"):
+        ctx.invoke(report.report_client, account_id=account, period=quarter, fmt=fmt,
+                   output=directory / "reports" / f"{account}-{quarter}.{fmt}", generated_on=at)
 
 
 def _first_multi_sleeve_account(store: Store) -> str:

@@ -300,7 +300,11 @@ def report_client(env: Env, account_id: str | None, everyone: bool, period: str,
                     raise
                 skipped.append({"account_id": account, "reason": str(exc)})
                 continue
-            targets[account].write_bytes(reporter.render(content, fmt))
+            try:
+                targets[account].parent.mkdir(parents=True, exist_ok=True)
+                targets[account].write_bytes(reporter.render(content, fmt))
+            except OSError as exc:
+                raise click.ClickException(f"cannot write {targets[account]}: {exc.strerror or exc}") from None
             written.append({"account_id": account, "path": str(targets[account])})
         report("done", len(accounts), len(accounts))
 
