@@ -48,7 +48,7 @@ def test_editing_a_trade_revalidates_and_relieves_lots_again(smartx, imported, r
 def test_four_eyes_approval_needs_another_operator(smartx, imported, rules):
     trades = proposals(smartx, rules, "--account", "SCH-2")
     listed = json.loads(run(smartx, rules, "settings", "list", "--json").output)
-    assert {s["key"]: s["value"] for s in listed} == {"approvals.four_eyes": False}
+    assert {s["key"]: s["value"] for s in listed} == {"approvals.four_eyes": False, "firm.name": "Your Advisory Firm"}
     assert "approvals.four_eyes = true" in run(smartx, rules, "settings", "set", "approvals.four_eyes", "yes").output
     first, second = trades[0]["trade_id"], trades[1]["trade_id"]
     refused = run(smartx, rules, "trades", "approve", first, expect=1)
@@ -68,7 +68,7 @@ def test_four_eyes_approval_needs_another_operator(smartx, imported, rules):
 def test_settings_are_checked(smartx, imported, rules):
     assert "no setting 'approvals.four_eye'; did you mean `approvals.four_eyes`?" in run(
         smartx, rules, "settings", "set", "approvals.four_eye", "true", expect=1).output
-    assert "no setting 'colour' (known: approvals.four_eyes)" in run(
+    assert "no setting 'colour' (known: approvals.four_eyes, firm.name)" in run(
         smartx, rules, "settings", "unset", "colour", expect=1).output
     assert "approvals.four_eyes: expected true or false (or yes/no, on/off, 1/0), got 'maybe'" in run(
         smartx, rules, "settings", "set", "approvals.four_eyes", "maybe", expect=1).output
@@ -77,8 +77,8 @@ def test_settings_are_checked(smartx, imported, rules):
 
 def test_settings_list_shows_who_set_what_and_unset_restores_the_default(smartx, imported, rules):
     def listed():
-        (row,) = json.loads(run(smartx, rules, "settings", "list", "--json").output)
-        return row
+        rows = json.loads(run(smartx, rules, "settings", "list", "--json").output)
+        return next(row for row in rows if row["key"] == "approvals.four_eyes")
 
     assert listed() == {"key": "approvals.four_eyes", "type": "bool", "value": False, "default": False,
                         "set": False, "updated_by": None, "help": listed()["help"]}
@@ -91,6 +91,10 @@ def test_settings_list_shows_who_set_what_and_unset_restores_the_default(smartx,
     assert actions == [("settings.unset", "approvals.four_eyes", "alice"),
                        ("settings.set", "approvals.four_eyes", "carol")]
     assert "approvals.four_eyes (bool, default false)" in run(smartx, rules, "settings", "set", "--help").output
+    run(smartx, rules, "settings", "set", "firm.name", "  Harborview Wealth Partners ")
+    firm = next(r for r in json.loads(run(smartx, rules, "settings", "list", "--json").output) if r["key"] == "firm.name")
+    assert (firm["type"], firm["value"]) == ("text", "Harborview Wealth Partners")
+    assert "firm.name: expected some text" in run(smartx, rules, "settings", "set", "firm.name", " ", expect=1).output
 
 
 def test_other_live_sells_count_against_what_a_sleeve_holds(smartx, imported, rules):

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import pytest
 
-from ..custody import Custodian, CustodianAccount, OrderReport, OrderRequest, SandboxSession
+from ..custody import Custodian, CustodianAccount, FeeDebit, FeeFile, OrderReport, OrderRequest, SandboxSession
 from ..domain import OrderStatus, Side, TransactionType
 
 Seed = Mapping[str, Any]
@@ -86,6 +86,22 @@ class CustodianContract:
         assert isinstance(world.custodian, Custodian)
         assert isinstance(world.custodian.name, str) and world.custodian.name
         assert isinstance(world.custodian.supports_blocks, bool)
+
+    def test_its_fee_deduction_file_names_every_account_and_amount(self, world: ContractWorld) -> None:
+        """``fee_deduction_file(debits, as_of)`` is optional; when offered, it gives a file that
+        carries each debit's account number, amount and reference."""
+        if not hasattr(world.custodian, "fee_deduction_file"):
+            pytest.skip("this adapter writes no fee-deduction file (the engine's generic one is used)")
+        numbers = sorted(contract_seed()["accounts"])
+        debits = [FeeDebit(number, "2026Q3", dt.date(2026, 7, 1), dt.date(2026, 9, 30), Decimal(amount),
+                           (("platform", None, Decimal("10.00")), ("advisor", None, Decimal(amount) - 10)),
+                           f"2026Q3-{number}")
+                  for number, amount in zip(numbers, ("1234.56", "98.70"))]
+        file = world.custodian.fee_deduction_file(debits, dt.date(2026, 10, 2))
+        assert isinstance(file, FeeFile) and file.filename and isinstance(file.content, bytes)
+        text = file.content.decode("utf-8")
+        for debit in debits:
+            assert debit.account_number in text and f"{debit.amount:.2f}" in text and debit.reference in text
 
     def test_its_sandbox_session_points_the_registered_adapter_at_a_seeded_sandbox(
             self, world: ContractWorld, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

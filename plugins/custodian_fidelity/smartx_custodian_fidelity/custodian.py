@@ -26,8 +26,8 @@ from typing import Any
 
 from smartx_engine import (
     ConflictError, CustodianAccount, CustodianError, CustodianLot, CustodianPosition, CustodianTransaction,
-    Execution, OrderReport, OrderRequest, OrderStatus, Registration, SandboxSession, SmartxError, TransactionType,
-    plugin_settings, round_money,
+    Execution, FeeDebit, FeeFile, OrderReport, OrderRequest, OrderStatus, Registration, SandboxSession, SmartxError,
+    TransactionType, fee_file_csv, plugin_settings, round_money,
 )
 
 from . import files
@@ -128,6 +128,12 @@ class FidelityCustodian:
         if self._own_client and self._client is not None:
             self._client.close()
             self._client, self._own_client = None, False
+
+    def fee_deduction_file(self, debits: Sequence[FeeDebit], as_of: dt.date) -> FeeFile:
+        """The file asking Fidelity to debit advisory fees. Fidelity's fee-file layout is given to
+        Integration Xchange partners only (specs/fidelity.md), so this is the engine's generic layout
+        until it is known."""
+        return fee_file_csv(self.name, debits, as_of)
 
     @contextlib.contextmanager
     def sandbox(self, seed: Mapping[str, Any], directory: Path) -> Iterator[SandboxSession]:

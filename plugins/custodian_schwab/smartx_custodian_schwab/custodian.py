@@ -28,8 +28,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from smartx_engine import (
-    CustodianAccount, CustodianError, CustodianPosition, CustodianTransaction, Execution, OrderReport, OrderRequest,
-    OrderStatus, SandboxSession, Side, TransactionType, plugin_settings,
+    CustodianAccount, CustodianError, CustodianPosition, CustodianTransaction, Execution, FeeDebit, FeeFile,
+    OrderReport, OrderRequest, OrderStatus, SandboxSession, Side, TransactionType, fee_file_csv, plugin_settings,
 )
 
 from .answers import OrderState, TransactionRecord, TransferItem, equity_order
@@ -203,6 +203,11 @@ class SchwabCustodian:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+    def fee_deduction_file(self, debits: Sequence[FeeDebit], as_of: dt.date) -> FeeFile:
+        """The file asking Schwab to debit advisory fees. Schwab gives its billing-file layout to
+        partners only (specs/schwab.md), so this is the engine's generic layout until it is known."""
+        return fee_file_csv(self.name, debits, as_of)
 
     @contextlib.contextmanager
     def sandbox(self, seed: Mapping[str, Any], directory: Path) -> Iterator[SandboxSession]:
