@@ -6,6 +6,7 @@ Anything that is not a :class:`SmartxError` reaching the CLI is a bug and keeps 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -87,3 +88,15 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     same_letters = [c for c in choices if c.lower() == word.lower() and c != word]
     close = same_letters or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
+
+
+def toml_diagnostic(file: str, source: str, exc: Exception) -> Diagnostic:
+    """A TOML syntax error (``tomllib.TOMLDecodeError``) as a located diagnostic, with its line."""
+    message = str(exc)
+    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if not found:
+        return Diagnostic(file, 1, None, message)
+    line, column = int(found.group(1)), int(found.group(2))
+    lines = source.splitlines()
+    snippet = lines[line - 1] if 0 < line <= len(lines) else None
+    return Diagnostic(file, line, column, message[:found.start()], snippet=snippet)

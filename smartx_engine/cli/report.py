@@ -46,6 +46,15 @@ def report_group() -> None:
     """
 
 
+def scope_options(command):
+    """ACCOUNT, or --sleeve ID, or --household ID: what a report is about."""
+    for option in reversed((click.argument("account_id", metavar="[ACCOUNT]", required=False),
+                            click.option("--sleeve", "sleeve_id", help="One sleeve instead of an account."),
+                            click.option("--household", "household_id", help="A whole household instead of an account."))):
+        command = option(command)
+    return command
+
+
 def _scope(account_id: str | None, sleeve_id: str | None, household_id: str | None) -> Scope:
     given = [(k, v) for k, v in (("account", account_id), ("sleeve", sleeve_id), ("household", household_id)) if v]
     if len(given) != 1:
@@ -58,9 +67,7 @@ def ratio(value: float | None) -> str:
 
 
 @report_group.command(name="performance")
-@click.argument("account_id", required=False)
-@click.option("--sleeve", "sleeve_id", help="One sleeve instead of an account.")
-@click.option("--household", "household_id", help="A whole household instead of an account.")
+@scope_options
 @click.option("--start", type=DATE, help="The first day of the period (default: the inception, the first transaction).")
 @click.option("--end", type=DATE, help="The last day of the period (default: today).")
 @click.option("--by", "by", type=click.Choice(["month", "quarter", "year"]), default="quarter", show_default=True,
@@ -148,9 +155,7 @@ def report_tax(env: Env, year: int, account_id: str | None, household_id: str | 
 
 
 @report_group.command(name="value")
-@click.argument("account_id", required=False)
-@click.option("--sleeve", "sleeve_id", help="One sleeve instead of an account.")
-@click.option("--household", "household_id", help="A whole household instead of an account.")
+@scope_options
 @click.option("--start", type=DATE, help="The first day of the period (default: the first day of the end's year).")
 @click.option("--end", type=DATE, help="The last day of the period (default: today).")
 @json_option
@@ -251,7 +256,7 @@ def _print_fees(run: FeeRun, written: list[dict]) -> None:
 
 
 @report_group.command(name="client")
-@click.argument("account_id", required=False)
+@click.argument("account_id", metavar="[ACCOUNT]", required=False)
 @click.option("--all", "everyone", is_flag=True, help="Every account: one file each, in the directory -o names.")
 @click.option("--period", required=True, help="The period: a quarter (2026Q3) or a month (2026-07).")
 @click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)

@@ -59,7 +59,7 @@ import attrs
 
 from ..book import Book
 from ..domain import CASH_SYMBOL, parse_date, Registration, identifier, lower_name, security_symbol
-from ..errors import Diagnostic, PolicyError, did_you_mean
+from ..errors import Diagnostic, PolicyError, did_you_mean, toml_diagnostic
 from . import ast, fmt
 from .parser import parse
 from .policyset import PolicySet
@@ -241,7 +241,7 @@ def load_cases(path: Path, policies: PolicySet) -> list[Case]:
     try:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: not valid TOML", [_toml_diagnostic(str(path), source, exc)]) from None
+        raise PolicyError(f"{path}: not valid TOML", [toml_diagnostic(str(path), source, exc)]) from None
     try:
         top = _Table(data, "", FILE_KEYS)
         context = _FileContext(
@@ -268,17 +268,6 @@ def load_cases(path: Path, policies: PolicySet) -> list[Case]:
     if diagnostics:
         raise PolicyError(f"{path}: {len(diagnostics)} bad case{'s' * (len(diagnostics) > 1)}", diagnostics)
     return cases
-
-
-def _toml_diagnostic(path: str, source: str, exc: tomllib.TOMLDecodeError) -> Diagnostic:
-    message = str(exc)
-    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if not found:
-        return Diagnostic(path, 1, None, message)
-    line, column = int(found.group(1)), int(found.group(2))
-    lines = source.splitlines()
-    snippet = lines[line - 1] if 0 < line <= len(lines) else None
-    return Diagnostic(path, line, column, message[:found.start()], snippet=snippet)
 
 
 def _key_line(source: str, message: str) -> int:

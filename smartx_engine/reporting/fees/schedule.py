@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from ...domain import security_symbol
-from ...errors import DataError, Diagnostic, did_you_mean
+from ...errors import DataError, Diagnostic, did_you_mean, toml_diagnostic
 from ...fixedpoint import MONEY
 from .locate import Path as KeyPath
 from .locate import Positions, locate
@@ -446,7 +446,7 @@ def parse_schedules(source: str, file: str = "fees.toml") -> FeeSchedules:
         data = tomllib.loads(source, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"{file}: not valid TOML, no fee schedule was loaded",
-                        [_toml_diagnostic(file, source, exc)]) from None
+                        [toml_diagnostic(file, source, exc)]) from None
     reader = _Reader(file, locate(source))
     top = reader.table(data, (), TOP_KEYS, required=("default", "schedules"))
     schedules: dict[str, Schedule] = {}
@@ -476,12 +476,3 @@ def parse_schedules(source: str, file: str = "fees.toml") -> FeeSchedules:
     return FeeSchedules(file, hashlib.sha256(source.encode()).hexdigest(), default, schedules, accounts, households)
 
 
-def _toml_diagnostic(file: str, source: str, exc: tomllib.TOMLDecodeError) -> Diagnostic:
-    message = str(exc)
-    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if not found:
-        return Diagnostic(file, 1, None, message)
-    line, column = int(found.group(1)), int(found.group(2))
-    lines = source.splitlines()
-    snippet = lines[line - 1] if 0 < line <= len(lines) else None
-    return Diagnostic(file, line, column, message[:found.start()], snippet=snippet)
