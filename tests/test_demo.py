@@ -4,6 +4,7 @@ import datetime as dt
 import os
 from collections import Counter, defaultdict
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -11,7 +12,10 @@ from click.testing import CliRunner
 from smartx_engine.builtin.csv_book import CsvBookImporter
 from smartx_engine.cli import cli
 from smartx_engine.demo.firm import write_demo_book
+from smartx_engine.dsl.policyset import load_rules
 from smartx_engine.fixedpoint import round_money
+from smartx_engine.reporting.drift import band_history
+from smartx_engine.reporting.valuations import build_history
 from smartx_engine.store import Store
 
 
@@ -127,3 +131,28 @@ def test_demo_reports_performance_fees_tax_and_a_client_report(demo):
     assert (reports / "SCH-1001-2026Q3.pdf").read_bytes().startswith(b"%PDF")
     files = sorted(p.name.split("_")[1] for p in (directory / "fees").iterdir())
     assert files == ["fidelity", "schwab"]
+
+
+def test_demo_history_is_that_of_managed_sleeves(tmp_path):
+    """The sleeves were managed: the history rolls back from today's book over the whole price
+    history, and the firm's policies replayed at each month-end find them within their bands."""
+    as_of = dt.date(2026, 11, 20)
+    write_demo_book(tmp_path / "book", as_of=as_of)
+    store = Store.create(tmp_path / "firm.db")
+    store.apply_book(CsvBookImporter().read(tmp_path / "book"))
+    first = dt.date.fromisoformat(store.db.execute("select min(date) from prices").fetchone()[0])
+    history = build_history(store, first, as_of)  # raises if a sleeve's transactions do not reconcile
+    assert not history.opening_cents.any()  # every sleeve opened within the price history
+    assert (history.cash_cents >= 0).all()  # and never overdrew its cash
+
+    policies = load_rules(Path(__file__).parent.parent / "rules")
+    records = band_history(store, build_history(store, dt.date(2024, 11, 1), dt.date(2026, 10, 31)), policies)
+    managed = [r for r in records.values() if r.observed]
+    assert len(managed) == 14 and all(r.observed == 24 for r in managed)
+    assert sum(r.within for r in managed) / sum(r.observed for r in managed) >= 0.85
+    assert min(r.within for r in managed) >= 18 and sum(r.trades_avoided for r in managed) > 100
+    # the firm's last reviews were a month or three ago: on as_of, most sleeves are past a band
+    today = band_history(store, build_history(store, as_of, as_of), policies)
+    assert sum(not r.within for r in today.values() if r.observed) >= 7
+    sold = {t.sleeve_id for t in store.transactions() if t.type == "sell"}
+    assert sold >= {r.sleeve_id for r in managed}  # rebalances sold lots as well as bought
