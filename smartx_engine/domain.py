@@ -83,19 +83,28 @@ class TransactionType(enum.StrEnum):
     WITHDRAWAL = "withdrawal"
     DIVIDEND = "dividend"
     FEE = "fee"
+    #: shares moved between two sleeves of one account (a crossing), paid for in cash at the crossing's
+    #: price: the lots keep their basis and holding period; neither a purchase nor a sale for tax
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
 
     @property
     def cash_sign(self) -> int:
         """+1 when the transaction brings cash in, -1 when it takes cash out."""
-        return 1 if self in {self.SELL, self.DEPOSIT, self.DIVIDEND} else -1
+        return 1 if self in {self.SELL, self.DEPOSIT, self.DIVIDEND, self.TRANSFER_OUT} else -1
 
     @property
     def moves_shares(self) -> bool:
-        return self in {self.BUY, self.SELL}
+        return self in {self.BUY, self.SELL, self.TRANSFER_IN, self.TRANSFER_OUT}
+
+    @property
+    def share_sign(self) -> int:
+        """+1 when the sleeve gains the shares (a buy, a transfer in), -1 when it gives them up."""
+        return 1 if self in {self.BUY, self.TRANSFER_IN} else -1
 
     @property
     def needs_symbol(self) -> bool:
-        return self in {self.BUY, self.SELL, self.DIVIDEND}
+        return self in {self.BUY, self.SELL, self.DIVIDEND, self.TRANSFER_IN, self.TRANSFER_OUT}
 
 
 class Side(enum.StrEnum):

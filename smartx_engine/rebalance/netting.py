@@ -8,6 +8,7 @@ basis, acquired date) go to the buyer, who pays the seller in cash at the sell's
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from ..domain import Lot, Side
+from ..domain import Lot, Side, Transaction, TransactionType
 from ..errors import ConflictError
 from ..fixedpoint import MONEY, PRICE, QUANTITY, Scale, round_money, to_decimal
 from ..store import Store
@@ -216,15 +217,36 @@ def apply_crossings(store: Store, crossings: Sequence[Crossing],
     Everything is checked before anything is written: a sell without enough relieved lots, a lot
     no longer in the selling sleeve or smaller than what moves, a sleeve outside the account or a
     sleeve left with negative cash raise :class:`ConflictError` and leave the store unchanged.
-    Each crossing appends a ``trades.cross`` audit record.
+    Each crossing appends a ``trades.cross`` audit record and, between two sleeves, a
+    ``transfer_out`` and a ``transfer_in`` transaction (dated today) to their histories.
     """
     with store.transaction():
         plan = _Plan(store, lots_by_trade)
         applied = [plan.cross(c) for c in crossings]
         plan.write()
+        on = store.clock().date()
         for a in applied:
+            for transaction in _transfers(store, a, on):
+                store.record_transaction(transaction)
             store.audit("trades.cross", a.crossing.account_id, **_audit_details(a))
     return CrossingSummary(tuple(applied))
+
+
+def _transfers(store: Store, applied: AppliedCrossing, on: dt.date) -> list[Transaction]:
+    """A crossing between two sleeves in their histories: shares out of one and into the other, the cash
+    the other way (``X-<sell trade>-<buy trade>[-N]-out`` and ``-in``; ``-2``, ``-3`` ... when the two
+    trades cross again)."""
+    c = applied.crossing
+    if c.from_sleeve == c.to_sleeve:
+        return []
+    ident = f"X-{c.sell_trade_id}-{c.buy_trade_id}"
+    crossed = store.db.execute("select count(*) from transactions where transaction_id = ? or transaction_id like ?",
+                               [f"{ident}-out", f"{ident}-%-out"]).fetchone()[0]
+    ident += f"-{crossed + 1}" if crossed else ""
+    return [Transaction(f"{ident}-out", c.account_id, c.from_sleeve, on, TransactionType.TRANSFER_OUT, applied.amount,
+                        c.symbol, c.quantity, c.price),
+            Transaction(f"{ident}-in", c.account_id, c.to_sleeve, on, TransactionType.TRANSFER_IN, -applied.amount,
+                        c.symbol, c.quantity, c.price)]
 
 
 def _audit_details(applied: AppliedCrossing) -> dict[str, Any]:

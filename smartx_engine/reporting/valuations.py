@@ -1,9 +1,9 @@
 """Build a :class:`~.history.History` from the store: holdings and cash rolled back from today's.
 
 The lots and cash in the store are the sleeves' state now. The state at the end of an earlier day
-is now's minus the effect of every transaction dated after that day: a buy added its quantity and
-took its amount, a sell the reverse, a deposit, dividend or fee moved cash only (``amount`` carries
-the sign of the cash effect). So a history needs the transactions since its first day, not since
+is now's minus the effect of every transaction dated after that day: a buy (or a transfer in from
+another sleeve) added its quantity and took its amount, a sell (a transfer out) the reverse, a
+deposit, dividend or fee moved cash only (``amount`` carries the sign of the cash effect). So a history needs the transactions since its first day, not since
 each sleeve's inception; a rolled-back holding below zero means the transactions do not reconcile
 with the lots, and is an error naming the sleeve, the security and the day.
 
@@ -73,7 +73,7 @@ def build_history(store: Store, start: dt.date, end: dt.date, *,
         column = min((dt.date.fromisoformat(t["date"]) - before).days, columns)
         cash[row, column] += t["amount_cents"]
         if kind.moves_shares:
-            shares[pair_of[(t["sleeve_id"], t["symbol"])], column] += (1 if kind == TransactionType.BUY else -1) * t["quantity_e6"]
+            shares[pair_of[(t["sleeve_id"], t["symbol"])], column] += kind.share_sign * t["quantity_e6"]
         if kind in DAILY:
             daily[DAILY[kind]][row, column] += t["amount_cents"]
     quantities = np.array([holdings[p] for p in pairs], dtype=np.int64)[:, None] - _after(shares)

@@ -82,6 +82,10 @@ def rebuild(transactions: Iterable[Transaction], accounts: Mapping[str, Account]
             identical: Iterable[Iterable[str]] = ()) -> Ledger:
     """Replay ``transactions`` of ``accounts`` (every account of each household they touch)."""
     history = sorted(enumerate(t for t in transactions if t.type.moves_shares), key=lambda p: (p[1].date, p[0]))
+    for _, t in history:
+        if t.type in (TransactionType.TRANSFER_IN, TransactionType.TRANSFER_OUT):
+            raise HistoryError(t.transaction_id, f"a {t.type} between sleeves moves named lots, which a history of "
+                                                 "transactions does not carry: give the book's lots.csv")
     open_lots: dict[str, Lot] = {}
     for _, t in history:
         if t.type == TransactionType.BUY:

@@ -400,3 +400,22 @@ def test_any_crossing_keeps_the_account_and_every_lot_basis_whole(two_sleeve_boo
         assert {x.acquired for x in family} == {lot.acquired}
     moved = sum(x.quantity for x in after if x.sleeve_id == LEGACY and x.symbol == "VTI") - 40
     assert moved == sum(crossed_quantities(netting)[f"T-{i + 1}"] for i in range(len(buys)))
+
+
+def test_a_crossing_is_in_both_sleeves_histories_as_a_transfer(store):
+    netting = net([trade("T-1", CORE, "sell", "100"), trade("T-2", LEGACY, "buy", "60")])
+    apply_crossings(store, netting.crossings, {"T-1": [{"lot_id": "L-001", "quantity": Decimal(100)}]})
+    moved = {(t.transaction_id, t.sleeve_id, str(t.type), t.symbol, t.quantity, t.amount)
+             for t in store.transactions() if t.transaction_id.startswith("X-")}
+    assert moved == {("X-T-1-T-2-out", CORE, "transfer_out", "VTI", 60, Decimal("18747.00")),
+                     ("X-T-1-T-2-in", LEGACY, "transfer_in", "VTI", 60, Decimal("-18747.00"))}
+    # so each sleeve's history rolls back from its new lots and cash to what it held before
+    from smartx_engine.reporting.valuations import build_history
+    store.db.execute("insert or replace into prices select symbol, '2026-11-20', price_e6 from securities")
+    today = store.clock().date()
+    history = build_history(store, today, today, sleeve_ids=[CORE, LEGACY])
+    vti = history.symbols.index("VTI")
+    before = {s.sleeve_id: int(history.quantity_e6[i, vti, 0]) for i, s in enumerate(history.sleeves)}
+    opening_core = history.opening_cents[history.rows(sleeve_id=CORE)[0]]
+    assert before == {CORE: 65_500_000, LEGACY: 100_000_000}  # after: CORE 125.5 - 60, LEGACY 40 + 60
+    assert opening_core > 0

@@ -126,3 +126,11 @@ def test_proceeds_are_shared_by_quantity_to_the_cent(smartx, tmp_path):
     sales = realized(smartx)["sales"]
     assert [s["proceeds"] for s in sales] == ["3.33", "3.33", "3.34"]
     assert sum(Decimal(s["proceeds"]) for s in sales) == Decimal(10)
+
+
+def test_a_transfer_between_sleeves_cannot_be_replayed_without_the_lots(smartx, tmp_path, db_path):
+    book = write_book(tmp_path / "book", "TX-1,TX-1-S,2026-01-05,buy,XYZ,10,10,-100,\n"
+                                         "TX-1,TX-1-S,2026-03-02,transfer_out,XYZ,4,9,36,\n")
+    result = smartx("import", "book", str(book), expect=1)
+    assert "transactions.csv:3: a transfer_out between sleeves moves named lots" in result.output
+    assert "give the book's lots.csv" in result.output and Store.open(db_path).count("accounts") == 0
