@@ -4,8 +4,9 @@ The benchmark holds the sleeve's effective target (its account's restrictions an
 applied, cash included at 0% return) and rebalances to it at every close: day ``d``'s return is
 ``sum(weight x (close_d / close_d-1 - 1))`` with the weights of the target in force at the end of
 day ``d-1``. A model version that comes into force on ``D`` so earns from ``D``'s close. Closes
-are carried forward over days without one (a weekend earns 0). A sleeve without a target, or
-whose target holds a security without a close yet, has no benchmark that day (NaN).
+are carried forward over days without one (a weekend earns 0). Closes carry no dividends: the
+benchmark is a price return. A sleeve without a target, or whose target holds a security without
+a close yet, has no benchmark that day (NaN).
 
 An aggregate's benchmark (an account, a household) weighs its sleeves' benchmark returns by their
 values at the end of the day before. A sleeve without a target (unmanaged assets, such as a legacy

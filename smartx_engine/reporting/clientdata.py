@@ -49,7 +49,7 @@ DISCLOSURES = (
     "linked. They are net of fees and include income.",
     "The benchmark is the account's own targets (each sleeve's model, blend or custom allocation, with the "
     "account's restrictions), rebalanced daily and weighted by the sleeves' values; unmanaged sleeves are their "
-    "own benchmark.",
+    "own benchmark. It is a price return (without dividends), so part of a positive difference is income.",
     "The money-weighted return is the internal rate of return of the account's flows (Act/365F); it is a rate "
     "over the period shown, annualised only when the row says so.",
     "Returns over a year or more are annualised only where marked; shorter ones never are.",
