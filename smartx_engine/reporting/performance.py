@@ -5,7 +5,8 @@ the end of the day, net of fees), against the benchmark (the targets' own return
 the Modified Dietz return of the period; the money-weighted return (XIRR, with no solution and
 multiple roots reported as such); the linked returns of every calendar month, quarter and year
 the period touches (partial ones marked). The period starts at the scope's inception (its first
-transaction) unless told otherwise. Returns over a year or more are annualised only when asked.
+transaction), or the first day every security it held has a price if that is later, unless told
+otherwise. Returns over a year or more are annualised only when asked.
 """
 
 from __future__ import annotations
@@ -140,10 +141,15 @@ def first_priced(store: Store, scope: Scope) -> dt.date | None:
 def performance(store: Store, scope: Scope, *, start: dt.date | None = None, end: dt.date,
                 annualize: bool = False) -> Performance:
     """The performance of ``scope`` from ``start`` (default: its inception) to ``end``."""
-    first = inception(store, scope)
-    start = start or first
-    if start is None:
+    first, priced = inception(store, scope), first_priced(store, scope)
+    if start is None and first is None:
         raise DataError(f"{scope.label} has no transactions, so no inception: give the start of the period")
+    if priced and (start or first) < priced:
+        if start is not None:
+            raise DataError(f"{scope.label} held securities before their first close: its history can start on "
+                            f"{priced} at the earliest (give --start {priced} or later, or add the price history)")
+        start = priced  # since inception, as far as the prices go
+    start = start or first
     history = build_history(store, start, end, sleeve_ids=scope.sleeve_ids(store))
     rows = scope.rows(history)
     opening = int(history.opening_cents[rows].sum())

@@ -99,3 +99,9 @@ def test_a_history_starts_once_every_security_held_has_a_close(history_store):
     history_store.db.execute("insert into lots (lot_id, account_id, sleeve_id, symbol, quantity_e6, cost_basis_cents,"
                              " acquired) values ('L-OLD', 'A-1', 'A-1-CORE', 'AAA', 1000000, 9000, '2025-06-01')")
     assert first_priced(history_store, Scope("household", "HH-ABEL")) == D(2026, 1, 3)  # AAA's first close + 1
+    history_store.db.execute("insert into transactions values ('X-0', 'A-1', 'A-1-CORE', '2025-06-01', 'buy', 'AAA',"
+                             " 1000000, 90000000, -9000, null)")
+    p = performance(history_store, Scope("account", "A-1"), end=D(2026, 1, 31))
+    assert (p.inception, p.start) == (D(2025, 6, 1), D(2026, 1, 3))  # as far back as the prices go
+    with pytest.raises(DataError, match="can start on 2026-01-03 at the earliest"):
+        performance(history_store, Scope("account", "A-1"), start=D(2025, 12, 1), end=D(2026, 1, 31))
