@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from ..dsl.policyset import PolicySet
-from ..errors import SmartxError
+from ..errors import ExecutorError
 from ..rebalance.runs import Progress, RunInputs, RunResult, compute
 
 
@@ -21,7 +21,7 @@ class LocalExecutor:
 
     def with_options(self, **options: Any) -> LocalExecutor:
         if given := sorted(k for k, v in options.items() if v is not None):
-            raise SmartxError(f"the local executor takes no options (given: {', '.join(given)})")
+            raise ExecutorError(f"the local executor takes no options (given: {', '.join(given)})")
         return self
 
     def run(self, inputs: RunInputs, policies: PolicySet, *, progress: Progress | None = None) -> RunResult:
