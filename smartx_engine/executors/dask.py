@@ -10,8 +10,9 @@ stored by the caller in one transaction, so a run is stored whole or not at all.
 Each part's task has a key made of its data's content hash and the policies' texts: submitting a
 part twice (a retry) names the same task, and each part's result is taken once, so a retried task
 cannot duplicate proposals. When a worker dies mid-run, Dask runs its tasks again on the others;
-a part whose scattered data died with the worker is scattered again and resubmitted under the
-same key (up to ``attempts`` times in all).
+a part whose scattered data died with the worker (Dask cannot recompute scattered data) is
+scattered again under a new key and resubmitted (up to ``attempts`` submissions in all); a part's
+result is still taken once.
 
 Dask is imported only when a run starts, so the command line stays quick to load.
 """
@@ -123,7 +124,7 @@ class DaskExecutor:
                 results.setdefault(i, future.result())  # once per part, whatever ran twice
                 report(what, len(results), len(parts))
             elif future.status == "cancelled" and attempts[i] < self.attempts:  # its scattered data was lost
-                submit(i, client.scatter(parts[i], hash=True))
+                submit(i, client.scatter(parts[i], hash=False))  # a new key: the client remembers the lost one
             else:
                 self._failed(future, i)
         if sorted(results) != list(range(len(parts))):
