@@ -59,7 +59,8 @@ class DaskExecutor:
     def with_options(self, **options: Any) -> DaskExecutor:
         given = {k: v for k, v in options.items() if v is not None}
         if unknown := sorted(set(given) - set(self.options)):
-            raise ExecutorError(f"the dask executor takes no {', '.join(unknown)} (it takes: {', '.join(self.options)})")
+            raise ExecutorError(f"the dask executor takes no {', '.join(unknown)} "
+                                f"(it takes: {', '.join(self.options)})")
         if "scheduler" in given and "workers" in given:
             raise ExecutorError("give --scheduler (a running cluster) or --workers (a local one), not both")
         if given.get("workers") is not None and given["workers"] < 1:
@@ -89,7 +90,7 @@ class DaskExecutor:
                     "`dask scheduler` and workers with `dask worker ADDRESS`, or leave out --scheduler to start "
                     "workers on this machine") from None
         cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+                               host="127.0.0.1", dashboard_address=":0")
         try:
             return Client(cluster, set_as_default=False), cluster
         except BaseException:

@@ -37,8 +37,8 @@ def books(draw) -> tuple[Book, np.ndarray]:
     symbols = ["AAA", "BBB", "CCC", "DDD"]
     accounts = [(f"A{i:03d}", "taxable", "schwab", f"H{int(h):02d}", 0.3, 0.15)
                 for i, h in enumerate(rng.integers(0, n_households, n_accounts))]
-    sleeves = [(f"S{int(rng.integers(0, 10**6)):06d}-{i}", accounts[int(rng.integers(0, n_accounts))][0], "M", None, 0.0)
-               for i in range(n_sleeves)]
+    sleeves = [(f"S{int(rng.integers(0, 10**6)):06d}-{i}", accounts[int(rng.integers(0, n_accounts))][0], "M", None,
+                0.0) for i in range(n_sleeves)]
     positions = [(s[0], sym, 10.0, 100.0) for s in sleeves for sym in symbols if rng.random() < rng.random()]
     book = Book.assemble(as_of=AS_OF, securities=[(s, "us_equity", 10.0) for s in symbols], accounts=accounts,
                          sleeves=sleeves, models={"M": {"AAA": 0.5, "$CASH": 0.5}}, positions=positions, lots=[])
