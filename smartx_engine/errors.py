@@ -49,6 +49,10 @@ class PluginError(SmartxError):
     """A plugin failed to load, broke the hook contract, or clashed with another plugin."""
 
 
+class ExecutorError(SmartxError):
+    """A batch executor cannot run: an unreachable cluster, options it does not take, workers that keep dying."""
+
+
 class TargetError(SmartxError):
     """A sleeve's target cannot be built: a bad blend or allocation, or restrictions that leave nothing."""
 

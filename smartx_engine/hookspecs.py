@@ -112,7 +112,13 @@ def register_policy_functions(register: Register) -> None:
 def register_executors(register: Register) -> None:
     """Register batch executors for ``smartx rebalance --executor NAME`` (``local``, ``dask``).
 
-    Call ``register(executor)`` once per executor. Returns nothing.
+    Call ``register(executor)`` once per executor, a :class:`smartx_engine.executors.Executor`:
+    ``executor.name`` is its ``--executor``; ``options`` the names of the options it takes (each
+    the CLI flag ``--NAME``), which ``with_options(**options)`` applies, returning a configured
+    executor (an ``ExecutorError`` for options it cannot use); ``run(inputs, policies, progress=)``
+    computes a run's :class:`RunResult` from its :class:`RunInputs` without the store (the caller
+    stores it in one transaction) and must equal what ``local`` computes. Registering must not
+    start a cluster or import heavy libraries: do that in ``run``. Returns nothing.
     """
 
 

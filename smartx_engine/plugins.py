@@ -19,7 +19,8 @@ from . import hookspecs
 from .errors import NotFoundError, PluginError, did_you_mean
 
 ENTRY_POINT_GROUP = "smartx"
-DEFAULT_PLUGINS = ("smartx_engine.builtin.csv_book", "smartx_engine.builtin.client_report")
+DEFAULT_PLUGINS = ("smartx_engine.builtin.csv_book", "smartx_engine.builtin.client_report",
+                   "smartx_engine.builtin.executors")
 
 pm = pluggy.PluginManager("smartx")
 pm.add_hookspecs(hookspecs)

@@ -160,7 +160,8 @@ def test_smartx_load_plugins_restricts_what_loads(sites):
     assert "smartx_engine.builtin.csv_book" in names  # built-ins always load
     none = {p["name"] for p in json.loads(run_smartx("plugins", "list", "--json",
                                                      env=with_sites(sites, "acme", SMARTX_LOAD_PLUGINS="")).stdout)}
-    assert none == {"smartx_engine.builtin.csv_book", "smartx_engine.builtin.client_report"}
+    assert none == {"smartx_engine.builtin.csv_book", "smartx_engine.builtin.client_report",
+                    "smartx_engine.builtin.executors"}
 
 
 def test_smartx_load_plugins_naming_a_missing_plugin_is_an_error():

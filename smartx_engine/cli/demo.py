@@ -182,6 +182,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
                f"  smartx --db {db_path} tax lots --account {household.taxable_account} --as-of {firm.as_of} --json\n"
                f"  smartx --db {db_path} rebalance --household {household.household_id} --as-of {firm.as_of} "
                f"--dry-run --json\n"
+               f"  smartx --db {db_path} rebalance --all --as-of {firm.as_of} --dry-run --executor dask --workers 2\n"
                f"  smartx --db {db_path} transition {household.growth_sleeve} --to-model {model_id} "
                f"--as-of {firm.as_of} --dry-run\n"
                f"  smartx --db {db_path} report performance {REPORTED_ACCOUNT} --start 2025-01-01 --end {firm.as_of} "

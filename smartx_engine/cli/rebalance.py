@@ -15,6 +15,7 @@ from ..fixedpoint import PRICE, QUANTITY, round_money
 from ..rebalance.monitor import ISSUES, monitor
 from ..rebalance.monitor import as_json as monitor_json
 from ..rebalance.review import approved_netting, decide, edit, stored_trades
+from ..executors import Executor, executors
 from ..rebalance.runs import RunResult, rebalance
 from . import Env, cli, pass_env
 from .output import emit, json_option, jsonable, money, print_table, quantity
@@ -80,11 +81,19 @@ def print_trades(title: str, trades: list[dict[str, Any]]) -> None:
               help="Raise AMOUNT USD for a withdrawal, across the account's sleeves pro rata to their values.")
 @click.option("--invest-cash", is_flag=True, help="Invest the cash of the sleeves in scope (a deposit): buys only.")
 @click.option("--dry-run", is_flag=True, help="Show the trades without storing a run.")
+@click.option("--executor", "executor_name", default="local", show_default=True, metavar="NAME",
+              help="Where the run is computed: local (this process) or dask (split by household over a Dask "
+                   "cluster); plugins may add others.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="dask: the running Dask scheduler to compute on (start one with `dask scheduler`).")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="dask: start N local worker processes for the run (default: one per core).")
 @json_option
 @pass_env
 def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, household: str | None,
                       everything: bool, as_of: dt.datetime | None, raise_cash: tuple[str, Decimal] | None,
-                      invest_cash: bool, dry_run: bool, as_json: bool) -> None:
+                      invest_cash: bool, dry_run: bool, executor_name: str, scheduler: str | None,
+                      workers: int | None, as_json: bool) -> None:
     """Propose the trades that bring triggered sleeves back to target, with their reasons.
 
     Every sleeve in scope is evaluated under its policy; those that triggered (and were not
@@ -97,19 +106,28 @@ def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, h
     so that its share is left in cash. --invest-cash buys toward target with a sleeve's cash
     above its floor, and sells nothing.
 
+    The run is computed by an executor: `local` (the default) evaluates the whole book in this
+    process; `dask` splits it by household (a household's accounts are never split, so wash sales
+    and gain budgets see all they must) and computes the parts on a Dask cluster: one it starts on
+    this machine (--workers N) or a running one (--scheduler tcp://HOST:PORT). Both give the same
+    proposals, stored in one transaction once every part is back.
+
     \b
     Examples:
       smartx rebalance --all --dry-run
       smartx rebalance --account SCH-1001 --as-of 2026-11-20 --json
       smartx rebalance --raise-cash SCH-1001 25000
       smartx rebalance --sleeve SCH-1001-CORE --invest-cash
+      smartx rebalance --all --executor dask --workers 4
+      smartx rebalance --all --executor dask --scheduler tcp://10.0.0.5:8786
     """
     if not (sleeves or account or household or everything or raise_cash):
         raise click.UsageError("say which sleeves: --all, --sleeve ID, --account ID or --household ID")
+    executor = _executor(executor_name, scheduler=scheduler, workers=workers)
     with progress_bar() as report:
         result = rebalance(env.store(), load_rules(env.rules_dir), as_of.date() if as_of else dt.date.today(),
                            sleeves=sleeves, account=account, household=household, raise_cash=raise_cash,
-                           invest=invest_cash, dry_run=dry_run, progress=report)
+                           invest=invest_cash, dry_run=dry_run, progress=report, executor=executor)
     trades = run_trades_json(result)
     for sleeve_id, problem in result.problems.items():
         click.secho(f"warning: sleeve {sleeve_id} {problem}; it was not rebalanced", fg="yellow", err=True)
@@ -125,6 +143,18 @@ def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, h
                    + (f"; review with `smartx trades list --run {result.run_id}`" if result.run_id else ""))
 
     emit(as_json, trades, human)
+
+
+def _executor(name: str, **options: Any) -> Executor:
+    """The executor named by --executor, with the options given to it (a usage error for one it does not take)."""
+    executor = next(iter(executors(name).values()))  # NotFoundError, with a did-you-mean, for an unknown name
+    given = sorted(option for option, value in options.items() if value is not None)
+    if stray := [option for option in given if option not in executor.options]:
+        flags = ", ".join(f"--{option}" for option in stray)
+        takes = ", ".join(f"--{option}" for option in executor.options) or "no options"
+        raise click.UsageError(f"{flags} does not apply to the {name} executor (it takes {takes}); "
+                               f"use --executor dask to compute on a Dask cluster")
+    return executor.with_options(**{option: options[option] for option in given})
 
 
 @cli.group(name="trades")

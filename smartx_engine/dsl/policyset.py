@@ -60,6 +60,11 @@ class PolicySet:
         return tuple(sorted(self.compiled))
 
     @property
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """The (path, text) of every policy file: what :func:`load_sources` compiles again."""
+        return tuple((f.path, f.source) for f in self.files)
+
+    @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.checked.diagnostics if d.severity == "warning"]
 
@@ -143,7 +148,16 @@ def load(paths: Sequence[Path]) -> PolicySet:
 
     Compiled once per content: loading the same sources again returns the cached set.
     """
-    sources = tuple((str(path), parse_file(path).source) for path in paths)
+    return load_sources(tuple((str(path), parse_file(path).source) for path in paths))
+
+
+def load_sources(sources: Sequence[tuple[str, str]]) -> PolicySet:
+    """Check and compile policies given as (path, text) pairs, like :func:`load` (and sharing its cache).
+
+    How a policy set travels to another process (a Dask worker): as its :attr:`PolicySet.sources`,
+    compiled again there once per content (compiled policies hold closures, which do not pickle).
+    """
+    sources = tuple((str(path), text) for path, text in sources)
     functions = policy_functions()
     key = (sources, tuple(sorted(functions.items(), key=lambda item: item[0])))
     if key not in _COMPILED:

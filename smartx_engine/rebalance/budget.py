@@ -127,6 +127,13 @@ def apply_budgets(staged: Sequence[Staged], budgets: dict[str, Decimal], realize
     ``budgets``: the yearly budget of each (taxable) account that has one; ``realized``: its net
     realised gain so far this year. A trade cut to nothing is dropped.
     """
+    return [s for _, s in budgeted_indexed(staged, budgets, realized, rates, cash_of)]
+
+
+def budgeted_indexed(staged: Sequence[Staged], budgets: dict[str, Decimal], realized: dict[str, Decimal],
+                     rates: dict[str, tuple[Decimal, Decimal]], cash_of: Callable[[str], SleeveCash]
+                     ) -> list[tuple[int, Staged]]:
+    """:func:`apply_budgets`, each proposal kept with its index in ``staged`` (the order keys of a run follow it)."""
     result = list(staged)
     cut_sleeves: set[str] = set()
     for account_id, budget in budgets.items():
@@ -153,4 +160,4 @@ def apply_budgets(staged: Sequence[Staged], budgets: dict[str, Decimal], realize
                 note = "gain budget: bought less, the sells that fund it were cut"
                 result[i] = (attrs.evolve(trade, quantity=quantity.quantize(QUANTITY.unit), reasons=(*trade.reasons, note))
                              if quantity else None, [], None)
-    return [s for s in result if s[0] is not None]
+    return [(i, s) for i, s in enumerate(result) if s[0] is not None]

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -20,13 +20,13 @@ from ..book import Book, tax_treatment_codes
 from ..domain import Side, Trade
 from ..dsl.compile import PolicyEvaluation
 from ..dsl.frame import Frame
-from ..dsl.policyset import BookEvaluation, PolicySet
+from ..dsl.policyset import BookEvaluation, PolicySet, Resolution
 from ..fixedpoint import PRICE, QUANTITY, round_money
 from ..plugins import call_event
 from ..store import Store
 from ..targets import restrictions
 from .cash import cash_events, shortfalls
-from .budget import SellContext, SleeveCash, Staged, apply_budgets, relief_for
+from .budget import SellContext, SleeveCash, Staged, budgeted_indexed, relief_for
 from .details import account_rates, reasons, relieved_lots, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
@@ -34,6 +34,9 @@ from ..tax.relief import OpenLot, Relief
 from .generate import Blocks, CashEvents, generate_trades
 from .harvest import Harvest, SwapBack, harvests, swap_backs
 from .netting import net
+
+if TYPE_CHECKING:
+    from ..executors import Executor
 
 
 @attrs.frozen
@@ -81,10 +84,54 @@ def _scope_mask(book: Book, store: Store, sleeves: Sequence[str], account: str |
 Progress = Callable[[str, int, int], None]
 
 
+@attrs.frozen(eq=False)
+class RunInputs:
+    """Everything a run reads from the store, read once: a store-free value that pickles (columns, dicts).
+
+    :func:`compute` turns it into a :class:`RunResult` without touching the store, so an executor may
+    compute it here, or split it by household (:func:`smartx_engine.executors.partition.partitions`)
+    and compute the parts elsewhere. Per-account and per-household fields hold what the book's
+    sleeves need; a partition holds only its own households' share of each.
+    """
+
+    book: Book
+    in_scope: np.ndarray                  # bool per sleeve of ``book``: the run proposes for it
+    book_digest: str                      # of the whole firm's book (a partition keeps its whole's)
+    recent: RecentTrading                 # the households' recent loss sales and purchases (wash sales)
+    prices: dict[str, Decimal]            # symbol -> current price, every security
+    versions: dict[str, str]              # model id -> the version in force on ``as_of``
+    restricted: frozenset[tuple[str, str]]  # (account, symbol): never bought (its restrictions)
+    harvested_days: dict[tuple[str, str], list[dt.date]]  # (sleeve, symbol) -> loss sales of the year
+    realized: dict[str, Decimal]          # account -> net gain realised this year (accounts with a gain budget)
+    withdrawal: tuple[str, Decimal] | None = None  # (account, USD) to raise
+    invest: bool = False
+    harvest_only: bool = False
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.book.as_of
+
+
+def read_inputs(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Sequence[str] = (),
+                account: str | None = None, household: str | None = None,
+                raise_cash: tuple[str, Decimal] | None = None, invest: bool = False,
+                harvest_only: bool = False) -> RunInputs:
+    """Read what a run of ``rebalance`` (same arguments) needs from the store: the only step that does."""
+    book = Book.from_store(store, as_of)
+    in_scope = _scope_mask(book, store, sleeves, account or (raise_cash[0] if raise_cash else None), household)
+    budgeted = _budgets(book, policies.resolve(book), policies, in_scope)
+    return RunInputs(
+        book=book, in_scope=in_scope, book_digest=book.digest(), recent=_recent_trading(store, policies, as_of),
+        prices=store.prices(), versions=store.latest_model_versions(as_of),
+        restricted=frozenset((a, r.symbol) for a, rows in restrictions(store).items() for r in rows),
+        harvested_days=_harvested_days(store, as_of), realized=net_realized(store, list(budgeted), as_of),
+        withdrawal=raise_cash, invest=invest, harvest_only=harvest_only)
+
+
 def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Sequence[str] = (),
               account: str | None = None, household: str | None = None, raise_cash: tuple[str, Decimal] | None = None,
               invest: bool = False, harvest_only: bool = False, dry_run: bool = False,
-              progress: Progress | None = None) -> RunResult:
+              progress: Progress | None = None, executor: Executor | None = None) -> RunResult:
     """Propose the trades of every triggered sleeve in scope; store them unless ``dry_run``.
 
     Sleeves in scope that do not rebalance harvest the losses their policy marks first
@@ -92,104 +139,151 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     ``raise_cash`` (account id, USD) raises a withdrawal across that account's sleeves; ``invest``
     invests the cash of every sleeve in scope, buying only. Gain budgets then trim the sells
     (:mod:`.budget`).
+
+    The run reads the store (:func:`read_inputs`), has ``executor`` compute it (default: the
+    ``local`` executor, in this process; see :mod:`smartx_engine.executors`), then stores the whole
+    run in one transaction (:func:`record_run`).
     """
     report = progress or (lambda *_: None)
     report("loading the book", 0, 1)
-    book = Book.from_store(store, as_of)
-    in_scope = _scope_mask(book, store, sleeves, account or (raise_cash[0] if raise_cash else None), household)
-    report("evaluating the policies", 0, 1)
-    evaluation = policies.evaluate(book)
-    run = _Run(store, book, as_of, in_scope, cash_events(book, evaluation, in_scope, withdrawal=raise_cash,
-                                                         invest=invest), _recent_trading(store, policies, as_of))
-    harvested, swapped = run.harvests(evaluation, harvest_only)
-    run.blocks = Blocks.of(book, run.blocked, run.restricted)  # with this run's harvests
-    for result, pair in [*harvested, *swapped]:
-        run.stage_pair(result, pair)
-    for done, (name, result) in enumerate(() if harvest_only else evaluation.evaluations.items()):
-        report(f"proposing trades ({name})", done, len(evaluation.evaluations))
-        run.stage_rebalance(result)
-    budgets = _budgets(book, evaluation, in_scope)
-    rates = {str(a): (Decimal(repr(float(st))), Decimal(repr(float(lt))))
-             for a, st, lt in zip(book.account_ids, book.account_st_rate, book.account_lt_rate)}
-    budgeted = apply_budgets([s for s, _ in run.staged], budgets, net_realized(store, list(budgets), as_of), rates,
-                             _sleeve_cash(book, evaluation, run.events))
-    version_of = {t.sleeve_id: v for (t, _, _), v in run.staged}
-    proposed = [ProposedTrade(t, tuple(r.as_json() for r in reliefs), version_of[t.sleeve_id])
-                for t, reliefs, _ in budgeted]
-    problems = {str(book.sleeve_ids[i]): p for i, p in evaluation.resolution.problems.items() if in_scope[i]}
-    used = sorted({evaluation.resolution.names[c] for c in evaluation.resolution.policy_of[in_scope] if c >= 0})
-    result = RunResult(None, as_of, book.digest(), {n: policies.digests[n] for n in used},
-                       int(in_scope.sum()), run.triggered, problems, tuple(with_crossings(proposed)),
-                       harvests=tuple(h for _, h in harvested),
-                       shortfalls=shortfalls(book, run.events, run.cash_after),
-                       settled={str(book.sleeve_ids[s]): run.version(s) for s in sorted(run.settled)})
+    inputs = read_inputs(store, policies, as_of, sleeves=sleeves, account=account, household=household,
+                         raise_cash=raise_cash, invest=invest, harvest_only=harvest_only)
+    if executor is None:
+        from ..executors.local import LocalExecutor
+        executor = LocalExecutor()
+    result = executor.run(inputs, policies, progress=report)
     if dry_run:
         return result
     report("storing the proposals", 0, 1)
     return record_run(store, result)
 
 
+def compute(inputs: RunInputs, policies: PolicySet, progress: Progress | None = None) -> RunResult:
+    """The run's result from its inputs alone (no store): what ``rebalance`` proposes and stores."""
+    return computed(inputs, policies, progress).result
+
+
+#: the order of a proposal in a run: (step, policy, sleeve id, position); see :class:`Computed`
+OrderKey = tuple[int, str, str, int]
+
+
+@attrs.frozen
+class Computed:
+    """A run's result with the order key of each of its trades, harvests and problems.
+
+    A run lists the harvests' sells and buys first (step 0, policy by policy, sleeve by sleeve),
+    then the swap backs (1), then the rebalances (2); the problems of sleeves that name an unknown
+    policy before those of sleeves no policy (or several) selects. The keys are increasing in a
+    run, and one sleeve's items all come from the partition of its household, so sorting the items
+    of several partitions by key gives the order of the whole book's run.
+    """
+
+    result: RunResult
+    trade_keys: tuple[OrderKey, ...]
+    harvest_keys: tuple[OrderKey, ...]
+    problem_keys: tuple[tuple[int, str], ...]
+
+
+def computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None = None) -> Computed:
+    """:func:`compute`, with the order keys that merging partitions needs."""
+    report = progress or (lambda *_: None)
+    book, as_of, in_scope = inputs.book, inputs.as_of, inputs.in_scope
+    report("evaluating the policies", 0, 1)
+    evaluation = policies.evaluate(book)
+    run = _Run(inputs, cash_events(book, evaluation, in_scope, withdrawal=inputs.withdrawal, invest=inputs.invest))
+    harvested, swapped = run.harvests(evaluation, inputs.harvest_only)
+    run.blocks = Blocks.of(book, run.blocked, inputs.restricted)  # with this run's harvests
+    for step, pairs in enumerate([harvested, swapped]):
+        for name, result, pair in pairs:
+            run.stage_pair(name, result, pair, step)
+    for done, (name, result) in enumerate(() if inputs.harvest_only else evaluation.evaluations.items()):
+        report(f"proposing trades ({name})", done, len(evaluation.evaluations))
+        run.stage_rebalance(name, result)
+    budgets = _budgets(book, evaluation.resolution, policies, in_scope)
+    rates = {str(a): (Decimal(repr(float(st))), Decimal(repr(float(lt))))
+             for a, st, lt in zip(book.account_ids, book.account_st_rate, book.account_lt_rate)}
+    budgeted = budgeted_indexed([s for s, _, _ in run.staged], budgets,
+                                {a: inputs.realized[a] for a in budgets if a in inputs.realized}, rates,
+                                _sleeve_cash(book, evaluation, run.events))
+    proposed = [ProposedTrade(t, tuple(r.as_json() for r in reliefs), run.staged[i][1])
+                for i, (t, reliefs, _) in budgeted]
+    resolution = evaluation.resolution
+    problems = sorted((0 if resolution.assigned[i] else 1, str(book.sleeve_ids[i]), p)
+                      for i, p in resolution.problems.items() if in_scope[i])
+    used = sorted({resolution.names[c] for c in resolution.policy_of[in_scope] if c >= 0})
+    result = RunResult(None, as_of, inputs.book_digest, {n: policies.digests[n] for n in used},
+                       int(in_scope.sum()), run.triggered, {s: p for _, s, p in problems},
+                       tuple(with_crossings(proposed)),
+                       harvests=tuple(h for _, _, h in harvested),
+                       shortfalls=shortfalls(book, run.events, run.cash_after),
+                       settled={str(book.sleeve_ids[s]): run.version(s) for s in sorted(run.settled)})
+    return Computed(result, tuple(run.staged[i][2] for i, _ in budgeted), tuple(run.harvest_keys),
+                    tuple((k, s) for k, s, _ in problems))
+
+
 @attrs.define
 class _Run:
-    """A run in the making: its inputs, and the trades staged so far (each with its sleeve's model version)."""
+    """A run in the making: its inputs, and the trades staged so far (each with its sleeve's model
+    version and its order key)."""
 
-    store: Store
-    book: Book
-    as_of: dt.date
-    in_scope: np.ndarray
+    inputs: RunInputs
     events: CashEvents
-    recent: RecentTrading
-    prices: dict[str, Decimal] = attrs.field(init=False)
-    versions: dict[str, str] = attrs.field(init=False)
     blocked: set[tuple[str, str]] = attrs.field(init=False)
-    restricted: set[tuple[str, str]] = attrs.field(init=False)  # (account, symbol): never bought (its restrictions)
     blocks: Blocks = attrs.field(factory=Blocks.none)
-    staged: list[tuple[Staged, str | None]] = attrs.field(factory=list)
+    staged: list[tuple[Staged, str | None, OrderKey]] = attrs.field(factory=list)
+    harvest_keys: list[OrderKey] = attrs.field(factory=list)
     triggered: int = 0
     settled: set[int] = attrs.field(factory=set)
     cash_after: np.ndarray = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self.prices = self.store.prices()
-        self.versions = self.store.latest_model_versions(self.as_of)
-        self.blocked = {(h, s) for h, symbols in self.recent.blocked.items() for s in symbols}
-        self.restricted = {(a, r.symbol) for a, rows in restrictions(self.store).items() for r in rows}
-        self.cash_after = self.book.sleeve_cash.copy()
+        self.blocked = {(h, s) for h, symbols in self.inputs.recent.blocked.items() for s in symbols}
+        self.cash_after = self.inputs.book.sleeve_cash.copy()
+
+    @property
+    def book(self) -> Book:
+        return self.inputs.book
 
     def version(self, sleeve: int) -> str | None:
         """The version of the sleeve's model in force on the run's date (what its trades rebalance it to)."""
         code = self.book.sleeve_model[sleeve]
-        return None if code < 0 else self.versions.get(str(self.book.models[code]))
+        return None if code < 0 else self.inputs.versions.get(str(self.book.models[code]))
+
+    def key(self, step: int, policy: str, sleeve_id: str) -> OrderKey:
+        return step, policy, sleeve_id, len(self.staged)
 
     def harvests(self, evaluation: BookEvaluation, harvest_only: bool) -> tuple[list, list]:
         """The harvests, then the swap backs (of sleeves that do not harvest), of the sleeves in scope
         that do not rebalance (all of them with ``harvest_only``); each harvest blocks its security."""
-        def idle(result: PolicyEvaluation) -> np.ndarray:
-            return self.in_scope[result.sleeves] & ~result.skip & (harvest_only | ~result.triggered)
+        inputs = self.inputs
 
-        harvested = [(result, harvest) for result in evaluation.evaluations.values()
-                     for harvest in harvests(result, idle(result), self.recent, self.blocked, self.prices, self.as_of,
-                                             self.restricted)]
-        harvesting = [int(r.sleeves[h.sleeve]) for r, h in harvested]
-        losses = _harvested_days(self.store, self.as_of)
-        swapped = [(result, swap) for result in evaluation.evaluations.values()
-                   for swap in swap_backs(result, idle(result) & ~np.isin(result.sleeves, harvesting), losses,
-                                          self.blocked, self.prices, self.as_of, self.recent.window_days,
-                                          self.restricted)]
+        def idle(result: PolicyEvaluation) -> np.ndarray:
+            return inputs.in_scope[result.sleeves] & ~result.skip & (harvest_only | ~result.triggered)
+
+        harvested = [(name, result, harvest) for name, result in evaluation.evaluations.items()
+                     for harvest in harvests(result, idle(result), inputs.recent, self.blocked, inputs.prices,
+                                             inputs.as_of, inputs.restricted)]
+        self.harvest_keys = [(0, name, h.sell.sleeve_id, i) for i, (name, _, h) in enumerate(harvested)]
+        harvesting = [int(r.sleeves[h.sleeve]) for _, r, h in harvested]
+        swapped = [(name, result, swap) for name, result in evaluation.evaluations.items()
+                   for swap in swap_backs(result, idle(result) & ~np.isin(result.sleeves, harvesting),
+                                          inputs.harvested_days, self.blocked, inputs.prices, inputs.as_of,
+                                          inputs.recent.window_days, inputs.restricted)]
         return harvested, swapped
 
-    def stage_pair(self, result: PolicyEvaluation, pair: Harvest | SwapBack) -> None:
+    def stage_pair(self, name: str, result: PolicyEvaluation, pair: Harvest | SwapBack, step: int) -> None:
         """A sell of named lots and the buy its proceeds pay for."""
         version = self.version(int(result.sleeves[pair.sleeve]))
         lots = tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in pair.lots)
-        context = SellContext(lots, relief_for("FIFO", (Decimal(0), Decimal(0)), pair.sell.est_price, self.as_of),
-                              Decimal(1))
-        self.staged += [((pair.sell, list(pair.lots), context), version), ((pair.buy, [], None), version)]
+        context = SellContext(lots, relief_for("FIFO", (Decimal(0), Decimal(0)), pair.sell.est_price,
+                                               self.inputs.as_of), Decimal(1))
+        for staged in [(pair.sell, list(pair.lots), context), (pair.buy, [], None)]:
+            self.staged.append((staged, version, self.key(step, name, pair.sell.sleeve_id)))
 
-    def stage_rebalance(self, result: PolicyEvaluation) -> None:
+    def stage_rebalance(self, name: str, result: PolicyEvaluation) -> None:
         """The trades of one policy's triggered sleeves in scope, with their reasons and lots."""
-        book, as_of = self.book, self.as_of
-        chosen = self.in_scope[result.sleeves]
+        book, as_of, prices = self.book, self.inputs.as_of, self.inputs.prices
+        chosen = self.inputs.in_scope[result.sleeves]
         self.triggered += int((result.triggered & chosen).sum())
         trades = generate_trades(result, self.events.take(result.sleeves), self.blocks)
         local_book = trades.evaluation.book  # with the holdings substitutes need
@@ -207,14 +301,14 @@ class _Run:
                 trade_id="T-PENDING", run_id="R-PENDING", account_id=str(book.account_ids[book.sleeve_account[sleeve]]),
                 sleeve_id=str(book.sleeve_ids[sleeve]), symbol=symbol, side=Side.BUY if trades.side[row] > 0 else Side.SELL,
                 quantity=Decimal(repr(float(trades.quantity[row]))).quantize(QUANTITY.unit),
-                est_price=self.prices[symbol], reasons=tuple(why[row]),
+                est_price=prices[symbol], reasons=tuple(why[row]),
             )
             reliefs = relieved_lots(trades, row, as_of)
             context = None if trade.side == Side.BUY else SellContext(
                 tuple(sale_lots(trades, row)),
                 relief_for(settings.lot_method, account_rates(trades, row), trade.est_price, as_of), settings.share_step)
-            self.staged.append(((_with_wash_warning(trade, reliefs, self.recent), reliefs, context),
-                                self.version(sleeve)))
+            self.staged.append(((_with_wash_warning(trade, reliefs, self.inputs.recent), reliefs, context),
+                                self.version(sleeve), self.key(2, name, trade.sleeve_id)))
 
 
 def _recent_trading(store: Store, policies: PolicySet, as_of: dt.date) -> RecentTrading:
@@ -224,16 +318,16 @@ def _recent_trading(store: Store, policies: PolicySet, as_of: dt.date) -> Recent
                           window_days=max((s.wash_sale_days for s in settings), default=30))
 
 
-def _budgets(book: Book, evaluation: BookEvaluation, in_scope: np.ndarray) -> dict[str, Decimal]:
+def _budgets(book: Book, resolution: Resolution, policies: PolicySet, in_scope: np.ndarray) -> dict[str, Decimal]:
     """Each taxable account's yearly gain budget: the smallest of its sleeves' policies in scope."""
     treatment, names = tax_treatment_codes(book)
     taxable = names[treatment[book.sleeve_account]] == "taxable"
     budgets: dict[str, Decimal] = {}
-    for result in evaluation.evaluations.values():
-        budget = result.policy.settings.gain_budget
+    for code, name in enumerate(resolution.names):
+        budget = policies.compiled[name].settings.gain_budget
         if budget is None:
             continue
-        sleeves = result.sleeves[in_scope[result.sleeves] & taxable[result.sleeves]]
+        sleeves = np.flatnonzero((resolution.policy_of == code) & in_scope & taxable)
         for account_id in np.unique(book.account_ids[book.sleeve_account[sleeves]]):
             budgets[str(account_id)] = min(budgets.get(str(account_id), budget), budget)
     return budgets
