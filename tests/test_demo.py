@@ -63,6 +63,11 @@ def test_demo_syncs_models_from_the_managers_blends_and_realigns_on_a_revision(d
     assert not any(key.startswith("SMARTX_MODELS_") for key in os.environ)
 
 
+def test_demo_computes_the_same_run_on_a_dask_cluster(demo):
+    output, _ = demo
+    assert "The same run on a Dask cluster" in output and "the same proposals: yes" in output
+
+
 def test_demo_syncs_trades_and_reconciles_at_both_custodians(demo):
     output, directory = demo
     for section in ("Start the custodians' loopback sandboxes", "Sync positions, lots, cash and transactions",

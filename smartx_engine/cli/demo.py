@@ -18,9 +18,12 @@ from ..modelfeeds import FeedSandboxSession
 from ..demo.custody import custodian_sandboxes, shown
 from ..demo.managers import GRO_REVISION, manager_sandboxes
 from ..dsl import policytest
+from ..dsl.policyset import load_rules
+from ..executors import executors
 from ..importing import read_book, store_book
 from ..orders import order_rows
 from ..rebalance.review import stored_trades
+from ..rebalance.runs import rebalance as rebalance_run
 from ..store import Store
 from . import (
     Env, accounts, book, cash, cli, custodians, models, orders, policy, rebalance, report, settings, setup, sleeves,
@@ -109,6 +112,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
         ctx.invoke(rebalance.monitor_command, as_of=dt.datetime.combine(firm.as_of, dt.time()))
         _step(f"Rebalance every sleeve as of {firm.as_of}: proposed trades with their reasons")
         ctx.invoke(rebalance.rebalance_command, everything=True, as_of=dt.datetime.combine(firm.as_of, dt.time()))
+        _same_on_dask(ctx, store, firm.as_of, _step)
         proposed = stored_trades(store, status="proposed")
         if len(proposed) >= 2:
             _step("Review: approve one proposed trade, reject another")
@@ -189,6 +193,20 @@ def demo(ctx: click.Context, directory: Path) -> None:
                f"--by month --json\n"
                f"  smartx --db {db_path} report client --all --period 2026Q3 --format pdf -o {directory}/reports\n"
                f"  smartx plugins list")
+
+
+def _same_on_dask(ctx: click.Context, store: Store, as_of: dt.date, step: Callable[[str], None]) -> None:
+    """The same run computed by the dask executor on a local cluster: the same proposals as in this process."""
+    step("The same run on a Dask cluster (two local worker processes, the book split by household; "
+         "`smartx rebalance --all --executor dask --scheduler tcp://HOST:PORT` for a real one)")
+    policies = load_rules(ctx.find_object(Env).rules_dir)
+    runs = {name: rebalance_run(store, policies, as_of, dry_run=True,
+                                executor=executors(name)[name].with_options(**options))
+            for name, options in (("local", {}), ("dask", {"workers": 2}))}
+    keys = {name: [(t.trade.sleeve_id, t.trade.symbol, str(t.trade.side), t.trade.quantity) for t in run.trades]
+            for name, run in runs.items()}
+    click.echo(f"local: {len(keys['local'])} trades; dask: {len(keys['dask'])} trades; "
+               f"the same proposals: {'yes' if keys['local'] == keys['dask'] else 'NO'}")
 
 
 def _custodians_morning(ctx: click.Context, store: Store, directory: Path, as_of: dt.date,
