@@ -1,6 +1,7 @@
 """`smartx rebalance` and `smartx trades`: runs stored with their proposals, reviewed, audited."""
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +19,13 @@ def test_a_dry_run_stores_nothing(smartx, imported, rules):
     trades = json.loads(run(smartx, rules, "rebalance", "--all", "--as-of", "2026-11-20", "--dry-run", "--json").output)
     assert trades and all(t["trade_id"] is None and t["run_id"] is None for t in trades)
     assert Store.open(imported).count("runs") == 0 and Store.open(imported).count("trades") == 0
+
+
+def test_a_run_summary_says_how_long_each_phase_took(smartx, imported, rules):
+    dry = run(smartx, rules, "rebalance", "--all", "--as-of", "2026-11-20", "--dry-run").output
+    assert re.search(r"time: load \d+\.\d\d s, compute \d+\.\d\d s \(executor local\)", dry)
+    stored = run(smartx, rules, "rebalance", "--all", "--as-of", "2026-11-20").output
+    assert re.search(r"time: load [\d.]+ s, compute [\d.]+ s, store [\d.]+ s \(executor local\)", stored)
 
 
 def test_a_run_stores_its_proposals_in_the_design_shape(smartx, imported, rules):

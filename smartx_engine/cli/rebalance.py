@@ -141,8 +141,16 @@ def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, h
         click.echo(f"{result.sleeves_evaluated} sleeves evaluated, {result.sleeves_triggered} triggered, "
                    f"{len(trades)} trades proposed as of {result.as_of}"
                    + (f"; review with `smartx trades list --run {result.run_id}`" if result.run_id else ""))
+        click.echo(run_summary(result))
 
     emit(as_json, trades, human)
+
+
+def run_summary(result: RunResult) -> str:
+    """How long each phase of a run took, and where it was computed."""
+    t = result.timings
+    phases = ", ".join(f"{phase} {t[phase]:.2f} s" for phase in ("load", "compute", "store") if phase in t)
+    return f"time: {phases} (executor {t.get('executor', 'local')})"
 
 
 def _executor(name: str, **options: Any) -> Executor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,7 @@ class RunResult:
     trades: tuple[ProposedTrade, ...]
     shortfalls: dict[str, str] = attrs.field(factory=dict)  # withdrawals a sleeve could not raise in full
     settled: dict[str, str | None] = attrs.field(factory=dict)  # triggered sleeves with nothing to trade: version
+    timings: dict[str, Any] = attrs.field(factory=dict, eq=False)  # seconds per phase (load, compute, store), executor
     harvests: tuple[Harvest, ...] = ()
 
 
@@ -145,17 +147,21 @@ def rebalance(store: Store, policies: PolicySet, as_of: dt.date, *, sleeves: Seq
     run in one transaction (:func:`record_run`).
     """
     report = progress or (lambda *_: None)
+    clock = time.perf_counter()
     report("loading the book", 0, 1)
     inputs = read_inputs(store, policies, as_of, sleeves=sleeves, account=account, household=household,
                          raise_cash=raise_cash, invest=invest, harvest_only=harvest_only)
     if executor is None:
         from ..executors.local import LocalExecutor
         executor = LocalExecutor()
+    timings = {"load": time.perf_counter() - clock}
     result = executor.run(inputs, policies, progress=report)
-    if dry_run:
-        return result
-    report("storing the proposals", 0, 1)
-    return record_run(store, result)
+    timings["compute"] = time.perf_counter() - clock - timings["load"]
+    if not dry_run:
+        report("storing the proposals", 0, 1)
+        result = record_run(store, result)
+        timings["store"] = time.perf_counter() - clock - timings["load"] - timings["compute"]
+    return attrs.evolve(result, timings={**timings, "executor": executor.name})
 
 
 def compute(inputs: RunInputs, policies: PolicySet, progress: Progress | None = None) -> RunResult:
