@@ -108,7 +108,10 @@ class Book:
         for field in attrs.fields(type(self))[1:]:
             array = getattr(self, field.name)
             digest.update(field.name.encode())
-            digest.update("\0".join(map(str, array)).encode() if array.dtype == object else array.tobytes())
+            if array.dtype == object or array.dtype.kind == "U":  # text: "\0".join(map(str, array)), in pieces
+                _update_with_text(digest, array)
+            else:
+                digest.update(array.tobytes())
         return digest.hexdigest()
 
     def chunk_bounds(self, size: int) -> list[tuple[int, int, int, int, int, int]]:
@@ -286,6 +289,36 @@ class Book:
         last rebalance), holding and lot."""
         from .bookread import read_book  # the store's columns straight into numpy (it imports this module)
         return read_book(store, as_of)
+
+
+def _update_with_text(digest, array: np.ndarray, piece: int = 1 << 20) -> None:
+    """``digest.update("\0".join(map(str, array)).encode())``, a piece at a time; an ASCII ``str``
+    array (the lot ids) is joined in numpy, without a Python string per element."""
+    for start in range(0, len(array), piece):
+        part = array[start:start + piece]
+        if start:
+            digest.update(b"\0")
+        digest.update(_ascii_joined(part) if part.dtype.kind == "U" else "\0".join(map(str, part)).encode())
+
+
+def _ascii_joined(part: np.ndarray) -> bytes:
+    """``"\0".join(part).encode()`` for a ``str`` array (by numpy when it is ASCII without NUL)."""
+    try:
+        raw = part.astype("S")
+    except UnicodeEncodeError:
+        return "\0".join(map(str, part)).encode()
+    width = raw.dtype.itemsize
+    if not len(raw) or not width:
+        return "\0".join(map(str, part)).encode()
+    grid = np.zeros((len(raw), width + 1), dtype=np.uint8)
+    grid[:, :width] = raw.view(np.uint8).reshape(len(raw), width)
+    lengths = np.count_nonzero(grid, axis=1)
+    if (grid[np.arange(len(raw)), np.minimum(lengths, width)] != 0).any() or \
+            (np.cumsum(grid == 0, axis=1)[np.arange(len(raw)), np.maximum(lengths - 1, 0)] * (lengths > 0)).any():
+        return "\0".join(map(str, part)).encode()  # a NUL inside an element
+    keep = grid != 0
+    keep[np.arange(len(raw)), lengths] = True  # the separator after each element
+    return grid[keep].tobytes()[:-1]
 
 
 def tax_treatment_codes(book: Book) -> tuple[np.ndarray, np.ndarray]:

@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+import os
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -80,7 +84,7 @@ def read_book(store: Store, as_of: dt.date) -> Book:
                     " left join cash c on c.sleeve_id = s.sleeve_id order by s.sleeve_id").fetchall()
         effective = effective_targets(store, as_of)
         changes = model_changes(store, as_of)
-        lots, lot_ids, scale = _read_lots(store, securities)
+        lot_columns = _lots(store, securities, sleeves)
 
     # ------------------------------------------------------------ securities, accounts
     symbols = np.array([s[1] for s in securities], dtype=object)
@@ -144,10 +148,8 @@ def read_book(store: Store, as_of: dt.date) -> Book:
     target_values = flat_weights[at]
 
     # ------------------------------------------------------------ lots, positions, holdings
-    sleeve_rowids = np.array([s[0] for s in sleeves], dtype=np.int64)
-    security_rowids = np.array([s[0] for s in securities], dtype=np.int64)
-    lot_key, lot_day, lot_qty, lot_cost, lot_ids = _order_lots(lots, lot_ids, scale, sleeve_rowids,
-                                                                security_rowids, n_symbols)
+    lot_sleeve, lot_symbol, lot_day, lot_qty, lot_cost, lot_ids = lot_columns
+    lot_key = lot_sleeve.astype(np.int64) * n_symbols + lot_symbol
     first = np.flatnonzero(np.r_[True, lot_key[1:] != lot_key[:-1]]) if len(lot_key) else np.zeros(0, dtype=np.int64)
     held_keys = lot_key[first]
     held_qty = np.add.reduceat(lot_qty, first) if len(first) else np.zeros(0, dtype=np.int64)
@@ -210,10 +212,10 @@ def _read_lots(store: Store, securities: list[tuple]) -> tuple[np.ndarray, np.nd
 
 def _order_lots(lots: np.ndarray, lot_ids: np.ndarray, scale: int, sleeve_rowids: np.ndarray,
                 security_rowids: np.ndarray, n_symbols: int) -> tuple[np.ndarray, ...]:
-    """Lots as (holding key = sleeve x symbols + symbol, day, quantity, cost, id), ordered by (key, day, id)."""
+    """Lots as (sleeve, symbol, day, quantity, cost, id) ordered by (sleeve, symbol, day, id); ids as str."""
     if not len(lots):
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, empty, np.zeros(0, dtype=object)
+        return empty, empty, empty, empty, empty, np.zeros(0, dtype=str)
     sleeve_order = np.argsort(sleeve_rowids, kind="stable")
     security_order = np.argsort(security_rowids, kind="stable")
     sleeve = sleeve_order[np.searchsorted(sleeve_rowids, lots[:, 0] // scale, sorter=sleeve_order)]
@@ -235,4 +237,87 @@ def _order_lots(lots: np.ndarray, lot_ids: np.ndarray, scale: int, sleeve_rowids
             by_id = rows[np.argsort(ids[rows].astype(str), kind="stable")]
             order[rows] = order[by_id]
             ids[rows] = ids[by_id]
-    return key, day, lots[order, 2], lots[order, 3], ids
+    return ((key // n_symbols).astype(np.int32), (key % n_symbols).astype(np.int32), day, lots[order, 2],
+            lots[order, 3], ids.astype(str))
+
+
+# ---------------------------------------------------------------- the lots, and their snapshot beside the database
+
+#: a store with fewer lots reads them from SQLite every time (a snapshot would not pay)
+SNAPSHOT_MIN_LOTS = 1_000_000
+SNAPSHOT_FORMAT = 1
+_COLUMNS = ("lot_sleeve", "lot_symbol", "lot_day", "lot_qty", "lot_cost", "lot_ids")
+
+
+def _lots(store: Store, securities: list[tuple], sleeves: list[tuple]) -> tuple[np.ndarray, ...]:
+    """Every lot as (sleeve index, symbol index, holding-period start in days since 1970, quantity_e6,
+    cost_basis_cents, lot id), ordered by (sleeve, symbol, start, lot id); ids are a ``str`` array.
+
+    Read from the snapshot beside the database when it is that of the lots now (``book_epoch``),
+    else from SQLite (then written as the snapshot, when there are at least SNAPSHOT_MIN_LOTS lots).
+    """
+    q = store.db.conn.execute
+    epoch = q("select lots from book_epoch").fetchone()[0]
+    directory = snapshot_path(store)
+    sleeve_ids = [s[1] for s in sleeves]
+    symbols = [s[1] for s in securities]
+    if directory is not None:
+        found = _load_snapshot(directory, epoch, sleeve_ids, symbols)
+        if found is not None:
+            return found
+    lots, lot_ids, scale = _read_lots(store, securities)
+    columns = _order_lots(lots, lot_ids, scale, np.array([s[0] for s in sleeves], dtype=np.int64),
+                          np.array([s[0] for s in securities], dtype=np.int64), max(len(securities), 1))
+    del lots, lot_ids
+    if directory is not None and len(columns[0]) >= SNAPSHOT_MIN_LOTS:
+        _write_snapshot(directory, epoch, sleeve_ids, symbols, columns)
+    return columns
+
+
+def snapshot_path(store: Store) -> Path | None:
+    """Where the lots' snapshot of this store is kept (None for a database in memory)."""
+    file = store.db.conn.execute("pragma database_list").fetchone()[2]
+    return Path(f"{file}.book") if file else None
+
+
+def _load_snapshot(directory: Path, epoch: int, sleeve_ids: list[str], symbols: list[str]) -> tuple | None:
+    """The snapshot's lot columns with their sleeves and symbols mapped to today's indices; None when
+    there is none, or it is not of these lots."""
+    try:
+        meta = json.loads((directory / "meta.json").read_text())
+        if meta.get("format") != SNAPSHOT_FORMAT or meta.get("epoch") != epoch:
+            return None
+        arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r")
+                  for name in ("sleeve_ids", "symbols", *_COLUMNS)}
+    except (OSError, ValueError):
+        return None
+    maps = []
+    for vocab, now in ((arrays["sleeve_ids"], sleeve_ids), (arrays["symbols"], symbols)):
+        now = np.array(now, dtype=object)
+        vocab = np.asarray(vocab).astype(object)
+        at = np.searchsorted(now, vocab) if len(now) else np.zeros(len(vocab), dtype=np.int64)
+        if len(vocab) and (at.max() >= len(now) or (now[np.minimum(at, len(now) - 1)] != vocab).any()):
+            return None  # a sleeve or security of the snapshot is gone: read again
+        maps.append(at.astype(np.int32))
+    sleeve_map, symbol_map = maps
+    return (sleeve_map[arrays["lot_sleeve"]], symbol_map[arrays["lot_symbol"]], np.asarray(arrays["lot_day"]),
+            np.asarray(arrays["lot_qty"]), np.asarray(arrays["lot_cost"]), arrays["lot_ids"])
+
+
+def _write_snapshot(directory: Path, epoch: int, sleeve_ids: list[str], symbols: list[str],
+                    columns: tuple[np.ndarray, ...]) -> None:
+    """Write the snapshot next to the database (to a new directory, then renamed into place); a
+    snapshot that cannot be written is left out (it is a cache)."""
+    partial = directory.with_name(f"{directory.name}.{os.getpid()}.partial")
+    try:
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        np.save(partial / "sleeve_ids.npy", np.array(sleeve_ids, dtype=str))
+        np.save(partial / "symbols.npy", np.array(symbols, dtype=str))
+        for name, column in zip(_COLUMNS, columns):
+            np.save(partial / f"{name}.npy", column)
+        (partial / "meta.json").write_text(json.dumps({"format": SNAPSHOT_FORMAT, "epoch": epoch}))
+        shutil.rmtree(directory, ignore_errors=True)
+        partial.rename(directory)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
