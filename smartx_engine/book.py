@@ -302,22 +302,21 @@ def _update_with_text(digest, array: np.ndarray, piece: int = 1 << 20) -> None:
 
 
 def _ascii_joined(part: np.ndarray) -> bytes:
-    """``"\0".join(part).encode()`` for a ``str`` array (by numpy when it is ASCII without NUL)."""
-    try:
-        raw = part.astype("S")
-    except UnicodeEncodeError:
+    """``"\0".join(part).encode()`` for a ``str`` array: by numpy when it is ASCII without NUL inside."""
+    width = part.dtype.itemsize // 4
+    if not len(part) or not width:
         return "\0".join(map(str, part)).encode()
-    width = raw.dtype.itemsize
-    if not len(raw) or not width:
-        return "\0".join(map(str, part)).encode()
-    grid = np.zeros((len(raw), width + 1), dtype=np.uint8)
-    grid[:, :width] = raw.view(np.uint8).reshape(len(raw), width)
+    chars = np.ascontiguousarray(part).view(np.uint32).reshape(len(part), width)
+    if chars.max() >= 128:
+        return "\0".join(part.tolist()).encode()
+    grid = np.zeros((len(part), width + 1), dtype=np.uint8)
+    grid[:, :width] = chars
     lengths = np.count_nonzero(grid, axis=1)
-    if (grid[np.arange(len(raw)), np.minimum(lengths, width)] != 0).any() or \
-            (np.cumsum(grid == 0, axis=1)[np.arange(len(raw)), np.maximum(lengths - 1, 0)] * (lengths > 0)).any():
-        return "\0".join(map(str, part)).encode()  # a NUL inside an element
+    rows = np.arange(len(part))
+    if (np.argmin(grid, axis=1) != lengths).any():  # a NUL inside an element
+        return "\0".join(part.tolist()).encode()
     keep = grid != 0
-    keep[np.arange(len(raw)), lengths] = True  # the separator after each element
+    keep[rows, lengths] = True  # the separator after each element
     return grid[keep].tobytes()[:-1]
 
 
