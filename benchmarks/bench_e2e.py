@@ -133,6 +133,61 @@ def child(times_path: str, argv: list[str]) -> None:
     os._exit(code)  # skip tearing down the book's objects: the process ends anyway, as the CLI's would
 
 
+def load_child(times_path: str, db: str) -> None:
+    """``Book.from_store`` and ``Book.digest`` alone (``--load-only``), timed by phase."""
+    started = time.perf_counter()
+    times: dict[str, float] = {}
+    _install_timers(times)
+    from smartx_engine.book import Book
+    from smartx_engine.store import Store
+    times["imports"] = time.perf_counter() - started
+    book = Book.from_store(Store.open(db), __import__("datetime").date.fromisoformat(AS_OF))
+    book.digest()
+    times["cli"] = time.perf_counter() - started
+    times["counts"] = [book.n_sleeves, book.n_holdings, book.n_lots]
+    Path(times_path).write_text(json.dumps(times))
+    os._exit(0)
+
+
+def measure_load(n: int, seed: int, scratch: Path) -> list[dict[str, Any]]:
+    """``--load-only``: the book read in a fresh process without, then with, the lots' snapshot."""
+    from firm import firm_store
+    source = firm_store(n, seed)
+    results = []
+    for warm in (False, True):
+        times_path = scratch / "times.json"
+        command = ["/usr/bin/time", "-v", sys.executable, str(Path(__file__).resolve()), "_load", str(times_path),
+                   str(source)]
+        if not warm:
+            shutil.rmtree(f"{source}.book", ignore_errors=True)
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        stderr = done.stderr.decode(errors="replace")
+        if done.returncode:
+            raise SystemExit(f"Book.from_store failed at {n:,} sleeves:\n{stderr[-3000:]}")
+        wall, peak = _time_v(stderr)
+        times = json.loads(times_path.read_text())
+        results.append({"sleeves": n, "wall": wall, "peak": peak, "times": times, "warm": warm})
+        print(f"{n:,} sleeves, Book.from_store{' (snapshot)' if warm else ''}: {times['load']:.1f} s, digest "
+              f"{times.get('digest', 0):.1f} s, peak {peak / 1e9:.2f} GB", file=sys.stderr, flush=True)
+    return results
+
+
+def load_report(results: list[dict[str, Any]]) -> str:
+    labels = ["load", *[label for label, _, _ in PHASES if label.startswith("load.")], "digest"]
+    lines = ["| phase | " + " | ".join(f"{r['sleeves']:,} sleeves" + (", snapshot" if r["warm"] else "")
+                                      for r in results) + " |", "| --- |" + " ---: |" * len(results)]
+    for label in labels:
+        name = f"&nbsp;&nbsp;{label.split('.', 1)[1]}" if "." in label else label
+        lines.append(f"| {name} | " + " | ".join(f"{r['times'].get(label, 0.0):.2f} s" for r in results) + " |")
+    lines.append("| process wall (start, imports, load, digest) | " + " | ".join(f"{r['wall']:.1f} s" for r in results)
+                 + " |")
+    lines.append("| peak memory (VmHWM) | " + " | ".join(f"{r['peak'] / 1e9:.2f} GB" for r in results) + " |")
+    lines.append("| holdings, lots | " + " | ".join(f"{r['times']['counts'][1]:,}, {r['times']['counts'][2]:,}"
+                                                   for r in results) + " |")
+    return "\n".join(lines)
+
+
 def profile_child(argv: list[str], top: int = 40) -> str:
     from smartx_engine.cli import cli
     profiler = cProfile.Profile()
@@ -268,12 +323,17 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] == "_child":
         child(argv[1], argv[2:])
         return
+    if argv and argv[0] == "_load":
+        load_child(argv[1], argv[2])
+        return
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated numbers of sleeves")
     args.add_argument("--seed", type=int, default=0)
     args.add_argument("--dry-run", action="store_true", help="rebalance --dry-run (no record_run)")
     args.add_argument("--profile", type=int, metavar="N", help="cProfile the CLI at N sleeves instead")
     args.add_argument("--json", type=Path, help="also write the raw results here")
+    args.add_argument("--load-only", action="store_true",
+                      help="time Book.from_store (and the digest) alone, without and with the lots' snapshot")
     options = args.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_e2e_", dir=HERE / ".cache" if (HERE / ".cache").exists()
                                      else None) as directory:
@@ -286,6 +346,13 @@ def main(argv: list[str] | None = None) -> None:
                                  AS_OF, "--json", *(["--dry-run"] if options.dry_run else [])]), file=sys.stderr)
             return
         print(machine())
+        if options.load_only:
+            results = [r for n in options.sizes.split(",") for r in measure_load(int(n), options.seed, scratch)]
+            if options.json:
+                options.json.write_text(json.dumps(results, indent=1))
+            print(f"\n`python benchmarks/bench_e2e.py {' '.join(argv)}`\n")
+            print(load_report(results))
+            return
         results = []
         for n in (int(x) for x in options.sizes.split(",")):
             runs = [measure(n, options.seed, options.dry_run, scratch)]
