@@ -150,10 +150,19 @@ def read_book(store: Store, as_of: dt.date) -> Book:
     # ------------------------------------------------------------ lots, positions, holdings
     lot_sleeve, lot_symbol, lot_day, lot_qty, lot_cost, lot_ids = lot_columns
     lot_key = lot_sleeve.astype(np.int64) * n_symbols + lot_symbol
-    first = np.flatnonzero(np.r_[True, lot_key[1:] != lot_key[:-1]]) if len(lot_key) else np.zeros(0, dtype=np.int64)
+    del lot_sleeve, lot_symbol, lot_columns
+    starts_run = np.empty(len(lot_key), dtype=bool)  # a lot that starts a holding (lots come sorted)
+    if len(lot_key):
+        starts_run[0] = True
+        np.not_equal(lot_key[1:], lot_key[:-1], out=starts_run[1:])
+    first = np.flatnonzero(starts_run)
     held_keys = lot_key[first]
+    del lot_key
     held_qty = np.add.reduceat(lot_qty, first) if len(first) else np.zeros(0, dtype=np.int64)
     held_cost = np.add.reduceat(lot_cost, first) if len(first) else np.zeros(0, dtype=np.int64)
+    lot_run = np.cumsum(starts_run, dtype=np.int64)  # each lot's held holding, counted from 1
+    del starts_run, first
+    lot_run -= 1
     keys = np.concatenate([held_keys, target_keys])
     keys.sort(kind="stable")  # two sorted runs: a merge
     keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
@@ -190,10 +199,10 @@ def read_book(store: Store, as_of: dt.date) -> Book:
         holding_quantity=holding_quantity, holding_cost=holding_cost,
         holding_target=holding_target, holding_in_model=holding_in_model,
         lot_ids=lot_ids,
-        lot_holding=np.searchsorted(keys, lot_key).astype(np.int32),
+        lot_holding=held_at.astype(np.int32)[lot_run] if len(lot_run) else np.zeros(0, dtype=np.int32),
         lot_quantity=lot_qty / 1e6,
         lot_cost=lot_cost / 100,
-        lot_acquired=lot_day.astype("datetime64[D]"),
+        lot_acquired=np.asarray(lot_day, dtype=np.int64).view("datetime64[D]"),
     )
 
 
