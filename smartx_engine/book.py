@@ -18,7 +18,6 @@ import numpy as np
 
 from .domain import CASH_SYMBOL, Registration
 from .store import Store
-from .targets import effective_targets, model_changes
 
 
 #: what a sleeve's target is made of (``sleeve.target_kind`` in policies)
@@ -109,7 +108,10 @@ class Book:
         for field in attrs.fields(type(self))[1:]:
             array = getattr(self, field.name)
             digest.update(field.name.encode())
-            digest.update("\0".join(map(str, array)).encode() if array.dtype == object else array.tobytes())
+            if array.dtype == object or array.dtype.kind == "U":  # text: "\0".join(map(str, array)), in pieces
+                _update_with_text(digest, array)
+            else:
+                digest.update(array.tobytes())
         return digest.hexdigest()
 
     def chunk_bounds(self, size: int) -> list[tuple[int, int, int, int, int, int]]:
@@ -285,29 +287,37 @@ class Book:
         """Snapshot the store: current prices, every sleeve's effective target as of ``as_of`` (its model,
         blend or custom allocation with its account's restrictions; whether its model changed since its
         last rebalance), holding and lot."""
-        q = store.db.execute
-        securities = [(s, a, p / 1e6) for s, a, p in q("select symbol, asset_class, price_e6 from securities")]
-        accounts = [(a, r, c, h, float(st), float(lt)) for a, r, c, h, st, lt in q(
-            "select account_id, registration, custodian, household_id, st_tax_rate, lt_tax_rate from accounts")]
-        effective = effective_targets(store, as_of)
-        floats: dict[int, dict[str, float]] = {}  # per distinct target: sleeves share them
-        for target in effective.values():
-            if id(target) not in floats:
-                floats[id(target)] = {w.symbol: float(w.weight) for w in target.weights}
-        sleeves = [(s, a, effective[s].label if s in effective else None, p, (cash or 0) / 100) for s, a, p, cash in q(
-            "select s.sleeve_id, s.account_id, s.policy, c.amount_cents from sleeves s"
-            " left join cash c on c.sleeve_id = s.sleeve_id")]
-        lots = [(lot_id, s, sym, qty / 1e6, cost / 100, dt.date.fromisoformat(acquired)) for lot_id, s, sym, qty, cost,
-                acquired in q("select lot_id, sleeve_id, symbol, quantity_e6, cost_basis_cents,"
-                                " coalesce(holding_from, acquired) from lots")]
-        positions = [(s, sym, qty / 1e6, cost / 100) for s, sym, qty, cost in q(
-            "select sleeve_id, symbol, sum(quantity_e6), sum(cost_basis_cents) from lots group by sleeve_id, symbol")]
-        return cls.assemble(as_of=as_of, securities=securities, accounts=accounts, sleeves=sleeves,
-                            models={}, positions=positions, lots=lots,
-                            model_changes=model_changes(store, as_of),
-                            targets={s: floats[id(t)] for s, t in effective.items()},
-                            target_notes={s: t.note for s, t in effective.items() if t.note},
-                            target_kinds={s: str(t.spec.kind) for s, t in effective.items()})
+        from .bookread import read_book  # the store's columns straight into numpy (it imports this module)
+        return read_book(store, as_of)
+
+
+def _update_with_text(digest, array: np.ndarray, piece: int = 1 << 20) -> None:
+    """``digest.update("\0".join(map(str, array)).encode())``, a piece at a time; an ASCII ``str``
+    array (the lot ids) is joined in numpy, without a Python string per element."""
+    for start in range(0, len(array), piece):
+        part = array[start:start + piece]
+        if start:
+            digest.update(b"\0")
+        digest.update(_ascii_joined(part) if part.dtype.kind == "U" else "\0".join(map(str, part)).encode())
+
+
+def _ascii_joined(part: np.ndarray) -> bytes:
+    """``"\0".join(part).encode()`` for a ``str`` array: by numpy when it is ASCII without NUL inside."""
+    width = part.dtype.itemsize // 4
+    if not len(part) or not width:
+        return "\0".join(map(str, part)).encode()
+    chars = np.ascontiguousarray(part).view(np.uint32).reshape(len(part), width)
+    if chars.max() >= 128:
+        return "\0".join(part.tolist()).encode()
+    grid = np.zeros((len(part), width + 1), dtype=np.uint8)
+    grid[:, :width] = chars
+    lengths = np.count_nonzero(grid, axis=1)
+    rows = np.arange(len(part))
+    if (np.argmin(grid, axis=1) != lengths).any():  # a NUL inside an element
+        return "\0".join(part.tolist()).encode()
+    keep = grid != 0
+    keep[rows, lengths] = True  # the separator after each element
+    return grid[keep].tobytes()[:-1]
 
 
 def tax_treatment_codes(book: Book) -> tuple[np.ndarray, np.ndarray]:

@@ -464,3 +464,26 @@ def m011_blend_rebalanced_versions(db: sqlite_utils.Database) -> None:
     """The version of each blended model a blend sleeve was last rebalanced to (as
     ``sleeves.rebalanced_version`` records it for a sleeve on one model); null: assigned since."""
     db.execute("alter table sleeve_blend_components add column rebalanced_version text")
+
+
+@migration
+def m012_book_reads(db: sqlite_utils.Database) -> None:
+    """What reading the book at scale needs. Indexes for the recent-trading window (lots acquired,
+    losses realised by date). ``book_epoch``: one row whose ``lots`` changes (to a random value) with
+    every insert, update or delete of a lot, so that a columnar snapshot of the lots kept beside
+    the database (``bookread.py``) knows whether it is still the database's."""
+    _run(db, """
+    create index lots_acquired on lots (acquired);
+    create index realized_sold on realized (sold);
+    create table book_epoch (
+        id integer primary key check (id = 1),
+        lots integer not null
+    ) strict;
+    insert into book_epoch (id, lots) values (1, random());
+    create trigger book_epoch_lot_insert after insert on lots
+    begin update book_epoch set lots = random() where id = 1; end;
+    create trigger book_epoch_lot_update after update on lots
+    begin update book_epoch set lots = random() where id = 1; end;
+    create trigger book_epoch_lot_delete after delete on lots
+    begin update book_epoch set lots = random() where id = 1; end
+    """)

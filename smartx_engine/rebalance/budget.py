@@ -136,10 +136,13 @@ def budgeted_indexed(staged: Sequence[Staged], budgets: dict[str, Decimal], real
     """:func:`apply_budgets`, each proposal kept with its index in ``staged`` (the order keys of a run follow it)."""
     result = list(staged)
     cut_sleeves: set[str] = set()
+    sells: dict[str, list[int]] = {}  # each account's sells, found in one pass (an account's trims touch only its own)
+    for i, (t, _, c) in enumerate(result):
+        if t is not None and c is not None and t.account_id in budgets:
+            sells.setdefault(t.account_id, []).append(i)
     for account_id, budget in budgets.items():
         room = budget - realized.get(account_id, Decimal(0))
-        indices = [i for i, (t, _, c) in enumerate(result) if t is not None and t.account_id == account_id
-                   and c is not None]
+        indices = sells.get(account_id, [])
         changes = trim_to_budget([result[i] for i in indices], room, rates[account_id])
         for position, (quantity, reliefs) in changes.items():
             i = indices[position]
@@ -150,8 +153,12 @@ def budgeted_indexed(staged: Sequence[Staged], budgets: dict[str, Decimal], real
             result[i] = (attrs.evolve(trade, quantity=quantity.quantize(QUANTITY.unit), reasons=(*trade.reasons, note))
                          if quantity else None, reliefs, context)
             cut_sleeves.add(trade.sleeve_id)
+    trades_of: dict[str, list[int]] = {}  # each cut sleeve's trades, found in one pass
+    for i, s in enumerate(result):
+        if s[0] is not None and s[0].sleeve_id in cut_sleeves:
+            trades_of.setdefault(s[0].sleeve_id, []).append(i)
     for sleeve_id in cut_sleeves:
-        own = [i for i, s in enumerate(result) if s[0] is not None and s[0].sleeve_id == sleeve_id]
+        own = trades_of.get(sleeve_id, [])
         proceeds = sum((result[i][0].est_value for i in own if result[i][2] is not None), Decimal(0))
         buys = [i for i in own if result[i][2] is None]
         for i, quantity in zip(buys, rescale_buys([result[i][0] for i in buys], proceeds, cash_of(sleeve_id))):

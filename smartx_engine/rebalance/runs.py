@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -404,14 +404,12 @@ def record_run(store: Store, result: RunResult) -> RunResult:
             " and sleeve_id in (select value from json_each(?))",
             [f"superseded by {run_id}", now, json.dumps(sleeves)]).rowcount
         first = _next_number(db, "trades", "trade_id")
-        stored = [attrs.evolve(p, trade=attrs.evolve(p.trade, trade_id=f"T-{first + i:08d}", run_id=run_id))
+        stored = [ProposedTrade(_with_ids(p.trade, f"T-{first + i:08d}", run_id), p.lots, p.model_version)
                   for i, p in enumerate(result.trades)]
         db.conn.executemany(
             "insert into trades (trade_id, run_id, account_id, sleeve_id, symbol, side, quantity_e6, est_price_e6,"
             " status, reasons, lots, created_at, model_version) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(t.trade_id, run_id, t.account_id, t.sleeve_id, t.symbol, str(t.side), QUANTITY.to_int(t.quantity),
-              PRICE.to_int(t.est_price), str(t.status), json.dumps(list(t.reasons)),
-              json.dumps(list(p.lots), default=str), now, p.model_version) for p in stored for t in [p.trade]])
+            _trade_rows(stored, run_id, now))
         store.mark_rebalanced(result.settled, result.as_of)
         store.audit("rebalance.run", run_id, as_of=result.as_of.isoformat(), book_digest=result.book_digest,
                     policies=result.policies, trades=len(stored), superseded=superseded,
@@ -419,6 +417,36 @@ def record_run(store: Store, result: RunResult) -> RunResult:
     recorded = attrs.evolve(result, run_id=run_id, trades=tuple(stored))
     call_event("on_run_completed", run=recorded)
     return recorded
+
+
+_TRADE_FIELDS = tuple(field.name for field in attrs.fields(Trade))
+_LOTS_JSON = json.JSONEncoder(default=str)  # json.dumps(..., default=str) without an encoder per call
+
+
+def _with_ids(trade: Trade, trade_id: str, run_id: str) -> Trade:
+    """``attrs.evolve(trade, trade_id=trade_id, run_id=run_id)`` without converting and validating again
+    the fields that do not change (a trade is validated when made; ids made by record_run are valid)."""
+    new = object.__new__(Trade)
+    for name in _TRADE_FIELDS:
+        object.__setattr__(new, name, getattr(trade, name))
+    object.__setattr__(new, "trade_id", trade_id)
+    object.__setattr__(new, "run_id", run_id)
+    return new
+
+
+def _trade_rows(stored: Sequence[ProposedTrade], run_id: str, now: str) -> Iterator[tuple]:
+    """The ``trades`` rows of stored proposals (quantities fit QUANTITY: a Trade checks it when made)."""
+    places = QUANTITY.places
+    prices: dict[Decimal, int] = {}
+    encode_lots = _LOTS_JSON.encode
+    for p in stored:
+        t = p.trade
+        price = prices.get(t.est_price)
+        if price is None:
+            price = prices[t.est_price] = PRICE.to_int(t.est_price)
+        yield (t.trade_id, run_id, t.account_id, t.sleeve_id, t.symbol, str(t.side), int(t.quantity.scaleb(places)),
+               price, str(t.status), json.dumps(list(t.reasons)), encode_lots(list(p.lots)) if p.lots else "[]",
+               now, p.model_version)
 
 
 def _next_number(db, table: str, key: str) -> int:

@@ -27,7 +27,12 @@ def model_changes(store: Store, as_of: dt.date) -> dict[str, tuple[str, float]]:
         by_sleeve[change.sleeve_id].append(change)
     moves: dict[tuple[str, str | None, str], dict[str, Decimal] | None] = {}
     found = {}
+    done: dict[tuple, tuple[str, float]] = {}  # sleeves with the same changes (most of them) share one result
     for sleeve_id, changes in by_sleeve.items():
+        same = tuple((c.model_id, c.rebalanced_version, c.latest_version, c.share) for c in changes)
+        if same in done:
+            found[sleeve_id] = done[same]
+            continue
         blended: dict[str, Decimal] = defaultdict(Decimal)
         whole = False
         for change in changes:
@@ -41,7 +46,7 @@ def model_changes(store: Store, as_of: dt.date) -> dict[str, tuple[str, float]]:
                 blended[symbol] += change.share * moved
         move = 1.0 if whole else float(max((abs(m) for m in blended.values()), default=Decimal(0)))
         label = ", ".join(f"{c.model_id} {c.rebalanced_version or '(none)'} → {c.latest_version}" for c in changes)
-        found[sleeve_id] = (label, move)
+        found[sleeve_id] = done[same] = (label, move)
     return found
 
 

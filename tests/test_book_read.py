@@ -1,0 +1,150 @@
+"""``Book.from_store`` (columns straight into numpy, ``bookread.py``) gives exactly the book that the
+row-by-row reading through ``Book.assemble`` gave: on the small book, the demo firm, a synthetic
+firm of ``benchmarks/firm.py``, and stores with blends, custom targets, restrictions and model changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import attrs
+import numpy as np
+import pytest
+
+from smartx_engine import bookread
+from smartx_engine.book import Book
+from smartx_engine.store import Store
+from smartx_engine.targets import effective_targets, model_changes
+
+from .support import SMALL_BOOK
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def reference_from_store(store: Store, as_of: dt.date) -> Book:
+    """The row-by-row ``Book.from_store`` this replaced (kept here only as the reference)."""
+    q = store.db.execute
+    securities = [(s, a, p / 1e6) for s, a, p in q("select symbol, asset_class, price_e6 from securities")]
+    accounts = [(a, r, c, h, float(st), float(lt)) for a, r, c, h, st, lt in q(
+        "select account_id, registration, custodian, household_id, st_tax_rate, lt_tax_rate from accounts")]
+    effective = effective_targets(store, as_of)
+    floats: dict[int, dict[str, float]] = {}
+    for target in effective.values():
+        if id(target) not in floats:
+            floats[id(target)] = {w.symbol: float(w.weight) for w in target.weights}
+    sleeves = [(s, a, effective[s].label if s in effective else None, p, (cash or 0) / 100) for s, a, p, cash in q(
+        "select s.sleeve_id, s.account_id, s.policy, c.amount_cents from sleeves s"
+        " left join cash c on c.sleeve_id = s.sleeve_id")]
+    lots = [(lot_id, s, sym, qty / 1e6, cost / 100, dt.date.fromisoformat(acquired)) for lot_id, s, sym, qty, cost,
+            acquired in q("select lot_id, sleeve_id, symbol, quantity_e6, cost_basis_cents,"
+                          " coalesce(holding_from, acquired) from lots")]
+    positions = [(s, sym, qty / 1e6, cost / 100) for s, sym, qty, cost in q(
+        "select sleeve_id, symbol, sum(quantity_e6), sum(cost_basis_cents) from lots group by sleeve_id, symbol")]
+    return Book.assemble(as_of=as_of, securities=securities, accounts=accounts, sleeves=sleeves,
+                         models={}, positions=positions, lots=lots,
+                         model_changes=model_changes(store, as_of),
+                         targets={s: floats[id(t)] for s, t in effective.items()},
+                         target_notes={s: t.note for s, t in effective.items() if t.note},
+                         target_kinds={s: str(t.spec.kind) for s, t in effective.items()})
+
+
+def assert_same_book(found: Book, expected: Book) -> None:
+    for field in attrs.fields(Book):
+        a, b = getattr(found, field.name), getattr(expected, field.name)
+        if field.name == "as_of":
+            assert a == b
+            continue
+        if field.name == "lot_ids":  # a str array (mapped from the snapshot), not 50 M Python objects
+            assert a.dtype.kind == "U" and a.tolist() == b.tolist()
+            continue
+        assert a.dtype == b.dtype, (field.name, a.dtype, b.dtype)
+        assert a.shape == b.shape, (field.name, a.shape, b.shape)
+        if a.dtype.kind == "f":
+            np.testing.assert_array_equal(a, b, err_msg=field.name)  # NaN where NaN, and equal bits elsewhere
+        else:
+            assert (a == b).all() if len(a) else True, field.name
+    assert found.digest() == expected.digest()
+
+
+def test_the_small_book(imported):
+    store = Store.open(imported)
+    for as_of in (dt.date(2026, 11, 20), dt.date(2020, 1, 2)):
+        assert_same_book(Book.from_store(store, as_of), reference_from_store(store, as_of))
+
+
+def test_an_empty_store(tmp_path):
+    store = Store.create(tmp_path / "empty.db")
+    assert_same_book(Book.from_store(store, dt.date(2026, 11, 20)), reference_from_store(store, dt.date(2026, 11, 20)))
+
+
+def test_blends_custom_targets_restrictions_and_model_changes(smartx, imported):
+    store = Store.open(imported)
+    sleeves = [s.sleeve_id for s in store.sleeves()]
+    models = store.model_ids()
+    accounts = [a.account_id for a in store.accounts()]
+    store.mark_rebalanced(sleeves[:3], dt.date(2026, 6, 30))
+    assert len(models) >= 2
+    smartx("sleeves", "assign", sleeves[0], "--blend", f"{models[0]}:0.6,{models[1]}:0.4")
+    held = [p.symbol for p in store.positions(sleeve_id=sleeves[1])]
+    smartx("sleeves", "assign", sleeves[1], "--allocation", f"{held[0]}:0.5,{held[-1]}:0.48,$CASH:0.02")
+    symbol = store.model_version(models[0]).weights[1].symbol
+    smartx("accounts", "restrict", accounts[0], "--exclude", symbol)
+    for as_of in (dt.date(2026, 11, 20), dt.date(2030, 1, 1)):
+        assert_same_book(Book.from_store(store, as_of), reference_from_store(store, as_of))
+
+
+def test_lots_of_one_holding_and_day_are_ordered_by_id(imported):
+    store = Store.open(imported)
+    lot = store.lots()[0]
+    rows = [attrs.evolve(lot, lot_id=f"{lot.lot_id}-{suffix}") for suffix in ("z", "b", "m")]
+    with store.transaction():
+        store.add_lots(rows)
+    assert_same_book(Book.from_store(store, dt.date(2026, 11, 20)), reference_from_store(store, dt.date(2026, 11, 20)))
+
+
+def test_a_synthetic_firm(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from firm import AS_OF, firm_store
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    store = Store.open(firm_store(300, seed=3, cache=tmp_path, verbose=False))
+    book = Book.from_store(store, AS_OF)
+    assert book.n_lots > 10_000 and book.sleeve_model_changed.any()
+    assert_same_book(book, reference_from_store(store, AS_OF))
+
+
+def test_the_demo_firm(tmp_path):
+    from click.testing import CliRunner
+
+    from smartx_engine.cli import cli
+    directory = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(directory)])
+    assert result.exit_code == 0, result.output
+    store = Store.open(next(directory.glob("*.db")))
+    for as_of in (dt.date(2026, 11, 20), dt.date(2027, 6, 1)):
+        assert_same_book(Book.from_store(store, as_of), reference_from_store(store, as_of))
+
+
+def test_the_lots_snapshot_is_used_while_the_lots_do_not_change(imported, monkeypatch, smartx):
+    monkeypatch.setattr(bookread, "SNAPSHOT_MIN_LOTS", 0)
+    store = Store.open(imported)
+    as_of = dt.date(2026, 11, 20)
+    first = Book.from_store(store, as_of)
+    assert (bookread.snapshot_path(store) / "meta.json").exists()
+    read = bookread._read_lots
+    monkeypatch.setattr(bookread, "_read_lots", lambda *a: pytest.fail("read SQLite with a valid snapshot"))
+    assert_same_book(Book.from_store(store, as_of), reference_from_store(store, as_of))
+    smartx("sleeves", "create", "AAA-NEW", "--account", store.accounts()[0].account_id)  # a sleeve, no lots
+    store.mark_rebalanced([store.sleeves()[0].sleeve_id], as_of)  # sleeves change: the lots do not
+    assert_same_book(Book.from_store(store, as_of), reference_from_store(store, as_of))
+    monkeypatch.setattr(bookread, "_read_lots", read)
+    lot = store.lots()[0]
+    with store.transaction():  # any change of a lot makes it stale
+        store.db.execute("update lots set quantity_e6 = quantity_e6 + 1 where lot_id = ?", [lot.lot_id])
+    assert_same_book(Book.from_store(store, as_of), reference_from_store(store, as_of))
+    assert first.digest() != Book.from_store(store, as_of).digest()
+    with store.transaction():
+        store.db.execute("delete from lots where lot_id = ?", [lot.lot_id])
+    assert_same_book(Book.from_store(store, as_of), reference_from_store(store, as_of))
