@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import sys
 import json
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +19,7 @@ from ..rebalance.monitor import ISSUES, monitor
 from ..rebalance.monitor import as_json as monitor_json
 from ..rebalance.review import approved_netting, decide, edit, stored_trades
 from ..executors import Executor, executors
+from ..rebalance.proposals import Proposals
 from ..rebalance.runs import RunResult, rebalance
 from . import Env, cli, pass_env
 from .output import emit, json_option, jsonable, money, print_table, quantity
@@ -36,14 +40,39 @@ def _trade_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_trades_json(result: RunResult) -> list[dict[str, Any]]:
-    return [{
-        "trade_id": p.trade.trade_id if result.run_id else None, "run_id": result.run_id,
-        "account_id": p.trade.account_id, "sleeve_id": p.trade.sleeve_id, "symbol": p.trade.symbol,
-        "side": str(p.trade.side), "quantity": str(p.trade.quantity), "est_price": str(p.trade.est_price),
-        "est_value": str(p.trade.est_value), "status": str(p.trade.status), "reasons": list(p.trade.reasons),
-        "lots": json.loads(json.dumps(list(p.lots), default=str)),
-    } for p in result.trades]
+#: the trades a run prints in its table (all of them are in --json and `smartx trades list --run`)
+TABLE_LIMIT = 200
+
+
+def run_trade_texts(result: RunResult) -> Iterator[str]:
+    """Each trade of a run as its JSON object's text (DESIGN: "Trade proposal JSON"), from the columns."""
+    trades = result.trades if isinstance(result.trades, Proposals) else Proposals.of_proposed(result.trades)
+    return trades.json_texts()
+
+
+def run_trades_json(result: RunResult, limit: int | None = None) -> list[dict[str, Any]]:
+    """The first ``limit`` (default: all) trades of a run as JSON objects."""
+    return [json.loads(text) for text in itertools.islice(run_trade_texts(result), limit)]
+
+
+def emit_run(as_json: bool, result: RunResult, title: str, summary: Callable[[], None]) -> None:
+    """A run's trades: as one JSON list streamed as it is written, or as a table of the first
+    :data:`TABLE_LIMIT` trades followed by ``summary``."""
+    if as_json:
+        out, texts, separator = sys.stdout, run_trade_texts(result), "\n  "
+        out.write("[")
+        while chunk := list(itertools.islice(texts, 10_000)):
+            out.write(separator + ",\n  ".join(chunk))
+            separator = ",\n  "
+        out.write("]\n" if separator == "\n  " else "\n]\n")
+        return
+    shown = run_trades_json(result, TABLE_LIMIT)
+    print_trades(title, shown)
+    if len(result.trades) > len(shown):
+        more = f"smartx trades list --run {result.run_id}" if result.run_id else "--json"
+        click.echo(f"... and {len(result.trades) - len(shown):,} more trades (the first {len(shown)} shown; "
+                   f"all of them: {more})")
+    summary()
 
 
 def harvest_summary(result: RunResult) -> str:
@@ -128,22 +157,20 @@ def rebalance_command(env: Env, sleeves: tuple[str, ...], account: str | None, h
         result = rebalance(env.store(), load_rules(env.rules_dir), as_of.date() if as_of else dt.date.today(),
                            sleeves=sleeves, account=account, household=household, raise_cash=raise_cash,
                            invest=invest_cash, dry_run=dry_run, progress=report, executor=executor)
-    trades = run_trades_json(result)
     for sleeve_id, problem in result.problems.items():
         click.secho(f"warning: sleeve {sleeve_id} {problem}; it was not rebalanced", fg="yellow", err=True)
     for sleeve_id, shortfall in result.shortfalls.items():
         click.secho(f"warning: sleeve {sleeve_id} {shortfall}", fg="yellow", err=True)
 
-    def human() -> None:
-        print_trades(f"Run {result.run_id}" if result.run_id else "Dry run (nothing stored)", trades)
+    def summary() -> None:
         if result.harvests:
             click.echo(harvest_summary(result))
-        click.echo(f"{result.sleeves_evaluated} sleeves evaluated, {result.sleeves_triggered} triggered, "
-                   f"{len(trades)} trades proposed as of {result.as_of}"
+        click.echo(f"{result.sleeves_evaluated:,} sleeves evaluated, {result.sleeves_triggered:,} triggered, "
+                   f"{len(result.trades):,} trades proposed as of {result.as_of}"
                    + (f"; review with `smartx trades list --run {result.run_id}`" if result.run_id else ""))
         click.echo(run_summary(result))
 
-    emit(as_json, trades, human)
+    emit_run(as_json, result, f"Run {result.run_id}" if result.run_id else "Dry run (nothing stored)", summary)
 
 
 def run_summary(result: RunResult) -> str:

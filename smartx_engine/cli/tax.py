@@ -11,7 +11,7 @@ from ..rebalance.runs import rebalance
 from ..tax.reports import closed_json, open_lots, realized, totals
 from . import Env, cli, pass_env
 from .output import emit, json_option, money, print_table, quantity
-from .rebalance import harvest_summary, print_trades, run_trades_json
+from .rebalance import emit_run, harvest_summary
 
 
 @cli.group(name="tax")
@@ -102,10 +102,5 @@ def tax_harvest(env: Env, household_id: str | None, account_id: str | None, as_o
     """
     result = rebalance(env.store(), load_rules(env.rules_dir), as_of.date() if as_of else dt.date.today(),
                        account=account_id, household=household_id, harvest_only=True, dry_run=dry_run)
-    trades = run_trades_json(result)
-
-    def human() -> None:
-        print_trades(f"Harvest run {result.run_id}" if result.run_id else "Harvest dry run (nothing stored)", trades)
-        click.echo(harvest_summary(result))
-
-    emit(as_json, trades, human)
+    emit_run(as_json, result, f"Harvest run {result.run_id}" if result.run_id else "Harvest dry run (nothing stored)",
+             lambda: click.echo(harvest_summary(result)))

@@ -31,7 +31,8 @@ import attrs
 import numpy as np
 
 from ..book import Book
-from ..rebalance.runs import Computed, RunInputs, RunResult
+from ..rebalance.proposals import Proposals
+from ..rebalance.runs import Computed, RunInputs, RunResult, TradeOrder
 from ..tax.recent import RecentTrading
 
 
@@ -108,7 +109,10 @@ def merge(parts: Sequence[Computed]) -> RunResult:
     if not parts:
         raise ValueError("merge needs the result of at least one part")
     first = parts[0].result
-    trades = sorted(((k, t) for p in parts for k, t in zip(p.trade_keys, p.result.trades)), key=lambda kt: kt[0])
+    trades = Proposals.concat([p.result.trades for p in parts])
+    keys = TradeOrder.concat([p.trade_keys for p in parts])
+    sleeve_ids = np.asarray(trades.sleeves, dtype=str)[trades.sleeve]
+    trades = trades.take(np.lexsort((keys.position, sleeve_ids, keys.policy, keys.step)))
     harvests = sorted(((k, h) for p in parts for k, h in zip(p.harvest_keys, p.result.harvests)),
                       key=lambda kh: kh[0])
     problems = sorted((k, s, p.result.problems[s]) for p in parts for k, s in p.problem_keys)
@@ -116,7 +120,7 @@ def merge(parts: Sequence[Computed]) -> RunResult:
     return RunResult(
         None, first.as_of, first.book_digest, dict(sorted(policies.items())),
         sum(p.result.sleeves_evaluated for p in parts), sum(p.result.sleeves_triggered for p in parts),
-        {s: message for _, s, message in problems}, tuple(t for _, t in trades),
+        {s: message for _, s, message in problems}, trades,
         shortfalls=dict(sorted(kv for p in parts for kv in p.result.shortfalls.items())),
         settled=dict(sorted(kv for p in parts for kv in p.result.settled.items())),
         harvests=tuple(h for _, h in harvests))

@@ -77,25 +77,38 @@ def model_change_reasons(evaluation: PolicyEvaluation, sleeve: int) -> list[str]
             + "its bands decide"]
 
 
-def holding_reason(trades: TradeSet, row: int, events: CashEvents, replaced: dict[tuple[int, int], str]) -> str:
-    """What set this trade's target weight (and where the sleeve's target came from, when it is
-    more than one model's weights)."""
+def holding_reasons(trades: TradeSet, rows: np.ndarray, events: CashEvents,
+                    replaced: dict[tuple[int, int], str]) -> np.ndarray:
+    """What set each trade's target weight (and where its sleeve's target came from, when it is more
+    than one model's weights), for ``rows`` of the trade set: one text per distinct reason, shared."""
     evaluation = trades.evaluation
-    policy, h = evaluation.policy, trades.holding[row]
-    book, path = evaluation.book, policy.resolved.path
-    target = trades.target_weight[row]
-    sleeve = book.holding_sleeve[h]
-    if evaluation.sell_rule[h] >= 0 and np.isclose(target, evaluation.sell_to[h]):
-        rule = policy.rules[evaluation.sell_rule[h]][0]
-        return f"sell to {target:.2%}: rule {rule.name.value!r} ({_at(path, rule)})"
-    if (int(sleeve), int(book.holding_symbol[h])) in replaced and trades.side[row] > 0:
-        return f"to {target:.2%}, in place of {replaced[int(sleeve), int(book.holding_symbol[h])]}"
-    note = book.sleeve_target_note[sleeve]  # a blend, a custom allocation, account restrictions
-    origin = f" ({note})" if note else ""
-    if (policy.settings.rebalance_to == "band" and evaluation.sleeve_out_of_band[sleeve]
-            and not events.any[sleeve]):
-        return f"to the edge of its band, {target:.2%}{origin}"
-    return f"to target {target:.2%}{origin}"
+    policy, book, path = evaluation.policy, evaluation.book, evaluation.policy.resolved.path
+    holding, target = trades.holding[rows], trades.target_weight[rows]
+    sleeve, symbol = book.holding_sleeve[holding], book.holding_symbol[holding]
+    rule = evaluation.sell_rule[holding]
+    by_rule = (rule >= 0) & np.isclose(target, evaluation.sell_to[holding])
+    keys = sleeve.astype(np.int64) * len(book.symbols) + symbol
+    in_place = (~by_rule & (trades.side[rows] > 0)
+                & np.isin(keys, np.array([s * len(book.symbols) + c for s, c in replaced], dtype=np.int64)))
+    band = (~by_rule & ~in_place & (policy.settings.rebalance_to == "band") & evaluation.sleeve_out_of_band[sleeve]
+            & ~events.any[sleeve])
+    notes, note = np.unique(np.asarray(book.sleeve_target_note[sleeve], dtype=str), return_inverse=True)
+    kind = np.select([by_rule, in_place, band], [0, 1, 2], 3)
+    parts = np.stack([kind, np.where(by_rule, rule, note.reshape(-1)), target]) if len(rows) else np.empty((3, 0))
+    distinct, which = np.unique(parts.T, axis=0, return_inverse=True)
+
+    def text(kind: int, code: int, target: float) -> str:
+        origin = f" ({notes[code]})" if kind > 1 and notes[code] else ""
+        if kind == 0:
+            rule = policy.rules[code][0]
+            return f"sell to {target:.2%}: rule {rule.name.value!r} ({_at(path, rule)})"
+        if kind == 2:
+            return f"to the edge of its band, {target:.2%}{origin}"
+        return f"to target {target:.2%}{origin}"
+    heads = np.array([text(int(k), int(c), t) for k, c, t in distinct] + [None], dtype=object)[:-1][which.reshape(-1)]
+    for row in np.flatnonzero(in_place).tolist():
+        heads[row] = f"to {target[row]:.2%}, in place of {replaced[int(sleeve[row]), int(symbol[row])]}"
+    return heads
 
 
 def _replaced(trades: TradeSet, sleeves: np.ndarray, blocks: Blocks) -> dict[tuple[int, int], str]:
@@ -118,18 +131,24 @@ def _replaced(trades: TradeSet, sleeves: np.ndarray, blocks: Blocks) -> dict[tup
     return {key: ", ".join(symbols) for key, symbols in replaced.items()}
 
 
-def reasons(trades: TradeSet, events: CashEvents | None = None, blocks: Blocks | None = None) -> list[list[str]]:
-    """Every trade's reasons: what set its target, then why its sleeve trades."""
+def reason_columns(trades: TradeSet, rows: np.ndarray, events: CashEvents | None = None,
+                   blocks: Blocks | None = None) -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
+    """The reasons of ``rows`` of the trade set as columns: what set each one's target (a text per
+    row, shared), and the index into the list of its sleeve's reasons (why the sleeve trades)."""
     book = trades.evaluation.book
     events = events or CashEvents.none(book.n_sleeves)
     frame = Frame(book)
     symbols = book.symbols[book.holding_symbol]
-    sleeves = book.holding_sleeve[trades.holding]
-    traded = np.unique(sleeves)
-    by_sleeve = {int(s): sleeve_reasons(trades, int(s), frame, symbols, events) for s in traded}
+    traded, tail = np.unique(book.holding_sleeve[trades.holding[rows]], return_inverse=True)
+    tails = [tuple(sleeve_reasons(trades, int(s), frame, symbols, events)) for s in traded]
     replaced = _replaced(trades, traded, blocks or Blocks.none())
-    return [[holding_reason(trades, row, events, replaced), *by_sleeve[int(sleeves[row])]]
-            for row in range(len(trades))]
+    return holding_reasons(trades, rows, events, replaced), tail.reshape(-1).astype(np.int64), tails
+
+
+def reasons(trades: TradeSet, events: CashEvents | None = None, blocks: Blocks | None = None) -> list[list[str]]:
+    """Every trade's reasons: what set its target, then why its sleeve trades."""
+    head, tail, tails = reason_columns(trades, np.arange(len(trades)), events, blocks)
+    return [[h, *tails[t]] for h, t in zip(head, tail)]
 
 
 def book_quantity(value: float) -> Decimal:

@@ -16,7 +16,11 @@ import attrs
 import numpy as np
 
 from ..domain import anniversary
+from ..errors import DataError
+from ..fixedpoint import MONEY, PRICE, QUANTITY
+from .details import relieved_lots
 from .generate import TradeSet
+from .proposals import ReliefColumns
 
 
 @attrs.frozen(eq=False)
@@ -115,3 +119,84 @@ def relieve_columns(trades: TradeSet) -> LotRelief:
     lots, trade, taken = lots[kept], trade[kept], taken[kept]
     gain = taken * (trades.price[trade] - book.lot_cost[lots] / book.lot_quantity[lots])
     return LotRelief(trade, lots, taken, gain)
+
+
+
+def relieve_exact(trades: TradeSet, rows: np.ndarray, as_of: dt.date) -> ReliefColumns:
+    """The lots the sells among ``rows`` of ``trades`` relieve, exactly as :func:`smartx_engine.tax.relieve`
+    relieves them (same lots, order, quantities and cents), over columns; trades are numbered by
+    their position in ``rows``.
+
+    The book's floats stand for millionths of a share, cents and millionths of a dollar (a book
+    read from the store), so they are read back as those integers. The sale order is the method's
+    on exact keys: dates for FIFO and LIFO; for HIFO and LOFO the cost per share as the float
+    nearest the exact ratio of cents to millionths, whose ties are checked exactly. A sell where
+    two different costs meet in one float, and every sell of a ``MIN_TAX`` policy, is relieved by
+    ``relieve`` itself.
+    """
+    book, method = trades.evaluation.book, trades.evaluation.policy.settings.lot_method
+    rows = np.asarray(rows, dtype=np.int64)
+    selling = trades.side[rows] < 0
+    sells = np.flatnonzero(selling)  # positions in rows, by holding: their lots come in book order
+    held = trades.holding[rows[sells]].astype(book.lot_holding.dtype)
+    first = np.searchsorted(book.lot_holding, held)
+    count = np.searchsorted(book.lot_holding, held, side="right") - first
+    lots = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - first, count)
+    trade = np.repeat(sells, count)
+    usable = ~trades.evaluation.avoid_short_term[lots]
+    lots, trade = lots[usable], trade[usable]
+    lot_e6 = np.rint(book.lot_quantity[lots] * 10 ** QUANTITY.places).astype(np.int64)
+    basis = np.rint(book.lot_cost[lots] * 10 ** MONEY.places).astype(np.int64)
+    by_relieve = np.zeros(len(rows), dtype=bool)
+    if method == "MIN_TAX":
+        by_relieve[sells] = True
+    elif method in ("HIFO", "LOFO"):
+        per_share = basis / lot_e6
+        order = sort_within(trade, [-per_share if method == "HIFO" else per_share])
+        lots, trade, lot_e6, basis, per_share = lots[order], trade[order], lot_e6[order], basis[order], per_share[order]
+        tied = np.flatnonzero((trade[1:] == trade[:-1]) & (per_share[1:] == per_share[:-1])).tolist()
+        by_relieve[[trade[i] for i in tied if int(basis[i]) * int(lot_e6[i + 1]) != int(basis[i + 1]) * int(lot_e6[i])]] = True
+    elif method == "LIFO":
+        order = sort_within(trade, [-book.lot_acquired[lots].astype(np.int64)])
+        lots, trade, lot_e6, basis = lots[order], trade[order], lot_e6[order], basis[order]
+    keep = ~by_relieve[trade]
+    lots, trade, lot_e6, basis = lots[keep], trade[keep], lot_e6[keep], basis[keep]
+    quantity = np.rint(trades.quantity[rows] * 10 ** QUANTITY.places).astype(np.int64)
+    price = np.rint(trades.price[rows] * 10 ** PRICE.places).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, trade[1:] != trade[:-1]]) if len(trade) else np.empty(0, np.int64)
+    cumulative = np.cumsum(lot_e6)
+    before = cumulative - lot_e6 - np.repeat(np.r_[0, cumulative][starts], np.diff(np.r_[starts, len(trade)]))
+    taken = np.clip(quantity[trade] - before, 0, lot_e6)
+    covered = np.zeros(len(rows), dtype=np.int64)
+    covered[trade[starts]] = np.add.reduceat(taken, starts) if len(starts) else []
+    if len(short := np.flatnonzero(selling & ~by_relieve & (covered < quantity))):
+        row = int(short[0])
+        raise DataError(f"cannot sell {QUANTITY.to_decimal(int(quantity[row]))}: "
+                        f"the lots hold {QUANTITY.to_decimal(int(lot_e6[trade == row].sum()))}")
+    used = taken > 0
+    lots, trade, lot_e6, basis, taken = lots[used], trade[used], lot_e6[used], basis[used], taken[used]
+    partial = np.flatnonzero(taken < lot_e6)  # gives up basis x taken / quantity; a whole lot its whole basis
+    basis[partial] = [half_even(b * t, q) for b, t, q in
+                      zip(basis[partial].tolist(), taken[partial].tolist(), lot_e6[partial].tolist())]
+    proceeds = _proceeds_cents(taken, price[trade])
+    columns = ReliefColumns(trade, book.lot_ids[lots], taken, basis, book.lot_acquired[lots].astype("datetime64[D]"),
+                            _long_term(book, lots), proceeds)
+    if not by_relieve.any():
+        return columns
+    exact = ReliefColumns.of((int(i), r) for i in np.flatnonzero(by_relieve) for r in relieved_lots(trades, int(rows[i]), as_of))
+    return ReliefColumns.concat([columns, exact]).grouped()
+
+
+def half_even(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half to even (non-negative Python integers)."""
+    quotient, remainder = divmod(numerator, denominator)
+    return quotient + (2 * remainder > denominator or (2 * remainder == denominator and quotient % 2))
+
+
+def _proceeds_cents(taken_e6: np.ndarray, price_e6: np.ndarray) -> np.ndarray:
+    """taken x price to the cent, half-even: in int64 when the products fit, else in Python integers."""
+    per_cent = 10 ** (QUANTITY.places + PRICE.places - MONEY.places)
+    if not len(taken_e6) or int(taken_e6.max()) * int(price_e6.max()) < 2 ** 62:
+        quotient, remainder = np.divmod(taken_e6 * price_e6, per_cent)
+        return quotient + ((2 * remainder > per_cent) | ((2 * remainder == per_cent) & (quotient % 2 == 1)))
+    return np.array([half_even(t * p, per_cent) for t, p in zip(taken_e6.tolist(), price_e6.tolist())], np.int64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,32 +22,24 @@ from ..domain import Side, Trade
 from ..dsl.compile import PolicyEvaluation
 from ..dsl.frame import Frame
 from ..dsl.policyset import BookEvaluation, PolicySet, Resolution
-from ..fixedpoint import PRICE, QUANTITY, round_money
+from ..fixedpoint import MONEY, PRICE, QUANTITY, round_money
 from ..plugins import call_event
 from ..store import Store
 from ..targets import restrictions
 from .cash import cash_events, shortfalls
-from .budget import SellContext, SleeveCash, Staged, budgeted_indexed, relief_for
-from .details import account_rates, reasons, relieved_lots, sale_lots
+from .budget import SellContext, SleeveCash, budgeted_indexed, relief_for
+from .details import account_rates, reason_columns, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
 from ..tax.relief import OpenLot, Relief
-from .generate import Blocks, CashEvents, generate_trades
+from .generate import Blocks, CashEvents, TradeSet, generate_trades
 from .harvest import Harvest, SwapBack, harvests, swap_backs
+from .lots import relieve_exact
 from .netting import net
+from .proposals import ProposedTrade, Proposals
 
 if TYPE_CHECKING:
     from ..executors import Executor
-
-
-@attrs.frozen
-class ProposedTrade:
-    """A trade with what the review needs: its reasons, for a sell the lots it relieves, and the
-    model version its sleeve was rebalanced toward."""
-
-    trade: Trade
-    lots: tuple[dict[str, Any], ...]
-    model_version: str | None = None
 
 
 @attrs.frozen
@@ -59,7 +51,7 @@ class RunResult:
     sleeves_evaluated: int
     sleeves_triggered: int
     problems: dict[str, str]
-    trades: tuple[ProposedTrade, ...]
+    trades: Sequence[ProposedTrade]  # a Proposals (columns) from a run; objects from elsewhere (transitions)
     shortfalls: dict[str, str] = attrs.field(factory=dict)  # withdrawals a sleeve could not raise in full
     settled: dict[str, str | None] = attrs.field(factory=dict)  # triggered sleeves with nothing to trade: version
     timings: dict[str, Any] = attrs.field(factory=dict, eq=False)  # seconds per phase (load, compute, store), executor
@@ -169,8 +161,24 @@ def compute(inputs: RunInputs, policies: PolicySet, progress: Progress | None = 
     return computed(inputs, policies, progress).result
 
 
-#: the order of a proposal in a run: (step, policy, sleeve id, position); see :class:`Computed`
+#: the order of a harvest in a run: (step, policy, sleeve id, position); see :class:`Computed`
 OrderKey = tuple[int, str, str, int]
+
+
+@attrs.frozen(eq=False)
+class TradeOrder:
+    """The order keys of a run's trades as columns (with each trade's sleeve id: see :class:`Computed`)."""
+
+    step: np.ndarray      # int8
+    policy: np.ndarray    # str
+    position: np.ndarray  # int64: the trade's place among those its part staged
+
+    def take(self, rows: np.ndarray) -> TradeOrder:
+        return TradeOrder(self.step[rows], self.policy[rows], self.position[rows])
+
+    @classmethod
+    def concat(cls, parts: Sequence[TradeOrder]) -> TradeOrder:
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in attrs.fields(cls)))
 
 
 @attrs.frozen
@@ -185,7 +193,7 @@ class Computed:
     """
 
     result: RunResult
-    trade_keys: tuple[OrderKey, ...]
+    trade_keys: TradeOrder                # of each trade of ``result.trades``
     harvest_keys: tuple[OrderKey, ...]
     problem_keys: tuple[tuple[int, str], ...]
 
@@ -205,42 +213,41 @@ def computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None =
     for done, (name, result) in enumerate(() if inputs.harvest_only else evaluation.evaluations.items()):
         report(f"proposing trades ({name})", done, len(evaluation.evaluations))
         run.stage_rebalance(name, result)
+    proposals, order = run.proposals()
     budgets = _budgets(book, evaluation.resolution, policies, in_scope)
-    rates = {str(a): (Decimal(repr(float(st))), Decimal(repr(float(lt))))
-             for a, st, lt in zip(book.account_ids, book.account_st_rate, book.account_lt_rate)}
-    budgeted = budgeted_indexed([s for s, _, _ in run.staged], budgets,
-                                {a: inputs.realized[a] for a in budgets if a in inputs.realized}, rates,
-                                _sleeve_cash(book, evaluation, run.events))
-    proposed = [ProposedTrade(t, tuple(r.as_json() for r in reliefs), run.staged[i][1])
-                for i, (t, reliefs, _) in budgeted]
+    proposals, order = run.within_budgets(proposals, order, budgets, _sleeve_cash(book, evaluation, run.events))
     resolution = evaluation.resolution
     problems = sorted((0 if resolution.assigned[i] else 1, str(book.sleeve_ids[i]), p)
                       for i, p in resolution.problems.items() if in_scope[i])
     used = sorted({resolution.names[c] for c in resolution.policy_of[in_scope] if c >= 0})
     result = RunResult(None, as_of, inputs.book_digest, {n: policies.digests[n] for n in used},
                        int(in_scope.sum()), run.triggered, {s: p for _, s, p in problems},
-                       tuple(with_crossings(proposed)),
+                       with_crossings(proposals),
                        harvests=tuple(h for _, _, h in harvested),
                        shortfalls=shortfalls(book, run.events, run.cash_after),
                        settled={str(book.sleeve_ids[s]): run.version(s) for s in sorted(run.settled)})
-    return Computed(result, tuple(run.staged[i][2] for i, _ in budgeted), tuple(run.harvest_keys),
-                    tuple((k, s) for k, s, _ in problems))
+    return Computed(result, order, tuple(run.harvest_keys), tuple((k, s) for k, s, _ in problems))
 
 
 @attrs.define
 class _Run:
-    """A run in the making: its inputs, and the trades staged so far (each with its sleeve's model
-    version and its order key)."""
+    """A run in the making: its inputs, and the blocks of trades staged so far (each block with its
+    order keys, and what trimming its sells to a gain budget would need)."""
 
     inputs: RunInputs
     events: CashEvents
     blocked: set[tuple[str, str]] = attrs.field(init=False)
     blocks: Blocks = attrs.field(factory=Blocks.none)
-    staged: list[tuple[Staged, str | None, OrderKey]] = attrs.field(factory=list)
+    staged: list[tuple[Proposals, int, str]] = attrs.field(factory=list)  # (block, step, policy)
+    pairs: list[tuple[Trade, list[Relief], str | None, SellContext | None]] = attrs.field(factory=list)
+    pairs_key: tuple[int, str] | None = None
+    contexts: dict[int, SellContext] = attrs.field(factory=dict)  # row -> a staged pair's sell context
+    sources: list[tuple[int, TradeSet, np.ndarray]] = attrs.field(factory=list)  # (first row, trade set, its rows)
     harvest_keys: list[OrderKey] = attrs.field(factory=list)
     triggered: int = 0
     settled: set[int] = attrs.field(factory=set)
     cash_after: np.ndarray = attrs.field(init=False)
+    rows: int = 0  # staged so far
 
     def __attrs_post_init__(self) -> None:
         self.blocked = {(h, s) for h, symbols in self.inputs.recent.blocked.items() for s in symbols}
@@ -254,9 +261,6 @@ class _Run:
         """The version of the sleeve's model in force on the run's date (what its trades rebalance it to)."""
         code = self.book.sleeve_model[sleeve]
         return None if code < 0 else self.inputs.versions.get(str(self.book.models[code]))
-
-    def key(self, step: int, policy: str, sleeve_id: str) -> OrderKey:
-        return step, policy, sleeve_id, len(self.staged)
 
     def harvests(self, evaluation: BookEvaluation, harvest_only: bool) -> tuple[list, list]:
         """The harvests, then the swap backs (of sleeves that do not harvest), of the sleeves in scope
@@ -279,42 +283,127 @@ class _Run:
 
     def stage_pair(self, name: str, result: PolicyEvaluation, pair: Harvest | SwapBack, step: int) -> None:
         """A sell of named lots and the buy its proceeds pay for."""
+        if self.pairs_key != (step, name):
+            self._stage_pairs()
+            self.pairs_key = (step, name)
         version = self.version(int(result.sleeves[pair.sleeve]))
         lots = tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in pair.lots)
         context = SellContext(lots, relief_for("FIFO", (Decimal(0), Decimal(0)), pair.sell.est_price,
                                                self.inputs.as_of), Decimal(1))
-        for staged in [(pair.sell, list(pair.lots), context), (pair.buy, [], None)]:
-            self.staged.append((staged, version, self.key(step, name, pair.sell.sleeve_id)))
+        self.pairs += [(pair.sell, list(pair.lots), version, context), (pair.buy, [], version, None)]
+
+    def _stage_pairs(self) -> None:
+        """The pairs staged so far, as one block."""
+        if self.pairs:
+            step, name = self.pairs_key
+            self.contexts.update({self.rows + i: c for i, (_, _, _, c) in enumerate(self.pairs) if c is not None})
+            self._stage(Proposals.of_objects([(t, r, v) for t, r, v, _ in self.pairs]), step, name)
+            self.pairs = []
+
+    def _stage(self, block: Proposals, step: int, policy: str) -> None:
+        self.staged.append((block, step, policy))
+        self.rows += len(block)
 
     def stage_rebalance(self, name: str, result: PolicyEvaluation) -> None:
-        """The trades of one policy's triggered sleeves in scope, with their reasons and lots."""
-        book, as_of, prices = self.book, self.inputs.as_of, self.inputs.prices
-        chosen = self.inputs.in_scope[result.sleeves]
+        """The trades of one policy's triggered sleeves in scope, with their reasons and lots, as columns."""
+        self._stage_pairs()
+        book, inputs = self.book, self.inputs
+        chosen = inputs.in_scope[result.sleeves]
         self.triggered += int((result.triggered & chosen).sum())
-        trades = generate_trades(result, self.events.take(result.sleeves), self.blocks)
+        events = self.events.take(result.sleeves)
+        trades = generate_trades(result, events, self.blocks)
         local_book = trades.evaluation.book  # with the holdings substitutes need
         local_sleeves = local_book.holding_sleeve[trades.holding]
         quiet = result.triggered & chosen & (local_book.sleeve_model >= 0)
         quiet[local_sleeves] = False
         self.settled.update(int(s) for s in result.sleeves[quiet])
-        symbols = local_book.symbols[local_book.holding_symbol[trades.holding]]
         np.add.at(self.cash_after, result.sleeves[local_sleeves], -trades.side * trades.value)
-        why = reasons(trades, self.events.take(result.sleeves), self.blocks)
-        settings = result.policy.settings
-        for row in np.flatnonzero(chosen[local_sleeves]):
-            sleeve, symbol = int(result.sleeves[local_sleeves[row]]), str(symbols[row])
-            trade = Trade(
-                trade_id="T-PENDING", run_id="R-PENDING", account_id=str(book.account_ids[book.sleeve_account[sleeve]]),
-                sleeve_id=str(book.sleeve_ids[sleeve]), symbol=symbol, side=Side.BUY if trades.side[row] > 0 else Side.SELL,
-                quantity=Decimal(repr(float(trades.quantity[row]))).quantize(QUANTITY.unit),
-                est_price=prices[symbol], reasons=tuple(why[row]),
-            )
-            reliefs = relieved_lots(trades, row, as_of)
-            context = None if trade.side == Side.BUY else SellContext(
-                tuple(sale_lots(trades, row)),
-                relief_for(settings.lot_method, account_rates(trades, row), trade.est_price, as_of), settings.share_step)
-            self.staged.append(((_with_wash_warning(trade, reliefs, self.inputs.recent), reliefs, context),
-                                self.version(sleeve), self.key(2, name, trade.sleeve_id)))
+        rows = np.flatnonzero(chosen[local_sleeves])
+        sleeve = result.sleeves[local_sleeves[rows]]
+        symbol = local_book.holding_symbol[trades.holding[rows]]
+        head, tail, tails = reason_columns(trades, rows, events, self.blocks)
+        prices = np.array([PRICE.to_int(inputs.prices[str(s)]) for s in local_book.symbols], dtype=np.int64)
+        versions = np.array([inputs.versions.get(str(m)) for m in book.models] + [None], dtype=object)
+        block = Proposals(
+            book.sleeve_ids, book.account_ids, local_book.symbols, sleeve.astype(np.int32),
+            book.sleeve_account[sleeve].astype(np.int32), symbol.astype(np.int32), trades.side[rows].astype(np.int8),
+            np.rint(trades.quantity[rows] * 10 ** QUANTITY.places).astype(np.int64), prices[symbol],
+            versions[book.sleeve_model[sleeve]], head, tail, tuple(tails), {},
+            relieve_exact(trades, rows, inputs.as_of))
+        self.sources.append((self.rows, trades, rows))
+        self._stage(block.with_notes(wash_warnings(block, inputs.recent)), 2, name)
+
+    def proposals(self) -> tuple[Proposals, TradeOrder]:
+        """Every trade staged, in staging order, with its order keys."""
+        self._stage_pairs()
+        sizes = [len(b) for b, _, _ in self.staged]
+        order = TradeOrder(np.repeat(np.array([s for _, s, _ in self.staged], dtype=np.int8), sizes),
+                           np.repeat(np.array([p for _, _, p in self.staged], dtype=str), sizes),
+                           np.arange(sum(sizes), dtype=np.int64))
+        return Proposals.concat([b for b, _, _ in self.staged]), order
+
+    def sell_context(self, row: int) -> SellContext:
+        """What trimming the sell staged in ``row`` to a gain budget needs: its lots and how they are relieved."""
+        if row in self.contexts:
+            return self.contexts[row]
+        first, trades, rows = next(s for s in reversed(self.sources) if s[0] <= row)
+        row = int(rows[row - first])
+        settings = trades.evaluation.policy.settings
+        price = PRICE.to_decimal(int(np.rint(trades.price[row] * 10 ** PRICE.places)))
+        return SellContext(tuple(sale_lots(trades, row)), relief_for(settings.lot_method, account_rates(trades, row),
+                                                                     price, self.inputs.as_of), settings.share_step)
+
+    def within_budgets(self, proposals: Proposals, order: TradeOrder, budgets: dict[str, Decimal],
+                       cash_of: Callable[[str], SleeveCash]) -> tuple[Proposals, TradeOrder]:
+        """The proposals with the sells of every account over its gain budget trimmed (:mod:`.budget`).
+
+        Only the trades of accounts whose sells would realise more than their budget leaves are made
+        into objects and trimmed; the others stay columns, as they are."""
+        book, realized = self.book, self.inputs.realized
+        accounts = np.asarray(proposals.accounts, dtype=str)
+        gains = np.zeros(len(accounts), dtype=np.int64)
+        np.add.at(gains, proposals.account[proposals.lots.trade], proposals.lots.gain_cents)
+        index = {a: i for i, a in enumerate(accounts.tolist())}
+        over = {a: b for a, b in budgets.items()
+                if a in index and MONEY.to_decimal(int(gains[index[a]])) > b - realized.get(a, Decimal(0))}
+        if not over:
+            return proposals, order
+        rates = {str(a): (Decimal(repr(float(st))), Decimal(repr(float(lt))))
+                 for a, st, lt in zip(book.account_ids, book.account_st_rate, book.account_lt_rate) if str(a) in over}
+        rows = np.flatnonzero(np.isin(proposals.account, [index[a] for a in over]))
+        bounds = proposals.lots.bounds(len(proposals))
+        staged = [(proposals.trade(r), proposals.lots.reliefs(bounds[r], bounds[r + 1]),
+                   self.sell_context(r) if proposals.side[r] < 0 else None) for r in rows.tolist()]
+        kept = budgeted_indexed(staged, over, {a: realized[a] for a in over if a in realized}, rates, cash_of)
+        same = [int(rows[i]) for i, s in kept if s[0] is staged[i][0]]
+        changed = [(int(rows[i]), s) for i, s in kept if s[0] is not staged[i][0]]
+        untouched = np.setdiff1d(np.arange(len(proposals)), np.setdiff1d(rows, same))
+        block = Proposals.of_objects([(t, r, proposals.model_version[row]) for row, (t, r, _) in changed])
+        positions = np.concatenate([untouched, np.array([row for row, _ in changed], dtype=np.int64)])
+        ordered = np.argsort(positions, kind="stable")
+        return Proposals.concat([proposals.take(untouched), block]).take(ordered), order.take(positions[ordered])
+
+
+def wash_warnings(block: Proposals, recent: RecentTrading) -> dict[int, list[str]]:
+    """The loss sales of ``block`` that recent purchases in their household would wash, saying so."""
+    gains = np.zeros(len(block), dtype=np.int64)
+    np.add.at(gains, block.lots.trade, block.lots.gain_cents)
+    bounds = block.lots.bounds(len(block))
+    bought: dict[str | None, set[str]] = {}
+    notes = {}
+    for row in np.flatnonzero((block.side < 0) & (gains < 0)).tolist():
+        account, symbol = str(block.accounts[block.account[row]]), str(block.symbols[block.symbol[row]])
+        household = recent.household_of.get(account)
+        if household not in bought:
+            bought[household] = {a.symbol for a in recent.acquisitions.get(household, [])}
+        if not bought[household] & recent.identical(symbol):
+            continue  # nothing identical bought recently: nothing to wash (the exact check below is slower)
+        washed = recent.washed_by_recent_buys(account, symbol, block.lots.lot_id[bounds[row]:bounds[row + 1]].tolist())
+        if washed:
+            quantity = QUANTITY.to_decimal(int(block.quantity_e6[row]))
+            notes[row] = [f"wash sale: {min(washed, quantity)} of these shares' loss would be disallowed ({washed} "
+                          f"identical shares bought in the household in the last {recent.window_days} days)"]
+    return notes
 
 
 def _recent_trading(store: Store, policies: PolicySet, as_of: dt.date) -> RecentTrading:
@@ -362,91 +451,65 @@ def _harvested_days(store: Store, as_of: dt.date) -> dict[tuple[str, str], list[
     return days
 
 
-def _with_wash_warning(trade: Trade, lots: Sequence[Relief], recent: RecentTrading) -> Trade:
-    """A loss sale that recent purchases of the household would wash says so."""
-    if trade.side != Side.SELL or sum(lot.gain for lot in lots) >= 0:
-        return trade
-    washed = recent.washed_by_recent_buys(trade.account_id, trade.symbol, [lot.lot_id for lot in lots])
-    if not washed:
-        return trade
-    return attrs.evolve(trade, reasons=(*trade.reasons, f"wash sale: {min(washed, trade.quantity)} of these shares' "
-                                        f"loss would be disallowed ({washed} identical shares bought in the household "
-                                        f"in the last {recent.window_days} days)"))
+@attrs.frozen
+class _Crossing:
+    """What netting reads of a proposal (:class:`.netting.TradeLike`), named by its row."""
+
+    trade_id: str
+    account_id: str
+    sleeve_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    est_price: Decimal
 
 
-def with_crossings(proposed: list[ProposedTrade]) -> list[ProposedTrade]:
+def with_crossings(proposals: Proposals) -> Proposals:
     """The proposals, each that would cross with another sleeve of its account saying so."""
-    staged = [attrs.evolve(p.trade, trade_id=f"P{i}") for i, p in enumerate(proposed)]
+    group = proposals.account.astype(np.int64) * len(proposals.symbols) + proposals.symbol
+    both = np.intersect1d(group[proposals.side > 0], group[proposals.side < 0])  # buys and sells of one security
+    staged = [_Crossing(f"P{row}", str(proposals.accounts[proposals.account[row]]), proposals.sleeve_id(row),
+                        str(proposals.symbols[proposals.symbol[row]]), Side.BUY if proposals.side[row] > 0 else Side.SELL,
+                        QUANTITY.to_decimal(int(proposals.quantity_e6[row])),
+                        PRICE.to_decimal(int(proposals.price_e6[row])))
+              for row in np.flatnonzero(np.isin(group, both)).tolist()]
     notes: dict[int, list[str]] = {}
     for c in net(staged).crossings:
         words = f"{c.quantity} shares cross inside {c.account_id} (lots move, no sale)"
         notes.setdefault(int(c.sell_trade_id[1:]), []).append(f"nets with {c.to_sleeve}'s buy: {words}")
         notes.setdefault(int(c.buy_trade_id[1:]), []).append(f"nets with {c.from_sleeve}'s sell: {words}")
-    return [attrs.evolve(p, trade=attrs.evolve(p.trade, reasons=(*p.trade.reasons, *notes[i]))) if i in notes else p
-            for i, p in enumerate(proposed)]
+    return proposals.with_notes(notes)
 
 
 def record_run(store: Store, result: RunResult) -> RunResult:
     """Store a run and its proposals in one transaction, superseding older proposals of the same sleeves."""
     db = store.db
     now = store.clock().isoformat(timespec="seconds")
+    proposals = result.trades if isinstance(result.trades, Proposals) else Proposals.of_proposed(result.trades)
     with store.transaction():
         run_id = f"R-{_next_number(db, 'runs', 'run_id'):06d}"
         db.table("runs").insert({
             "run_id": run_id, "as_of": result.as_of.isoformat(), "created_at": now, "actor": store.actor,
             "book_digest": result.book_digest, "policies": json.dumps(result.policies, sort_keys=True),
             "sleeves_evaluated": result.sleeves_evaluated, "sleeves_triggered": result.sleeves_triggered,
-            "trades": len(result.trades), "problems": json.dumps(result.problems, sort_keys=True),
+            "trades": len(proposals), "problems": json.dumps(result.problems, sort_keys=True),
         })
-        sleeves = sorted({p.trade.sleeve_id for p in result.trades})
         superseded = db.execute(
             "update trades set status = 'cancelled', note = ?, decided_at = ? where status = 'proposed'"
             " and sleeve_id in (select value from json_each(?))",
-            [f"superseded by {run_id}", now, json.dumps(sleeves)]).rowcount
-        first = _next_number(db, "trades", "trade_id")
-        stored = [ProposedTrade(_with_ids(p.trade, f"T-{first + i:08d}", run_id), p.lots, p.model_version)
-                  for i, p in enumerate(result.trades)]
+            [f"superseded by {run_id}", now, json.dumps(proposals.traded_sleeves())]).rowcount
+        stored = proposals.recorded(run_id, _next_number(db, "trades", "trade_id"))
         db.conn.executemany(
             "insert into trades (trade_id, run_id, account_id, sleeve_id, symbol, side, quantity_e6, est_price_e6,"
             " status, reasons, lots, created_at, model_version) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            _trade_rows(stored, run_id, now))
+            stored.trade_rows("proposed", now))
         store.mark_rebalanced(result.settled, result.as_of)
         store.audit("rebalance.run", run_id, as_of=result.as_of.isoformat(), book_digest=result.book_digest,
                     policies=result.policies, trades=len(stored), superseded=superseded,
                     sleeves_triggered=result.sleeves_triggered, on_target=sorted(result.settled))
-    recorded = attrs.evolve(result, run_id=run_id, trades=tuple(stored))
+    recorded = attrs.evolve(result, run_id=run_id, trades=stored)
     call_event("on_run_completed", run=recorded)
     return recorded
-
-
-_TRADE_FIELDS = tuple(field.name for field in attrs.fields(Trade))
-_LOTS_JSON = json.JSONEncoder(default=str)  # json.dumps(..., default=str) without an encoder per call
-
-
-def _with_ids(trade: Trade, trade_id: str, run_id: str) -> Trade:
-    """``attrs.evolve(trade, trade_id=trade_id, run_id=run_id)`` without converting and validating again
-    the fields that do not change (a trade is validated when made; ids made by record_run are valid)."""
-    new = object.__new__(Trade)
-    for name in _TRADE_FIELDS:
-        object.__setattr__(new, name, getattr(trade, name))
-    object.__setattr__(new, "trade_id", trade_id)
-    object.__setattr__(new, "run_id", run_id)
-    return new
-
-
-def _trade_rows(stored: Sequence[ProposedTrade], run_id: str, now: str) -> Iterator[tuple]:
-    """The ``trades`` rows of stored proposals (quantities fit QUANTITY: a Trade checks it when made)."""
-    places = QUANTITY.places
-    prices: dict[Decimal, int] = {}
-    encode_lots = _LOTS_JSON.encode
-    for p in stored:
-        t = p.trade
-        price = prices.get(t.est_price)
-        if price is None:
-            price = prices[t.est_price] = PRICE.to_int(t.est_price)
-        yield (t.trade_id, run_id, t.account_id, t.sleeve_id, t.symbol, str(t.side), int(t.quantity.scaleb(places)),
-               price, str(t.status), json.dumps(list(t.reasons)), encode_lots(list(p.lots)) if p.lots else "[]",
-               now, p.model_version)
 
 
 def _next_number(db, table: str, key: str) -> int:

@@ -45,3 +45,21 @@ def test_sorting_within_groups_equals_a_stable_lexsort(sizes, data):
     keys = np.array(data.draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0]), min_size=len(groups),
                                        max_size=len(groups))), dtype=float)
     np.testing.assert_array_equal(sort_within(groups, [keys], small=8), np.lexsort((keys, groups)))
+
+
+@pytest.mark.parametrize("method", ["FIFO", "LIFO", "HIFO", "LOFO", "MIN_TAX"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=rebalance_books(), avoid=st.sampled_from(["", "avoid short term gains"]), data=st.data())
+def test_exact_columns_relieve_exactly_what_relieve_does(method, book, avoid, data):
+    from smartx_engine.rebalance.lots import relieve_exact
+
+    evaluation = evaluate_text(f"trigger when true\nshares fractional 3\nlots {method}\n{avoid}", book)
+    trades = generate_trades(evaluation)
+    with_lots = [row for row in range(len(trades))
+                 if trades.side[row] > 0 or (trades.evaluation.book.lot_holding == trades.holding[row]).any()]
+    rows = np.array(data.draw(st.lists(st.sampled_from(with_lots), unique=True).map(sorted)) if with_lots else [],
+                    dtype=np.int64)
+    columns = relieve_exact(trades, rows, book.as_of)
+    bounds = columns.bounds(len(rows))
+    for i, row in enumerate(rows):
+        assert columns.reliefs(bounds[i], bounds[i + 1]) == relieved_lots(trades, int(row), book.as_of)

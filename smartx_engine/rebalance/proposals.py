@@ -1,0 +1,346 @@
+"""A run's proposed trades as columns: one row per trade, made into objects only where someone reads them.
+
+A run of a million sleeves proposes millions of trades; a Python object per trade (Decimals,
+reasons, lots) would cost more than computing them. :class:`Proposals` keeps them as numpy
+columns (integer millionths of a share and of a dollar, cents), with their reasons as the reason
+that set the trade's target (``head``), the reasons its sleeve trades (shared by the sleeve's
+trades: ``tails``) and the notes added after (``notes``: wash sales, gain budgets, crossings),
+and the lots each sell relieves as :class:`ReliefColumns`. It is a sequence of
+:class:`ProposedTrade` (made on access), and writes its ``trades`` rows and JSON straight from the
+columns. Amounts are exact: quantities in millionths, prices in millionths, money in cents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any, overload
+
+import attrs
+import numpy as np
+
+from ..domain import Side, Term, Trade
+from ..fixedpoint import MONEY, PRICE, QUANTITY
+from ..tax.relief import Relief
+
+#: a quantity in millionths times a price in millionths, per cent
+QUANTITY_PRICE_UNITS_PER_CENT = 10 ** (QUANTITY.places + PRICE.places - MONEY.places)
+
+
+@attrs.frozen
+class ProposedTrade:
+    """A trade with what the review needs: its reasons, for a sell the lots it relieves, and the
+    model version its sleeve was rebalanced toward."""
+
+    trade: Trade
+    lots: tuple[dict[str, Any], ...]
+    model_version: str | None = None
+
+
+def units_text(units: int, places: int) -> str:
+    """Integer units of ``10**-places`` as the plain decimal text ``Decimal.__format__('f')`` gives."""
+    sign, units = ("-", -units) if units < 0 else ("", units)
+    whole, fraction = divmod(units, 10 ** places)
+    return f"{sign}{whole}.{fraction:0{places}d}"
+
+
+@attrs.frozen(eq=False)
+class ReliefColumns:
+    """The lots sells relieve: one row per (trade, lot), grouped by trade in trade order, each
+    trade's lots in relief order. Amounts as :func:`smartx_engine.tax.relieve` makes them."""
+
+    trade: np.ndarray           # int64: the row of the trade in its proposals
+    lot_id: np.ndarray          # str
+    quantity_e6: np.ndarray     # int64: shares taken, in millionths
+    basis_cents: np.ndarray     # int64: the basis given up
+    acquired: np.ndarray        # datetime64[D]: the holding period's start
+    long_term: np.ndarray       # bool
+    proceeds_cents: np.ndarray  # int64
+
+    @classmethod
+    def empty(cls) -> ReliefColumns:
+        return cls(np.empty(0, np.int64), np.empty(0, dtype="<U1"), np.empty(0, np.int64), np.empty(0, np.int64),
+                   np.empty(0, "datetime64[D]"), np.empty(0, bool), np.empty(0, np.int64))
+
+    @classmethod
+    def of(cls, reliefs: Iterable[tuple[int, Relief]]) -> ReliefColumns:
+        """Columns of (trade row, relief) pairs, in that order."""
+        pairs = list(reliefs)
+        if not pairs:
+            return cls.empty()
+        return cls(np.array([t for t, _ in pairs], np.int64), np.array([r.lot_id for _, r in pairs]),
+                   np.array([QUANTITY.to_int(r.quantity) for _, r in pairs], np.int64),
+                   np.array([MONEY.to_int(r.cost_basis) for _, r in pairs], np.int64),
+                   np.array([r.acquired for _, r in pairs], "datetime64[D]"),
+                   np.array([r.term == Term.LONG for _, r in pairs], bool),
+                   np.array([MONEY.to_int(r.proceeds) for _, r in pairs], np.int64))
+
+    def __len__(self) -> int:
+        return len(self.trade)
+
+    @property
+    def gain_cents(self) -> np.ndarray:
+        return self.proceeds_cents - self.basis_cents
+
+    def select(self, rows: np.ndarray, trade: np.ndarray) -> ReliefColumns:
+        """Rows ``rows`` (in that order), renumbered to trades ``trade``."""
+        return ReliefColumns(trade, *(getattr(self, f.name)[rows] for f in attrs.fields(ReliefColumns)[1:]))
+
+    @classmethod
+    def concat(cls, parts: Sequence[ReliefColumns]) -> ReliefColumns:
+        """The rows of ``parts`` one after the other (trade rows as they are)."""
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in attrs.fields(cls)))
+
+    def grouped(self) -> ReliefColumns:
+        """The rows grouped by trade, in trade order (stable: each trade's lots keep their order)."""
+        order = np.argsort(self.trade, kind="stable")
+        return self.select(order, self.trade[order])
+
+    def bounds(self, n_trades: int) -> np.ndarray:
+        """Where each trade's rows start (and, at ``n_trades``, where the last ends)."""
+        return np.searchsorted(self.trade, np.arange(n_trades + 1))
+
+    def reliefs(self, first: int, last: int) -> list[Relief]:
+        """Rows ``first:last`` as exact :class:`Relief` objects."""
+        return [Relief(str(self.lot_id[i]), QUANTITY.to_decimal(int(self.quantity_e6[i])),
+                       MONEY.to_decimal(int(self.basis_cents[i])), self.acquired[i].astype(dt.date),
+                       Term.LONG if self.long_term[i] else Term.SHORT, MONEY.to_decimal(int(self.proceeds_cents[i])),
+                       MONEY.to_decimal(int(self.proceeds_cents[i] - self.basis_cents[i])))
+                for i in range(first, last)]
+
+    def json_lists(self, n_trades: int) -> list[str]:
+        """Each trade's ``lots`` as JSON text (``Relief.as_json`` of each lot; ``[]`` for a buy)."""
+        texts = ["[]"] * n_trades
+        if not len(self):
+            return texts
+        entries = [f'{{"lot_id": {json.dumps(lot)}, "quantity": "{units_text(q, 6)}", '
+                   f'"cost_basis": "{units_text(b, 2)}", "acquired": "{a}", "term": "{"long" if t else "short"}", '
+                   f'"proceeds": "{units_text(p, 2)}", "gain": "{units_text(p - b, 2)}"}}'
+                   for lot, q, b, a, t, p in zip(self.lot_id.tolist(), self.quantity_e6.tolist(),
+                                                 self.basis_cents.tolist(), self.acquired.astype(str).tolist(),
+                                                 self.long_term.tolist(), self.proceeds_cents.tolist())]
+        bounds = self.bounds(n_trades)
+        for trade in np.flatnonzero(np.diff(bounds)).tolist():
+            texts[trade] = "[" + ", ".join(entries[bounds[trade]:bounds[trade + 1]]) + "]"
+        return texts
+
+
+def _codes(tables: Sequence[np.ndarray], codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One table for several (table, codes) pairs, and the codes into it (sorted: code order is text order)."""
+    if all(t is tables[0] for t in tables):
+        table = tables[0]
+        return table, np.concatenate(codes) if codes else np.empty(0, np.int32)
+    merged = np.unique(np.concatenate([np.asarray(t, dtype=str) for t in tables]))
+    return merged, np.concatenate([np.searchsorted(merged, np.asarray(t, dtype=str)).astype(np.int32)[c]
+                                   for t, c in zip(tables, codes)])
+
+
+@attrs.frozen(eq=False)
+class Proposals(Sequence[ProposedTrade]):
+    """A run's trades, one row per trade; ``Proposals[i]`` is trade ``i`` as a :class:`ProposedTrade`."""
+
+    sleeves: np.ndarray           # str: the table the ``sleeve`` codes index
+    accounts: np.ndarray          # str
+    symbols: np.ndarray           # str
+    sleeve: np.ndarray            # int32 codes
+    account: np.ndarray           # int32 codes
+    symbol: np.ndarray            # int32 codes
+    side: np.ndarray              # int8: +1 buy, -1 sell
+    quantity_e6: np.ndarray       # int64: shares in millionths (QUANTITY)
+    price_e6: np.ndarray          # int64: estimated price in millionths of a dollar (PRICE)
+    model_version: np.ndarray     # object: the version of the sleeve's model rebalanced toward, or None
+    head: np.ndarray              # object: the first reason (what set the trade's target)
+    tail: np.ndarray              # int64: index into ``tails``
+    tails: tuple[tuple[str, ...], ...]  # reasons shared by trades (why their sleeve trades)
+    notes: dict[int, tuple[str, ...]]   # row -> reasons added after (wash sale, gain budget, crossings)
+    lots: ReliefColumns
+    run_id: str | None = None     # once recorded
+    first_number: int | None = None  # trade ids are T-{first_number + row:08d} once recorded
+
+    @classmethod
+    def empty(cls) -> Proposals:
+        return cls.of_objects([])
+
+    @classmethod
+    def of_objects(cls, items: Sequence[tuple[Trade, Sequence[Relief], str | None]]) -> Proposals:
+        """Proposals of (trade, the lots a sell relieves, model version) objects, in that order."""
+        trades = [t for t, _, _ in items]
+        sleeves, sleeve = np.unique(np.array([t.sleeve_id for t in trades], dtype=str), return_inverse=True)
+        accounts, account = np.unique(np.array([t.account_id for t in trades], dtype=str), return_inverse=True)
+        symbols, symbol = np.unique(np.array([t.symbol for t in trades], dtype=str), return_inverse=True)
+        tails = tuple(t.reasons[1:] for t in trades)
+        return cls(sleeves, accounts, symbols, sleeve.astype(np.int32), account.astype(np.int32),
+                   symbol.astype(np.int32), np.array([1 if t.side == Side.BUY else -1 for t in trades], np.int8),
+                   np.array([QUANTITY.to_int(t.quantity) for t in trades], np.int64),
+                   np.array([PRICE.to_int(t.est_price) for t in trades], np.int64),
+                   np.array([v for _, _, v in items], dtype=object),
+                   np.array([t.reasons[0] if t.reasons else None for t in trades], dtype=object),
+                   np.arange(len(trades), dtype=np.int64), tails, {},
+                   ReliefColumns.of((row, r) for row, (_, reliefs, _) in enumerate(items) for r in reliefs))
+
+    @classmethod
+    def of_proposed(cls, proposed: Sequence[ProposedTrade]) -> Proposals:
+        """Proposals of :class:`ProposedTrade` objects (their lots in the JSON shape of ``Relief.as_json``)."""
+        return cls.of_objects([(p.trade, [_relief(lot) for lot in p.lots], p.model_version) for p in proposed])
+
+    @classmethod
+    def concat(cls, parts: Sequence[Proposals]) -> Proposals:
+        """The rows of ``parts`` one after the other."""
+        parts = [p for p in parts if len(p)] or [cls.empty()]
+        if len(parts) == 1:
+            return parts[0]
+        sizes = np.array([len(p) for p in parts])
+        starts = np.r_[0, np.cumsum(sizes)[:-1]]
+        tail_starts = np.cumsum([0] + [len(p.tails) for p in parts[:-1]])
+        sleeves, sleeve = _codes([p.sleeves for p in parts], [p.sleeve for p in parts])
+        accounts, account = _codes([p.accounts for p in parts], [p.account for p in parts])
+        symbols, symbol = _codes([p.symbols for p in parts], [p.symbol for p in parts])
+        relief = ReliefColumns.concat([attrs.evolve(p.lots, trade=p.lots.trade + s) for p, s in zip(parts, starts)])
+        return cls(sleeves, accounts, symbols, sleeve, account, symbol,
+                   *(np.concatenate([getattr(p, name) for p in parts])
+                     for name in ("side", "quantity_e6", "price_e6", "model_version", "head")),
+                   np.concatenate([p.tail + t for p, t in zip(parts, tail_starts)]),
+                   tuple(t for p in parts for t in p.tails),
+                   {row + int(s): n for p, s in zip(parts, starts) for row, n in p.notes.items()}, relief)
+
+    def take(self, rows: np.ndarray) -> Proposals:
+        """The given rows, in the given order (each at most once)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        new_row = np.full(len(self) + 1, -1, dtype=np.int64)
+        new_row[rows] = np.arange(len(rows))
+        lot_trade = new_row[self.lots.trade]
+        kept = np.flatnonzero(lot_trade >= 0)
+        kept = kept[np.argsort(lot_trade[kept], kind="stable")]  # grouped by the new trade order
+        notes = {int(new_row[r]): n for r, n in self.notes.items() if new_row[r] >= 0}
+        return attrs.evolve(self, sleeve=self.sleeve[rows], account=self.account[rows], symbol=self.symbol[rows],
+                            side=self.side[rows], quantity_e6=self.quantity_e6[rows], price_e6=self.price_e6[rows],
+                            model_version=self.model_version[rows], head=self.head[rows], tail=self.tail[rows],
+                            notes=notes, lots=self.lots.select(kept, lot_trade[kept]))
+
+    def with_notes(self, notes: dict[int, Iterable[str]]) -> Proposals:
+        """The proposals with reasons added after a row's own."""
+        merged = dict(self.notes)
+        for row, added in notes.items():
+            merged[row] = (*merged.get(row, ()), *added)
+        return attrs.evolve(self, notes=merged)
+
+    def recorded(self, run_id: str, first_number: int) -> Proposals:
+        return attrs.evolve(self, run_id=run_id, first_number=first_number)
+
+    # ------------------------------------------------------------ reading rows
+
+    def __len__(self) -> int:
+        return len(self.side)
+
+    @overload
+    def __getitem__(self, index: int) -> ProposedTrade: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ProposedTrade]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        row = range(len(self))[index]
+        first, last = self.lots.bounds(len(self))[[row, row + 1]]
+        return ProposedTrade(self.trade(row), tuple(r.as_json() for r in self.lots.reliefs(first, last)),
+                             self.model_version[row])
+
+    def __iter__(self) -> Iterator[ProposedTrade]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<Proposals: {len(self)} trades>"
+
+    def trade_id(self, row: int) -> str:
+        return "T-PENDING" if self.first_number is None else f"T-{self.first_number + row:08d}"
+
+    def reasons(self, row: int) -> tuple[str, ...]:
+        head = self.head[row]
+        return (*(() if head is None else (head,)), *self.tails[self.tail[row]], *self.notes.get(row, ()))
+
+    def sleeve_id(self, row: int) -> str:
+        return str(self.sleeves[self.sleeve[row]])
+
+    def trade(self, row: int) -> Trade:
+        """Row ``row`` as a :class:`Trade`."""
+        return Trade(trade_id=self.trade_id(row), run_id=self.run_id or "R-PENDING",
+                     account_id=str(self.accounts[self.account[row]]), sleeve_id=self.sleeve_id(row),
+                     symbol=str(self.symbols[self.symbol[row]]), side=Side.BUY if self.side[row] > 0 else Side.SELL,
+                     quantity=QUANTITY.to_decimal(int(self.quantity_e6[row])),
+                     est_price=PRICE.to_decimal(int(self.price_e6[row])), reasons=self.reasons(row))
+
+    def traded_sleeves(self) -> list[str]:
+        """The ids of the sleeves with a trade, sorted."""
+        return [str(s) for s in np.sort(np.asarray(self.sleeves[np.unique(self.sleeve)], dtype=str))]
+
+    def reason_texts(self) -> Iterator[str]:
+        """Each trade's reasons as a JSON list, in row order (shared parts encoded once)."""
+        encoded: dict[str, str] = {}
+        tails = [", " + ", ".join(json.dumps(r) for r in tail) if tail else "" for tail in self.tails]
+        notes = self.notes
+        for row, (head, tail) in enumerate(zip(self.head.tolist(), self.tail.tolist())):
+            if head is None:
+                text = "[" + ", ".join(json.dumps(r) for r in self.reasons(row)) + "]"
+            else:
+                first = encoded.get(head)
+                if first is None:
+                    first = encoded[head] = json.dumps(head)
+                text = "[" + first + tails[tail] + "]"
+                if row in notes:
+                    text = text[:-1] + "".join(", " + json.dumps(n) for n in notes[row]) + "]"
+            yield text
+
+    def columns(self) -> Iterator[tuple[str, str, str, str, int, int, str | None]]:
+        """(account id, sleeve id, symbol, side, quantity e6, price e6, model version) per row, as Python values."""
+        accounts, sleeves, symbols = (np.asarray(t, dtype=str) for t in (self.accounts, self.sleeves, self.symbols))
+        return zip(accounts[self.account].tolist(), sleeves[self.sleeve].tolist(), symbols[self.symbol].tolist(),
+                   np.where(self.side > 0, "buy", "sell").tolist(), self.quantity_e6.tolist(),
+                   self.price_e6.tolist(), self.model_version.tolist())
+
+    def trade_rows(self, status: str, now: str) -> Iterator[tuple]:
+        """The ``trades`` table's rows (trade_id, run_id, account_id, sleeve_id, symbol, side, quantity_e6,
+        est_price_e6, status, reasons, lots, created_at, model_version), once recorded."""
+        if self.run_id is None or self.first_number is None:
+            raise ValueError("proposals get their rows once recorded")
+        first, run_id = self.first_number, self.run_id
+        for row, ((account, sleeve, symbol, side, quantity, price, version), reasons, lots) in enumerate(
+                zip(self.columns(), self.reason_texts(), self.lots.json_lists(len(self)))):
+            yield (f"T-{first + row:08d}", run_id, account, sleeve, symbol, side, quantity, price, status, reasons, lots,
+                   now, version)
+
+    def json_texts(self) -> Iterator[str]:
+        """Each trade as the JSON object of ``smartx rebalance --json`` (DESIGN: "Trade proposal JSON")."""
+        run_id = json.dumps(self.run_id)
+        for row, ((account, sleeve, symbol, side, quantity, price, _), reasons, lots) in enumerate(
+                zip(self.columns(), self.reason_texts(), self.lots.json_lists(len(self)))):
+            trade_id = json.dumps(None if self.first_number is None else f"T-{self.first_number + row:08d}")
+            value = _value_cents(quantity, price)
+            yield (f'{{"trade_id": {trade_id}, "run_id": {run_id}, "account_id": {json.dumps(account)}, '
+                   f'"sleeve_id": {json.dumps(sleeve)}, "symbol": {json.dumps(symbol)}, "side": "{side}", '
+                   f'"quantity": "{units_text(quantity, 6)}", "est_price": "{units_text(price, 6)}", '
+                   f'"est_value": "{units_text(value, 2)}", "status": "proposed", "reasons": {reasons}, '
+                   f'"lots": {lots}}}')
+
+
+def _relief(entry: dict[str, Any]) -> Relief:
+    """A lot of a proposal's ``lots`` (``Relief.as_json``) as a :class:`Relief`."""
+    return Relief(entry["lot_id"], Decimal(entry["quantity"]), Decimal(entry["cost_basis"]),
+                  dt.date.fromisoformat(entry["acquired"]), Term(entry["term"]), Decimal(entry["proceeds"]),
+                  Decimal(entry["gain"]))
+
+
+def _value_cents(quantity_e6: int, price_e6: int) -> int:
+    """quantity x price in cents, half-even, as ``round_money`` (Python integers: any size)."""
+    per_cent = QUANTITY_PRICE_UNITS_PER_CENT
+    quotient, remainder = divmod(quantity_e6 * price_e6, per_cent)
+    return quotient + (2 * remainder > per_cent or (2 * remainder == per_cent and quotient % 2))
