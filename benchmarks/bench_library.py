@@ -218,7 +218,7 @@ def measure(n: int, seed: int) -> dict[str, Any]:
 
 
 def table(r: dict[str, Any]) -> str:
-    """The results as Markdown: times, ratios (how many times the engine's time), agreement."""
+    """The results as Markdown: times, ratios (each time over the engine's), agreement."""
     t, b = r["to_target"], r["balanced"]
     library = t.get("library")
     rows = [
@@ -228,9 +228,9 @@ def table(r: dict[str, Any]) -> str:
          "(c) cvxportfolio: not installed (`pip install -r benchmarks/requirements.txt`)",
          f"{t['library_seconds']:,.2f} s" if library else "-", "-"),
         ("(d) numpy loop per sleeve (median of 3)", f"{t['numpy']:,.2f} s", "-"),
-        ("**reference / engine**", f"**{t['reference'] / t['engine']:,.0f}×**", f"**{b['reference'] / b['engine']:,.0f}×**"),
-        ("**library / engine**", f"**{t['library_seconds'] / t['engine']:,.0f}×**" if library else "-", "-"),
-        ("**numpy loop / engine**", f"**{t['numpy'] / t['engine']:,.0f}×**", "-"),
+        ("**reference ÷ engine** (times)", f"**{t['reference'] / t['engine']:,.0f}×**", f"**{b['reference'] / b['engine']:,.0f}×**"),
+        ("**library ÷ engine** (times)", f"**{t['library_seconds'] / t['engine']:,.0f}×**" if library else "-", "-"),
+        ("**numpy loop ÷ engine** (times)", f"**{t['numpy'] / t['engine']:,.0f}×**", "-"),
         ("trades (engine)", f"{t['trades']:,}", f"{b['trades']:,}"),
         ("engine = reference, trade for trade", "yes" if t["identical"] else "NO", "yes" if b["identical"] else "NO"),
     ]
