@@ -228,9 +228,13 @@ def estimate(e2e: list[dict[str, Any]], dask: list[dict[str, Any]]) -> str:
 
 
 def section(command: str, e2e, library, dask) -> str:
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip() or "unknown"
-    parts = [f"Produced by `{command}` on {dt.date.today().isoformat()}, commit `{commit}`.",
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    commit = f"commit `{git('rev-parse', '--short', 'HEAD') or 'unknown'}`"
+    if git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs"):
+        commit += " with uncommitted changes outside docs/"
+    parts = [f"Produced by `{command}` on {dt.date.today().isoformat()}, {commit}.",
              f"Machine: {bench_e2e.machine()}. Timings on this shared machine vary by about ±10 % run to run.",
              "", "### Goals", "", goals(e2e or [], library)]
     if e2e is not None:
