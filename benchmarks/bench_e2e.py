@@ -251,6 +251,17 @@ def measure(n: int, seed: int, dry_run: bool, scratch: Path, snapshot: Path | No
     return result
 
 
+def measure_size(n: int, seed: int, dry_run: bool, scratch: Path) -> list[dict[str, Any]]:
+    """The run at ``n`` sleeves, then (when it wrote a lots' snapshot) the same run with that snapshot."""
+    runs = [measure(n, seed, dry_run, scratch)]
+    if "snapshot" in runs[0]:
+        runs.append(measure(n, seed, dry_run, scratch, Path(runs[0]["snapshot"])))
+    for r in runs:
+        print(f"{n:,} sleeves{' (snapshot)' if r['warm'] else ''}: {r['wall']:.1f} s end to end, "
+              f"peak {r['peak'] / 1e9:.2f} GB", file=sys.stderr, flush=True)
+    return runs
+
+
 def _phase_rows(result: dict[str, Any]) -> list[tuple[str, float]]:
     times = result["times"]
     rows = [("interpreter start + imports", result["wall"] - times["cli"] + times["imports"])]
@@ -355,13 +366,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         results = []
         for n in (int(x) for x in options.sizes.split(",")):
-            runs = [measure(n, options.seed, options.dry_run, scratch)]
-            if "snapshot" in runs[0]:  # the same run again, with the lots' snapshot the first one wrote
-                runs.append(measure(n, options.seed, options.dry_run, scratch, Path(runs[0]["snapshot"])))
-            for r in runs:
-                results.append(r)
-                print(f"{n:,} sleeves{' (snapshot)' if r['warm'] else ''}: {r['wall']:.1f} s end to end, "
-                      f"peak {r['peak'] / 1e9:.2f} GB", file=sys.stderr, flush=True)
+            results += measure_size(n, options.seed, options.dry_run, scratch)
             if options.json:
                 options.json.write_text(json.dumps(results, indent=1))
     command = "python benchmarks/bench_e2e.py " + " ".join(argv)
