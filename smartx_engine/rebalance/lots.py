@@ -194,9 +194,11 @@ def half_even(numerator: int, denominator: int) -> int:
 
 
 def _proceeds_cents(taken_e6: np.ndarray, price_e6: np.ndarray) -> np.ndarray:
-    """taken x price to the cent, half-even: in int64 when the products fit, else in Python integers."""
+    """taken x price to the cent, half-even: in int64 where the products fit, else in Python integers."""
     per_cent = 10 ** (QUANTITY.places + PRICE.places - MONEY.places)
-    if not len(taken_e6) or int(taken_e6.max()) * int(price_e6.max()) < 2 ** 62:
-        quotient, remainder = np.divmod(taken_e6 * price_e6, per_cent)
-        return quotient + ((2 * remainder > per_cent) | ((2 * remainder == per_cent) & (quotient % 2 == 1)))
-    return np.array([half_even(t * p, per_cent) for t, p in zip(taken_e6.tolist(), price_e6.tolist())], np.int64)
+    large = taken_e6 > 2 ** 62 // np.maximum(price_e6, 1)
+    quotient, remainder = np.divmod(np.where(large, 0, taken_e6) * price_e6, per_cent)
+    cents = quotient + ((2 * remainder > per_cent) | ((2 * remainder == per_cent) & (quotient % 2 == 1)))
+    for row in np.flatnonzero(large).tolist():  # cents fit int64 even where the product does not
+        cents[row] = half_even(int(taken_e6[row]) * int(price_e6[row]), per_cent)
+    return cents

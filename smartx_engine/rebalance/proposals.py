@@ -13,7 +13,10 @@ columns. Amounts are exact: quantities in millionths, prices in millionths, mone
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, overload
@@ -25,8 +28,6 @@ from ..domain import Side, Term, Trade
 from ..fixedpoint import MONEY, PRICE, QUANTITY
 from ..tax.relief import Relief
 
-#: a quantity in millionths times a price in millionths, per cent
-QUANTITY_PRICE_UNITS_PER_CENT = 10 ** (QUANTITY.places + PRICE.places - MONEY.places)
 
 
 @attrs.frozen
@@ -39,11 +40,55 @@ class ProposedTrade:
     model_version: str | None = None
 
 
-def units_text(units: int, places: int) -> str:
-    """Integer units of ``10**-places`` as the plain decimal text ``Decimal.__format__('f')`` gives."""
+def decimal_texts(units: np.ndarray, places: int) -> np.ndarray:
+    """Integer units of ``10**-places`` as plain decimal texts, as ``format(Decimal, 'f')`` writes them
+    (numpy strings)."""
+    if units.dtype == object:  # Python integers past int64
+        return np.array([_units_text(int(u), places) for u in units], dtype=str)
+    whole, fraction = np.divmod(np.abs(units), 10 ** places)
+    text = _cat(whole.astype(str), ".", np.strings.zfill(fraction.astype(str), places))
+    return np.where(units < 0, np.strings.add("-", text), text)
+
+
+def _units_text(units: int, places: int) -> str:
     sign, units = ("-", -units) if units < 0 else ("", units)
     whole, fraction = divmod(units, 10 ** places)
     return f"{sign}{whole}.{fraction:0{places}d}"
+
+
+_PLAIN = re.compile(r'^[^"\\\x00-\x1f\x7f-\U0010ffff]*$')  # needs no JSON escape
+
+
+def json_strings(values: np.ndarray) -> np.ndarray:
+    """Each string as a JSON string literal (numpy strings), as ``json.dumps`` writes it."""
+    values = np.asarray(values, dtype=str)
+    if _PLAIN.match("".join(values.tolist())):
+        return _cat('"', values, '"')
+    return np.array([json.dumps(v) for v in values.tolist()], dtype=str)
+
+
+def _cat(*parts: np.ndarray | str) -> np.ndarray:
+    """The element-wise concatenation of string columns and constants."""
+    return functools.reduce(np.strings.add, parts)
+
+
+def _value_cents(quantity_e6: np.ndarray, price_e6: np.ndarray) -> np.ndarray:
+    """quantity x price to the cent, half-even (``round_money``); exact: products past int64 in Python integers."""
+    per_cent = 10 ** (QUANTITY.places + PRICE.places - MONEY.places)
+    large = quantity_e6 > 2 ** 62 // np.maximum(price_e6, 1)
+    quotient, remainder = np.divmod(np.where(large, 0, quantity_e6) * price_e6, per_cent)
+    cents = quotient + ((2 * remainder > per_cent) | ((2 * remainder == per_cent) & (quotient % 2 == 1)))
+    if not large.any():
+        return cents
+    cents = cents.astype(object)
+    for row in np.flatnonzero(large).tolist():
+        cents[row] = _half_even(int(quantity_e6[row]) * int(price_e6[row]), per_cent)
+    return cents
+
+
+def _half_even(numerator: int, denominator: int) -> int:
+    quotient, remainder = divmod(numerator, denominator)
+    return quotient + (2 * remainder > denominator or (2 * remainder == denominator and quotient % 2))
 
 
 @attrs.frozen(eq=False)
@@ -110,20 +155,25 @@ class ReliefColumns:
                        MONEY.to_decimal(int(self.proceeds_cents[i] - self.basis_cents[i])))
                 for i in range(first, last)]
 
-    def json_lists(self, n_trades: int) -> list[str]:
-        """Each trade's ``lots`` as JSON text (``Relief.as_json`` of each lot; ``[]`` for a buy)."""
-        texts = ["[]"] * n_trades
-        if not len(self):
+    def json_lists(self, start: int, stop: int) -> list[str]:
+        """The ``lots`` of trades ``start:stop`` as JSON texts (``Relief.as_json`` of each lot; ``[]`` for a buy)."""
+        texts = ["[]"] * (stop - start)
+        first, last = np.searchsorted(self.trade, [start, stop])
+        if first == last:
             return texts
-        entries = [f'{{"lot_id": {json.dumps(lot)}, "quantity": "{units_text(q, 6)}", '
-                   f'"cost_basis": "{units_text(b, 2)}", "acquired": "{a}", "term": "{"long" if t else "short"}", '
-                   f'"proceeds": "{units_text(p, 2)}", "gain": "{units_text(p - b, 2)}"}}'
-                   for lot, q, b, a, t, p in zip(self.lot_id.tolist(), self.quantity_e6.tolist(),
-                                                 self.basis_cents.tolist(), self.acquired.astype(str).tolist(),
-                                                 self.long_term.tolist(), self.proceeds_cents.tolist())]
-        bounds = self.bounds(n_trades)
-        for trade in np.flatnonzero(np.diff(bounds)).tolist():
-            texts[trade] = "[" + ", ".join(entries[bounds[trade]:bounds[trade + 1]]) + "]"
+        rows = slice(first, last)
+        proceeds, basis = self.proceeds_cents[rows], self.basis_cents[rows]
+        entries = [f'{{"lot_id": {lot}, "quantity": "{q}", "cost_basis": "{b}", "acquired": "{a}", "term": "{t}", '
+                   f'"proceeds": "{p}", "gain": "{g}"}}'
+                   for lot, q, b, a, t, p, g in zip(*(column.tolist() for column in (
+                       json_strings(self.lot_id[rows]), decimal_texts(self.quantity_e6[rows], QUANTITY.places),
+                       decimal_texts(basis, MONEY.places), self.acquired[rows].astype(str),
+                       np.where(self.long_term[rows], "long", "short"), decimal_texts(proceeds, MONEY.places),
+                       decimal_texts(proceeds - basis, MONEY.places))))]
+        trade = self.trade[rows] - start
+        firsts = np.flatnonzero(np.r_[True, trade[1:] != trade[:-1]])
+        for t, a, b in zip(trade[firsts].tolist(), firsts.tolist(), np.r_[firsts[1:], len(trade)].tolist()):
+            texts[t] = "[" + ", ".join(entries[a:b]) + "]"
         return texts
 
 
@@ -283,53 +333,72 @@ class Proposals(Sequence[ProposedTrade]):
         """The ids of the sleeves with a trade, sorted."""
         return [str(s) for s in np.sort(np.asarray(self.sleeves[np.unique(self.sleeve)], dtype=str))]
 
-    def reason_texts(self) -> Iterator[str]:
-        """Each trade's reasons as a JSON list, in row order (shared parts encoded once)."""
-        encoded: dict[str, str] = {}
-        tails = [", " + ", ".join(json.dumps(r) for r in tail) if tail else "" for tail in self.tails]
-        notes = self.notes
-        for row, (head, tail) in enumerate(zip(self.head.tolist(), self.tail.tolist())):
-            if head is None:
-                text = "[" + ", ".join(json.dumps(r) for r in self.reasons(row)) + "]"
-            else:
-                first = encoded.get(head)
-                if first is None:
-                    first = encoded[head] = json.dumps(head)
-                text = "[" + first + tails[tail] + "]"
-                if row in notes:
-                    text = text[:-1] + "".join(", " + json.dumps(n) for n in notes[row]) + "]"
-            yield text
-
-    def columns(self) -> Iterator[tuple[str, str, str, str, int, int, str | None]]:
-        """(account id, sleeve id, symbol, side, quantity e6, price e6, model version) per row, as Python values."""
-        accounts, sleeves, symbols = (np.asarray(t, dtype=str) for t in (self.accounts, self.sleeves, self.symbols))
-        return zip(accounts[self.account].tolist(), sleeves[self.sleeve].tolist(), symbols[self.symbol].tolist(),
-                   np.where(self.side > 0, "buy", "sell").tolist(), self.quantity_e6.tolist(),
-                   self.price_e6.tolist(), self.model_version.tolist())
-
     def trade_rows(self, status: str, now: str) -> Iterator[tuple]:
         """The ``trades`` table's rows (trade_id, run_id, account_id, sleeve_id, symbol, side, quantity_e6,
         est_price_e6, status, reasons, lots, created_at, model_version), once recorded."""
         if self.run_id is None or self.first_number is None:
             raise ValueError("proposals get their rows once recorded")
-        first, run_id = self.first_number, self.run_id
-        for row, ((account, sleeve, symbol, side, quantity, price, version), reasons, lots) in enumerate(
-                zip(self.columns(), self.reason_texts(), self.lots.json_lists(len(self)))):
-            yield (f"T-{first + row:08d}", run_id, account, sleeve, symbol, side, quantity, price, status, reasons, lots,
-                   now, version)
+        texts = _Texts(self)
+        for start, stop in texts.chunks():
+            rows = slice(start, stop)
+            yield from zip(texts.trade_ids(start, stop).tolist(), itertools.repeat(self.run_id),
+                           np.asarray(self.accounts, dtype=str)[self.account[rows]].tolist(),
+                           np.asarray(self.sleeves, dtype=str)[self.sleeve[rows]].tolist(),
+                           np.asarray(self.symbols, dtype=str)[self.symbol[rows]].tolist(),
+                           np.where(self.side[rows] > 0, "buy", "sell").tolist(), self.quantity_e6[rows].tolist(),
+                           self.price_e6[rows].tolist(), itertools.repeat(status), texts.reasons(start, stop),
+                           self.lots.json_lists(start, stop), itertools.repeat(now), self.model_version[rows].tolist())
 
     def json_texts(self) -> Iterator[str]:
-        """Each trade as the JSON object of ``smartx rebalance --json`` (DESIGN: "Trade proposal JSON")."""
+        """Each trade as the text of its JSON object in ``smartx rebalance --json`` (DESIGN: "Trade proposal JSON")."""
+        texts = _Texts(self)
         run_id = json.dumps(self.run_id)
-        for row, ((account, sleeve, symbol, side, quantity, price, _), reasons, lots) in enumerate(
-                zip(self.columns(), self.reason_texts(), self.lots.json_lists(len(self)))):
-            trade_id = json.dumps(None if self.first_number is None else f"T-{self.first_number + row:08d}")
-            value = _value_cents(quantity, price)
-            yield (f'{{"trade_id": {trade_id}, "run_id": {run_id}, "account_id": {json.dumps(account)}, '
-                   f'"sleeve_id": {json.dumps(sleeve)}, "symbol": {json.dumps(symbol)}, "side": "{side}", '
-                   f'"quantity": "{units_text(quantity, 6)}", "est_price": "{units_text(price, 6)}", '
-                   f'"est_value": "{units_text(value, 2)}", "status": "proposed", "reasons": {reasons}, '
-                   f'"lots": {lots}}}')
+        for start, stop in texts.chunks():
+            rows = slice(start, stop)
+            quantity, price = self.quantity_e6[rows], self.price_e6[rows]
+            trade_ids = _cat('"', texts.trade_ids(start, stop), '"') if self.first_number is not None \
+                else np.full(stop - start, "null")
+            columns = (trade_ids, texts.accounts[self.account[rows]], texts.sleeves[self.sleeve[rows]],
+                       texts.symbols[self.symbol[rows]], np.where(self.side[rows] > 0, "buy", "sell"),
+                       decimal_texts(quantity, QUANTITY.places), decimal_texts(price, PRICE.places),
+                       decimal_texts(_value_cents(quantity, price), MONEY.places))
+            for (trade_id, account, sleeve, symbol, side, q, p, v), reasons, lots in zip(
+                    zip(*(c.tolist() for c in columns)), texts.reasons(start, stop), self.lots.json_lists(start, stop)):
+                yield (f'{{"trade_id": {trade_id}, "run_id": {run_id}, "account_id": {account}, "sleeve_id": {sleeve}, '
+                       f'"symbol": {symbol}, "side": "{side}", "quantity": "{q}", "est_price": "{p}", "est_value": "{v}", '
+                       f'"status": "proposed", "reasons": {reasons}, "lots": {lots}}}')
+
+
+class _Texts:
+    """What writing proposals as text shares between chunks of rows: the encoded tables and reasons."""
+
+    CHUNK = 20_000  # rows turned into text at a time (numpy strings are fixed-width: keep them small)
+
+    def __init__(self, proposals: Proposals):
+        self.proposals = proposals
+        self.accounts, self.sleeves, self.symbols = (
+            json_strings(t) for t in (proposals.accounts, proposals.sleeves, proposals.symbols))
+        self.tails = ["".join(", " + json.dumps(r) for r in tail) for tail in proposals.tails]
+        self.heads: dict[str, str] = {}
+
+    def chunks(self) -> Iterator[tuple[int, int]]:
+        n = len(self.proposals)
+        return ((start, min(start + self.CHUNK, n)) for start in range(0, n, self.CHUNK))
+
+    def trade_ids(self, start: int, stop: int) -> np.ndarray:
+        numbers = np.arange(start, stop, dtype=np.int64) + self.proposals.first_number
+        return np.strings.add("T-", np.strings.zfill(numbers.astype(str), 8))
+
+    def reasons(self, start: int, stop: int) -> list[str]:
+        """The reasons of rows ``start:stop`` as JSON lists."""
+        p, heads = self.proposals, self.heads
+        encoded = [heads.get(h) or heads.setdefault(h, json.dumps(h)) if h is not None else "" for h in
+                   p.head[start:stop].tolist()]
+        tails = self.tails
+        texts = ["[" + head + tails[tail] + "]" for head, tail in zip(encoded, p.tail[start:stop].tolist())]
+        for row in [r for r in p.notes if start <= r < stop] + [start + i for i, h in enumerate(encoded) if not h]:
+            texts[row - start] = json.dumps(list(p.reasons(row)))
+        return texts
 
 
 def _relief(entry: dict[str, Any]) -> Relief:
@@ -337,10 +406,3 @@ def _relief(entry: dict[str, Any]) -> Relief:
     return Relief(entry["lot_id"], Decimal(entry["quantity"]), Decimal(entry["cost_basis"]),
                   dt.date.fromisoformat(entry["acquired"]), Term(entry["term"]), Decimal(entry["proceeds"]),
                   Decimal(entry["gain"]))
-
-
-def _value_cents(quantity_e6: int, price_e6: int) -> int:
-    """quantity x price in cents, half-even, as ``round_money`` (Python integers: any size)."""
-    per_cent = QUANTITY_PRICE_UNITS_PER_CENT
-    quotient, remainder = divmod(quantity_e6 * price_e6, per_cent)
-    return quotient + (2 * remainder > per_cent or (2 * remainder == per_cent and quotient % 2))
