@@ -486,6 +486,7 @@ def record_run(store: Store, result: RunResult) -> RunResult:
     db = store.db
     now = store.clock().isoformat(timespec="seconds")
     proposals = result.trades if isinstance(result.trades, Proposals) else Proposals.of_proposed(result.trades)
+    db.execute("pragma cache_size = -262144")
     with store.transaction():
         run_id = f"R-{_next_number(db, 'runs', 'run_id'):06d}"
         db.table("runs").insert({
