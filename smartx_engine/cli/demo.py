@@ -315,10 +315,14 @@ def _reporting(ctx: click.Context, directory: Path, as_of: dt.date, tax_househol
     ctx.invoke(report.report_value, account_id=account, start=dt.datetime(as_of.year, 1, 1), end=at)
     step(f"The tax report of {as_of.year} for {tax_household}: realised gains by term, wash sales, harvests")
     ctx.invoke(report.report_tax, year=as_of.year, household_id=tax_household)
-    step(f"The fee run for {quarter} from rules/fees.toml, and each custodian's fee-deduction file")
-    ctx.invoke(report.report_fees, period=quarter, deductions_dir=directory / "fees")
-    step(f"{account}'s invoice for {quarter}, step by step")
-    ctx.invoke(report.report_fees, period=quarter, account_id=account)
+    schedules = ctx.find_object(Env).rules_dir / "fees.toml"
+    if schedules.is_file():
+        step(f"The fee run for {quarter} from {schedules}, and each custodian's fee-deduction file")
+        ctx.invoke(report.report_fees, period=quarter, deductions_dir=directory / "fees")
+        step(f"{account}'s invoice for {quarter}, step by step")
+        ctx.invoke(report.report_fees, period=quarter, account_id=account)
+    else:
+        step(f"Fees: no fee schedules at {schedules}; run the demo from the repository or pass --rules")
     step(f"The client report of {account} for {quarter}: HTML and PDF, ready to hand to the client")
     ctx.invoke(settings.settings_set, key="firm.name", value=FIRM_NAME)
     for fmt in ("html", "pdf"):

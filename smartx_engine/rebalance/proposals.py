@@ -43,6 +43,8 @@ class ProposedTrade:
 def decimal_texts(units: np.ndarray, places: int) -> np.ndarray:
     """Integer units of ``10**-places`` as plain decimal texts, as ``format(Decimal, 'f')`` writes them
     (numpy strings)."""
+    if not len(units):
+        return np.empty(0, dtype=str)
     if units.dtype == object:  # Python integers past int64
         return np.array([_units_text(int(u), places) for u in units], dtype=str)
     whole, fraction = np.divmod(np.abs(units), 10 ** places)
