@@ -4,7 +4,8 @@
 
 For each size, the firm of ``firm.py`` (built and cached under ``benchmarks/.cache/`` when
 missing; not timed) is copied to a scratch store, and ``smartx --db COPY rebalance --all --as-of
-2026-11-20 --json > file`` runs in a fresh process under ``/usr/bin/time -v`` (wall time and peak
+2026-11-20 > file`` (the operator's nightly command: a table of the first trades and the run's
+summary; ``--with-json`` adds ``--json``, every trade as JSON) runs in a fresh process under ``/usr/bin/time -v`` (wall time and peak
 resident memory, the process's whole life: interpreter start, imports, the run and its output).
 That process is the real CLI (``smartx_engine.cli.main``) with timers wrapped around the phases
 of the run (a wrapper per phase function, nothing per row; see ``PHASES``), which it writes as
@@ -42,6 +43,8 @@ for _path in (str(ROOT), str(HERE)):
         sys.path.insert(0, _path)
 
 AS_OF = "2026-11-20"
+#: run with --json (every trade written as JSON) rather than the table and summary (--with-json)
+WITH_JSON = False
 GOALS = {"total": 60.0, "peak": 8e9, "engine": 20.0}
 
 #: (label, module, attribute): the functions timed in the child, in the order of a run. Labels
@@ -225,8 +228,8 @@ def measure(n: int, seed: int, dry_run: bool, scratch: Path, snapshot: Path | No
     if snapshot is not None:
         shutil.copytree(snapshot, f"{db}.book")
     times_path, out_path = scratch / "times.json", scratch / "out.json"
-    argv = ["--db", str(db), "--rules", str(ROOT / "rules"), "rebalance", "--all", "--as-of", AS_OF, "--json",
-            *(["--dry-run"] if dry_run else [])]
+    argv = ["--db", str(db), "--rules", str(ROOT / "rules"), "rebalance", "--all", "--as-of", AS_OF,
+            *(["--json"] if WITH_JSON else []), *(["--dry-run"] if dry_run else [])]
     command = ["/usr/bin/time", "-v", sys.executable, str(Path(__file__).resolve()), "_child", str(times_path), *argv]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with open(out_path, "wb") as out:
@@ -300,7 +303,7 @@ def report(results: list[dict[str, Any]]) -> str:
         lines.append("| sleeves triggered | " + " | ".join(f"{r['run'][1]:,}" for r in results) + " |")
         lines.append("| trades proposed | " + " | ".join(f"{r['run'][2]:,}" for r in results) + " |")
     lines.append("| lots | " + " | ".join(f"{r['lots']:,}" for r in results) + " |")
-    lines.append("| output (--json) | " + " | ".join(f"{r['output_bytes'] / 1e6:,.0f} MB" for r in results) + " |")
+    lines.append(f"| output{' (--json)' if WITH_JSON else ''} | " + " | ".join(f"{r['output_bytes'] / 1e6:,.0f} MB" for r in results) + " |")
     if len([r for r in results if not r.get("warm")]) > 1:
         lines += ["", "Growth (runs without a snapshot): the exponent k of time ~ sleeves^k between consecutive sizes (1: linear).", ""]
         cold = [r for r in results if not r.get("warm")]
@@ -344,9 +347,12 @@ def main(argv: list[str] | None = None) -> None:
     args.add_argument("--dry-run", action="store_true", help="rebalance --dry-run (no record_run)")
     args.add_argument("--profile", type=int, metavar="N", help="cProfile the CLI at N sleeves instead")
     args.add_argument("--json", type=Path, help="also write the raw results here")
+    args.add_argument("--with-json", action="store_true", help="run rebalance --all --json (every trade as JSON)")
     args.add_argument("--load-only", action="store_true",
                       help="time Book.from_store (and the digest) alone, without and with the lots' snapshot")
     options = args.parse_args(argv)
+    global WITH_JSON
+    WITH_JSON = options.with_json
     with tempfile.TemporaryDirectory(prefix="bench_e2e_", dir=HERE / ".cache" if (HERE / ".cache").exists()
                                      else None) as directory:
         scratch = Path(directory)

@@ -15,7 +15,7 @@ budgets use the smallest.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 import attrs
@@ -127,44 +127,46 @@ def apply_budgets(staged: Sequence[Staged], budgets: dict[str, Decimal], realize
     ``budgets``: the yearly budget of each (taxable) account that has one; ``realized``: its net
     realised gain so far this year. A trade cut to nothing is dropped.
     """
-    return [s for _, s in budgeted_indexed(staged, budgets, realized, rates, cash_of)]
-
-
-def budgeted_indexed(staged: Sequence[Staged], budgets: dict[str, Decimal], realized: dict[str, Decimal],
-                     rates: dict[str, tuple[Decimal, Decimal]], cash_of: Callable[[str], SleeveCash]
-                     ) -> list[tuple[int, Staged]]:
-    """:func:`apply_budgets`, each proposal kept with its index in ``staged`` (the order keys of a run follow it)."""
-    result = list(staged)
-    cut_sleeves: set[str] = set()
     sells: dict[str, list[int]] = {}  # each account's sells, found in one pass (an account's trims touch only its own)
-    for i, (t, _, c) in enumerate(result):
-        if t is not None and c is not None and t.account_id in budgets:
+    of_sleeve: dict[str, list[int]] = {}
+    for i, (t, _, c) in enumerate(staged):
+        of_sleeve.setdefault(t.sleeve_id, []).append(i)
+        if c is not None and t.account_id in budgets:
             sells.setdefault(t.account_id, []).append(i)
+    changes = budget_changes(staged, sells, of_sleeve.__getitem__, budgets, realized, rates, cash_of)
+    return [changes.get(i, s) for i, s in enumerate(staged) if changes.get(i, s) is not None]
+
+
+def budget_changes(staged: Mapping[int, Staged] | Sequence[Staged], sells: dict[str, list[int]],
+                   trades_of: Callable[[str], list[int]], budgets: dict[str, Decimal], realized: dict[str, Decimal],
+                   rates: dict[str, tuple[Decimal, Decimal]], cash_of: Callable[[str], SleeveCash]
+                   ) -> dict[int, Staged | None]:
+    """What :func:`apply_budgets` changes, by index in ``staged`` (None: dropped); reads only the sells
+    of the budgeted accounts (``sells``: their indices by account) and the trades of the sleeves
+    whose sells were cut (``trades_of``: a sleeve's indices)."""
+    changes: dict[int, Staged | None] = {}
+    cut_sleeves: dict[str, None] = {}
     for account_id, budget in budgets.items():
         room = budget - realized.get(account_id, Decimal(0))
         indices = sells.get(account_id, [])
-        changes = trim_to_budget([result[i] for i in indices], room, rates[account_id])
-        for position, (quantity, reliefs) in changes.items():
+        for position, (quantity, reliefs) in trim_to_budget([staged[i] for i in indices], room,
+                                                            rates[account_id]).items():
             i = indices[position]
-            trade, old, context = result[i]
+            trade, _, context = staged[i]
             note = (f"gain budget: {quantity.normalize():f} of {trade.quantity.normalize():f} sold "
                     f"(budget {budget:,.2f} USD per year for "
                     f"{account_id}, {realized.get(account_id, Decimal(0)):,.2f} realised this year)")
-            result[i] = (attrs.evolve(trade, quantity=quantity.quantize(QUANTITY.unit), reasons=(*trade.reasons, note))
-                         if quantity else None, reliefs, context)
-            cut_sleeves.add(trade.sleeve_id)
-    trades_of: dict[str, list[int]] = {}  # each cut sleeve's trades, found in one pass
-    for i, s in enumerate(result):
-        if s[0] is not None and s[0].sleeve_id in cut_sleeves:
-            trades_of.setdefault(s[0].sleeve_id, []).append(i)
+            changes[i] = (attrs.evolve(trade, quantity=quantity.quantize(QUANTITY.unit), reasons=(*trade.reasons, note)),
+                          reliefs, context) if quantity else None
+            cut_sleeves[trade.sleeve_id] = None
     for sleeve_id in cut_sleeves:
-        own = trades_of.get(sleeve_id, [])
-        proceeds = sum((result[i][0].est_value for i in own if result[i][2] is not None), Decimal(0))
-        buys = [i for i in own if result[i][2] is None]
-        for i, quantity in zip(buys, rescale_buys([result[i][0] for i in buys], proceeds, cash_of(sleeve_id))):
-            trade = result[i][0]
+        own = [(i, changes.get(i, staged[i])) for i in trades_of(sleeve_id)]
+        own = [(i, s) for i, s in own if s is not None]
+        proceeds = sum((s[0].est_value for _, s in own if s[2] is not None), Decimal(0))
+        buys = [(i, s[0]) for i, s in own if s[2] is None]
+        for (i, trade), quantity in zip(buys, rescale_buys([t for _, t in buys], proceeds, cash_of(sleeve_id))):
             if quantity != trade.quantity:
                 note = "gain budget: bought less, the sells that fund it were cut"
-                result[i] = (attrs.evolve(trade, quantity=quantity.quantize(QUANTITY.unit), reasons=(*trade.reasons, note))
-                             if quantity else None, [], None)
-    return [(i, s) for i, s in enumerate(result) if s[0] is not None]
+                changes[i] = (attrs.evolve(trade, quantity=quantity.quantize(QUANTITY.unit),
+                                           reasons=(*trade.reasons, note)), [], None) if quantity else None
+    return changes

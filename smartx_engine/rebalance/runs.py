@@ -8,6 +8,7 @@ policy it used. A new run supersedes the still-proposed trades of the sleeves it
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +28,7 @@ from ..plugins import call_event
 from ..store import Store
 from ..targets import restrictions
 from .cash import cash_events, shortfalls
-from .budget import SellContext, SleeveCash, budgeted_indexed, relief_for
+from .budget import SellContext, SleeveCash, Staged, budget_changes, relief_for
 from .details import account_rates, reason_columns, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
@@ -370,18 +371,55 @@ class _Run:
             return proposals, order
         rates = {str(a): (Decimal(repr(float(st))), Decimal(repr(float(lt))))
                  for a, st, lt in zip(book.account_ids, book.account_st_rate, book.account_lt_rate) if str(a) in over}
-        rows = np.flatnonzero(np.isin(proposals.account, [index[a] for a in over]))
-        bounds = proposals.lots.bounds(len(proposals))
-        staged = [(proposals.trade(r), proposals.lots.reliefs(bounds[r], bounds[r + 1]),
-                   self.sell_context(r) if proposals.side[r] < 0 else None) for r in rows.tolist()]
-        kept = budgeted_indexed(staged, over, {a: realized[a] for a in over if a in realized}, rates, cash_of)
-        same = [int(rows[i]) for i, s in kept if s[0] is staged[i][0]]
-        changed = [(int(rows[i]), s) for i, s in kept if s[0] is not staged[i][0]]
-        untouched = np.setdiff1d(np.arange(len(proposals)), np.setdiff1d(rows, same))
+        sold = _rows_by(proposals.account, len(accounts), proposals.side < 0)
+        sells = {a: sold(index[a]) for a in over}
+        of_sleeve = _rows_by(proposals.sleeve, len(proposals.sleeves))
+        sleeve_codes = {str(s): c for c, s in enumerate(proposals.sleeves)}
+        changes = budget_changes(_StagedRows(self, proposals), sells, lambda s: of_sleeve(sleeve_codes[s]), over, {a: realized[a] for a in over if a in realized},
+                                 rates, cash_of)
+        changed = sorted((row, s) for row, s in changes.items() if s is not None)
+        untouched = np.setdiff1d(np.arange(len(proposals)), np.fromiter(changes, dtype=np.int64, count=len(changes)))
         block = Proposals.of_objects([(t, r, proposals.model_version[row]) for row, (t, r, _) in changed])
         positions = np.concatenate([untouched, np.array([row for row, _ in changed], dtype=np.int64)])
         ordered = np.argsort(positions, kind="stable")
         return Proposals.concat([proposals.take(untouched), block]).take(ordered), order.take(positions[ordered])
+
+
+def _rows_by(codes: np.ndarray, n_codes: int, where: np.ndarray | None = None) -> Callable[[int], list[int]]:
+    """The rows (in order) of each code, among the rows ``where`` is true: found by one stable sort."""
+    rows = np.flatnonzero(where) if where is not None else np.arange(len(codes))
+    rows = rows[np.argsort(codes[rows], kind="stable")]
+    bounds = np.searchsorted(codes[rows], np.arange(n_codes + 1))
+    return lambda code: rows[bounds[code]:bounds[code + 1]].tolist()
+
+
+class _StagedRows(dict):
+    """Rows of a run's proposals as the budget pass reads them (trade, reliefs, sell context), made when first read."""
+
+    def __init__(self, run: _Run, proposals: Proposals):
+        super().__init__()
+        self.run, self.proposals = run, proposals
+        self.bounds = proposals.lots.bounds(len(proposals))
+
+    def __missing__(self, row: int) -> Staged:
+        p = self.proposals
+        staged = self[row] = (p.trade(row), p.lots.reliefs(self.bounds[row], self.bounds[row + 1]),
+                              _LaterContext(self.run, row) if p.side[row] < 0 else None)
+        return staged
+
+
+class _LaterContext:
+    """A staged sell's :class:`SellContext`, made when trimming first reads it (most sells are never cut)."""
+
+    def __init__(self, run: _Run, row: int):
+        self.run, self.row = run, row
+
+    @functools.cached_property
+    def context(self) -> SellContext:
+        return self.run.sell_context(self.row)
+
+    def __getattr__(self, name: str):
+        return getattr(self.context, name)
 
 
 def wash_warnings(block: Proposals, recent: RecentTrading) -> dict[int, list[str]]:
