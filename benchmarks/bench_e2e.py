@@ -90,17 +90,25 @@ STORE = ("load", "scope", "recent trading", "run inputs", "realized gains", "rec
 # ---------------------------------------------------------------- the child: the CLI with phase timers
 
 
+def _peak() -> int:
+    """The process's peak resident memory so far (VmHWM), in bytes."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+
+
 def _install_timers(times: dict[str, float]) -> None:
     import importlib
 
     def timer(label: str, fn):
         @functools.wraps(fn)
         def timed(*args, **kwargs):
-            start = time.perf_counter()
+            start, peak = time.perf_counter(), _peak()
             try:
                 return fn(*args, **kwargs)
             finally:
                 times[label] = times.get(label, 0.0) + time.perf_counter() - start
+                if (grown := _peak() - peak) > 0:  # the process's peak memory rose during this phase
+                    times[f"peak+ {label}"] = times.get(f"peak+ {label}", 0.0) + grown
         return timed
 
     for label, where, name in PHASES:
@@ -298,6 +306,10 @@ def report(results: list[dict[str, Any]]) -> str:
     lines.append("| store side (" + ", ".join(STORE) + ") | "
                  + " | ".join(f"{total(r, STORE):.1f} s" for r in results) + " |")
     lines.append("| peak memory (VmHWM) | " + " | ".join(f"{r['peak'] / 1e9:.2f} GB" for r in results) + " |")
+    lines.append("| peak memory rose in (largest phases; nested phases count in their parent too) | " + " | ".join(
+        ", ".join(f"{k[6:]} +{v / 1e9:.2f} GB" for k, v in sorted(
+            ((k, v) for k, v in r["times"].items() if k.startswith("peak+ ")), key=lambda kv: -kv[1])[:4])
+        for r in results) + " |")
     lines.append("| sleeves per second | " + " | ".join(f"{r['sleeves'] / r['wall']:,.0f}" for r in results) + " |")
     if all(r["run"] for r in results):
         lines.append("| sleeves triggered | " + " | ".join(f"{r['run'][1]:,}" for r in results) + " |")

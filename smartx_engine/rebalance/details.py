@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 import numpy as np
@@ -27,11 +28,25 @@ def _at(path: str, statement: ast.Statement) -> str:
     return f"{path}:{statement.span.line}"
 
 
-def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndarray, events: CashEvents) -> list[str]:
+def citation(path: str) -> Callable[[ast.Statement], str]:
+    """```statement`` (path:line)`` of a policy's statements, each written once."""
+    written: dict[int, str] = {}
+
+    def cite(statement: ast.Statement) -> str:
+        text = written.get(id(statement))
+        if text is None:
+            text = written[id(statement)] = f"`{fmt.statement(statement)}` ({_at(path, statement)})"
+        return text
+    return cite
+
+
+def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, events: CashEvents,
+                   cite: Callable[[ast.Statement], str] | None = None) -> list[str]:
     """Why a sleeve trades: a cash event, its out-of-band holdings, fired triggers, cash limits, `sell to` rules."""
     evaluation = trades.evaluation
     book, policy = evaluation.book, evaluation.policy
     path = policy.resolved.path
+    cite = cite or citation(path)
     weight, target = frame.column("holding", "weight"), frame.column("holding", "target")
     first, last = rows_of(book.holding_sleeve, sleeve)  # the sleeve's holdings
     own = np.arange(first, last)
@@ -45,9 +60,8 @@ def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndar
                                 ("relative", evaluation.out_rel, evaluation.band_rel)):
             if out[h]:
                 statement = policy.bands[band[h]].statement
-                reasons.append(f"{symbols[h]} {weight[h]:.2%} vs target {target[h]:.2%} breaks "
-                               f"`{fmt.statement(statement)}` ({_at(path, statement)})")
-    reasons += [f"`{fmt.statement(t)}` ({_at(path, t)})" for t, mask in evaluation.triggers if mask[sleeve]]
+                reasons.append(f"{book.symbols[book.holding_symbol[h]]} {weight[h]:.2%} vs target {target[h]:.2%} breaks {cite(statement)}")
+    reasons += [cite(t) for t, mask in evaluation.triggers if mask[sleeve]]
     reasons += model_change_reasons(evaluation, sleeve)
     cash_weight = frame.column("sleeve", "cash_weight")[sleeve]
     settings = policy.settings
@@ -56,7 +70,7 @@ def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, symbols: np.ndar
     if evaluation.cash_high[sleeve]:
         reasons.append(f"cash {cash_weight:.2%} above the maximum {settings.cash_max:.2%}")
     capped = evaluation.sell_rule[first:last]
-    for index in np.unique(capped[capped >= 0]):
+    for index in sorted(set(capped[capped >= 0].tolist())):
         rule = policy.rules[index][0]
         reasons.append(f"rule {rule.name.value!r} ({_at(path, rule)})")
     return reasons
@@ -138,9 +152,9 @@ def reason_columns(trades: TradeSet, rows: np.ndarray, events: CashEvents | None
     book = trades.evaluation.book
     events = events or CashEvents.none(book.n_sleeves)
     frame = Frame(book)
-    symbols = book.symbols[book.holding_symbol]
     traded, tail = np.unique(book.holding_sleeve[trades.holding[rows]], return_inverse=True)
-    tails = [tuple(sleeve_reasons(trades, int(s), frame, symbols, events)) for s in traded]
+    cite = citation(trades.evaluation.policy.resolved.path)
+    tails = [tuple(sleeve_reasons(trades, s, frame, events, cite)) for s in traded.tolist()]
     replaced = _replaced(trades, traded, blocks or Blocks.none())
     return holding_reasons(trades, rows, events, replaced), tail.reshape(-1).astype(np.int64), tails
 
