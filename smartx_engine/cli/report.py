@@ -89,8 +89,10 @@ def report_performance(env: Env, account_id: str | None, sleeve_id: str | None, 
     docs/reporting.md.
     """
     scope = _scope(account_id, sleeve_id, household_id)
-    result = performance(env.store(), scope, start=start.date() if start else None,
-                         end=end.date() if end else dt.date.today(), annualize=annualize)
+    with progress_bar() as report:
+        report("reading the history and computing the returns", 0, 1)
+        result = performance(env.store(), scope, start=start.date() if start else None,
+                             end=end.date() if end else dt.date.today(), annualize=annualize)
     emit(as_json, result.as_json(), lambda: _print_performance(result, by, annualize))
 
 
@@ -229,7 +231,10 @@ def report_fees(env: Env, period: str, household_id: str | None, account_id: str
         household_id = store.household(household_id).household_id
     sleeves = None if not household_id else [s.sleeve_id for a in store.accounts(household_id)
                                              for s in store.sleeves(a.account_id)]
-    run = fee_run(build_history(store, start, end, sleeve_ids=sleeves), schedules, billing, household=household_id)
+    with progress_bar() as report:
+        report(f"reading the history from {start} to {end}", 0, 1)
+        history = build_history(store, start, end, sleeve_ids=sleeves)
+        run = fee_run(history, schedules, billing, household=household_id, progress=report)
     written = []
     if deductions_dir:
         deductions_dir.mkdir(parents=True, exist_ok=True)

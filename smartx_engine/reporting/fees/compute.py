@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
@@ -95,8 +95,9 @@ def required_dates(schedules: FeeSchedules, period: Period | str) -> tuple[dt.da
 
 
 def fee_run(history: History, schedules: FeeSchedules, period: Period | str,
-            household: str | None = None) -> FeeRun:
-    """The fee of every account of ``history`` (or of one household) for ``period``."""
+            household: str | None = None, progress: Callable[[str, int, int], None] | None = None) -> FeeRun:
+    """The fee of every account of ``history`` (or of one household) for ``period``; ``progress``
+    hears (what, accounts done, accounts in all) as the accounts are measured."""
     period = parse_period(period) if isinstance(period, str) else period
     accounts: dict[str, list[int]] = defaultdict(list)
     for row, sleeve in enumerate(history.sleeves):
@@ -105,7 +106,9 @@ def fee_run(history: History, schedules: FeeSchedules, period: Period | str,
     if household is not None and not accounts:
         raise NotFoundError(f"no household {household!r} in the history")
     measured = []
-    for account_id, rows in accounts.items():
+    for done, (account_id, rows) in enumerate(accounts.items()):
+        if progress and done % 100 == 0:
+            progress("measuring the accounts' balances", done, len(accounts))
         info = history.sleeves[rows[0]]
         schedule = schedules.schedule_for(account_id, info.household_id)
         found = _Measure(history, schedule, period).account(account_id, info.household_id, rows)
