@@ -147,7 +147,9 @@ def on_book_imported(summary: Any) -> None:
 
 @hookspec
 def on_run_completed(run: Any) -> None:
-    """Called after a rebalance run and its proposals are stored, with the run's summary."""
+    """Called after a rebalance run and its proposals are stored, with the run's summary (a
+    ``RunResult``; its ``trades`` are a sequence of ``ProposedTrade`` kept as columns, each made
+    when read: a run of millions of trades is cheap to hand over and costly to walk)."""
 
 
 @hookspec
