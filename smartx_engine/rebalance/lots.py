@@ -20,7 +20,7 @@ from ..errors import DataError
 from ..fixedpoint import MONEY, PRICE, QUANTITY
 from .details import relieved_lots
 from .generate import TradeSet
-from .proposals import ReliefColumns
+from .proposals import ReliefColumns, half_even, value_cents
 
 
 @attrs.frozen(eq=False)
@@ -178,27 +178,10 @@ def relieve_exact(trades: TradeSet, rows: np.ndarray, as_of: dt.date) -> ReliefC
     partial = np.flatnonzero(taken < lot_e6)  # gives up basis x taken / quantity; a whole lot its whole basis
     basis[partial] = [half_even(b * t, q) for b, t, q in
                       zip(basis[partial].tolist(), taken[partial].tolist(), lot_e6[partial].tolist())]
-    proceeds = _proceeds_cents(taken, price[trade])
+    proceeds = value_cents(taken, price[trade])
     columns = ReliefColumns(trade, book.lot_ids[lots], taken, basis, book.lot_acquired[lots].astype("datetime64[D]"),
                             _long_term(book, lots), proceeds)
     if not by_relieve.any():
         return columns
     exact = ReliefColumns.of((int(i), r) for i in np.flatnonzero(by_relieve) for r in relieved_lots(trades, int(rows[i]), as_of))
     return ReliefColumns.concat([columns, exact]).grouped()
-
-
-def half_even(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded half to even (non-negative Python integers)."""
-    quotient, remainder = divmod(numerator, denominator)
-    return quotient + (2 * remainder > denominator or (2 * remainder == denominator and quotient % 2))
-
-
-def _proceeds_cents(taken_e6: np.ndarray, price_e6: np.ndarray) -> np.ndarray:
-    """taken x price to the cent, half-even: in int64 where the products fit, else in Python integers."""
-    per_cent = 10 ** (QUANTITY.places + PRICE.places - MONEY.places)
-    large = taken_e6 > 2 ** 62 // np.maximum(price_e6, 1)
-    quotient, remainder = np.divmod(np.where(large, 0, taken_e6) * price_e6, per_cent)
-    cents = quotient + ((2 * remainder > per_cent) | ((2 * remainder == per_cent) & (quotient % 2 == 1)))
-    for row in np.flatnonzero(large).tolist():  # cents fit int64 even where the product does not
-        cents[row] = half_even(int(taken_e6[row]) * int(price_e6[row]), per_cent)
-    return cents

@@ -45,17 +45,9 @@ def decimal_texts(units: np.ndarray, places: int) -> np.ndarray:
     (numpy strings)."""
     if not len(units):
         return np.empty(0, dtype=str)
-    if units.dtype == object:  # Python integers past int64
-        return np.array([_units_text(int(u), places) for u in units], dtype=str)
     whole, fraction = np.divmod(np.abs(units), 10 ** places)
     text = _cat(whole.astype(str), ".", np.strings.zfill(fraction.astype(str), places))
     return np.where(units < 0, np.strings.add("-", text), text)
-
-
-def _units_text(units: int, places: int) -> str:
-    sign, units = ("-", -units) if units < 0 else ("", units)
-    whole, fraction = divmod(units, 10 ** places)
-    return f"{sign}{whole}.{fraction:0{places}d}"
 
 
 _PLAIN = re.compile(r'^[^"\\\x00-\x1f\x7f-\U0010ffff]*$')  # needs no JSON escape
@@ -74,21 +66,20 @@ def _cat(*parts: np.ndarray | str) -> np.ndarray:
     return functools.reduce(np.strings.add, parts)
 
 
-def _value_cents(quantity_e6: np.ndarray, price_e6: np.ndarray) -> np.ndarray:
-    """quantity x price to the cent, half-even (``round_money``); exact: products past int64 in Python integers."""
+def value_cents(quantity_e6: np.ndarray, price_e6: np.ndarray) -> np.ndarray:
+    """quantity x price to the cent, half-even (``round_money``), exactly: int64 where the products fit,
+    Python integers for the rows where they would not (the cents themselves always fit)."""
     per_cent = 10 ** (QUANTITY.places + PRICE.places - MONEY.places)
     large = quantity_e6 > 2 ** 62 // np.maximum(price_e6, 1)
     quotient, remainder = np.divmod(np.where(large, 0, quantity_e6) * price_e6, per_cent)
     cents = quotient + ((2 * remainder > per_cent) | ((2 * remainder == per_cent) & (quotient % 2 == 1)))
-    if not large.any():
-        return cents
-    cents = cents.astype(object)
     for row in np.flatnonzero(large).tolist():
-        cents[row] = _half_even(int(quantity_e6[row]) * int(price_e6[row]), per_cent)
+        cents[row] = half_even(int(quantity_e6[row]) * int(price_e6[row]), per_cent)
     return cents
 
 
-def _half_even(numerator: int, denominator: int) -> int:
+def half_even(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half to even (non-negative Python integers)."""
     quotient, remainder = divmod(numerator, denominator)
     return quotient + (2 * remainder > denominator or (2 * remainder == denominator and quotient % 2))
 
@@ -363,7 +354,7 @@ class Proposals(Sequence[ProposedTrade]):
             columns = (trade_ids, texts.accounts[self.account[rows]], texts.sleeves[self.sleeve[rows]],
                        texts.symbols[self.symbol[rows]], np.where(self.side[rows] > 0, "buy", "sell"),
                        decimal_texts(quantity, QUANTITY.places), decimal_texts(price, PRICE.places),
-                       decimal_texts(_value_cents(quantity, price), MONEY.places))
+                       decimal_texts(value_cents(quantity, price), MONEY.places))
             for (trade_id, account, sleeve, symbol, side, q, p, v), reasons, lots in zip(
                     zip(*(c.tolist() for c in columns)), texts.reasons(start, stop), self.lots.json_lists(start, stop)):
                 yield (f'{{"trade_id": {trade_id}, "run_id": {run_id}, "account_id": {account}, "sleeve_id": {sleeve}, '

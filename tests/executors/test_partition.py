@@ -1,6 +1,5 @@
 """Splitting a run by household: a household is never split, and the parts' results merge into the whole's."""
 
-import datetime as dt
 import sys
 from decimal import Decimal
 from pathlib import Path

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smartx_engine.fixedpoint import round_money
-from smartx_engine.rebalance.proposals import Proposals, _value_cents, decimal_texts
+from smartx_engine.rebalance.proposals import Proposals, value_cents, decimal_texts
 from smartx_engine.rebalance.runs import compute, read_inputs
 
 from .conftest import AS_OF
@@ -25,7 +25,7 @@ def test_decimal_texts_are_what_decimal_formats(units, places):
 @given(st.lists(st.tuples(st.integers(1, 10 ** 16), st.integers(1, 10 ** 12)), min_size=1, max_size=20))
 def test_values_are_exact_to_the_cent_past_int64(pairs):
     quantity, price = (np.array(column, dtype=np.int64) for column in zip(*pairs))
-    cents = [int(c) for c in _value_cents(quantity, price)]
+    cents = [int(c) for c in value_cents(quantity, price)]
     assert cents == [int(round_money(Decimal(q).scaleb(-6) * Decimal(p).scaleb(-6)) * 100) for q, p in pairs]
 
 
