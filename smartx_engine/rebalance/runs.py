@@ -240,9 +240,9 @@ class _Run:
     blocked: set[tuple[str, str]] = attrs.field(init=False)
     blocks: Blocks = attrs.field(factory=Blocks.none)
     staged: list[tuple[Proposals, int, str]] = attrs.field(factory=list)  # (block, step, policy)
-    pairs: list[tuple[Trade, list[Relief], str | None, SellContext | None]] = attrs.field(factory=list)
+    pairs: list[tuple[Trade, list[Relief], str | None, Harvest | SwapBack | None]] = attrs.field(factory=list)
     pairs_key: tuple[int, str] | None = None
-    contexts: dict[int, SellContext] = attrs.field(factory=dict)  # row -> a staged pair's sell context
+    pair_sells: dict[int, Harvest | SwapBack] = attrs.field(factory=dict)  # row -> the pair of a staged pair's sell
     sources: list[tuple[int, TradeSet, np.ndarray]] = attrs.field(factory=list)  # (first row, trade set, its rows)
     harvest_keys: list[OrderKey] = attrs.field(factory=list)
     triggered: int = 0
@@ -260,8 +260,13 @@ class _Run:
 
     def version(self, sleeve: int) -> str | None:
         """The version of the sleeve's model in force on the run's date (what its trades rebalance it to)."""
-        code = self.book.sleeve_model[sleeve]
-        return None if code < 0 else self.inputs.versions.get(str(self.book.models[code]))
+        code = int(self.book.sleeve_model[sleeve])
+        return None if code < 0 else self.model_versions[code]
+
+    @functools.cached_property
+    def model_versions(self) -> list[str | None]:
+        """The version in force of each model of the book, by code."""
+        return [self.inputs.versions.get(str(m)) for m in self.book.models]
 
     def harvests(self, evaluation: BookEvaluation, harvest_only: bool) -> tuple[list, list]:
         """The harvests, then the swap backs (of sleeves that do not harvest), of the sleeves in scope
@@ -288,16 +293,13 @@ class _Run:
             self._stage_pairs()
             self.pairs_key = (step, name)
         version = self.version(int(result.sleeves[pair.sleeve]))
-        lots = tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in pair.lots)
-        context = SellContext(lots, relief_for("FIFO", (Decimal(0), Decimal(0)), pair.sell.est_price,
-                                               self.inputs.as_of), Decimal(1))
-        self.pairs += [(pair.sell, list(pair.lots), version, context), (pair.buy, [], version, None)]
+        self.pairs += [(pair.sell, list(pair.lots), version, pair), (pair.buy, [], version, None)]
 
     def _stage_pairs(self) -> None:
         """The pairs staged so far, as one block."""
         if self.pairs:
             step, name = self.pairs_key
-            self.contexts.update({self.rows + i: c for i, (_, _, _, c) in enumerate(self.pairs) if c is not None})
+            self.pair_sells.update({self.rows + i: p for i, (_, _, _, p) in enumerate(self.pairs) if p is not None})
             self._stage(Proposals.of_objects([(t, r, v) for t, r, v, _ in self.pairs]), step, name)
             self.pairs = []
 
@@ -324,7 +326,7 @@ class _Run:
         symbol = local_book.holding_symbol[trades.holding[rows]]
         head, tail, tails = reason_columns(trades, rows, events, self.blocks)
         prices = np.array([PRICE.to_int(inputs.prices[str(s)]) for s in local_book.symbols], dtype=np.int64)
-        versions = np.array([inputs.versions.get(str(m)) for m in book.models] + [None], dtype=object)
+        versions = np.array([*self.model_versions, None], dtype=object)
         block = Proposals(
             book.sleeve_ids, book.account_ids, local_book.symbols, sleeve.astype(np.int32),
             book.sleeve_account[sleeve].astype(np.int32), symbol.astype(np.int32), trades.side[rows].astype(np.int8),
@@ -345,8 +347,10 @@ class _Run:
 
     def sell_context(self, row: int) -> SellContext:
         """What trimming the sell staged in ``row`` to a gain budget needs: its lots and how they are relieved."""
-        if row in self.contexts:
-            return self.contexts[row]
+        if (pair := self.pair_sells.get(row)) is not None:  # its named lots, whole shares
+            lots = tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in pair.lots)
+            return SellContext(lots, relief_for("FIFO", (Decimal(0), Decimal(0)), pair.sell.est_price,
+                                                self.inputs.as_of), Decimal(1))
         first, trades, rows = next(s for s in reversed(self.sources) if s[0] <= row)
         row = int(rows[row - first])
         settings = trades.evaluation.policy.settings
