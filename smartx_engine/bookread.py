@@ -54,6 +54,12 @@ def codes(values: Sequence[str | None] | np.ndarray) -> tuple[np.ndarray, np.nda
             np.array(vocab, dtype=object))
 
 
+def _floats(values: Sequence[str]) -> np.ndarray:
+    """``float(v)`` of each of ``values`` (decimal text with few distinct values: tax rates)."""
+    table = {v: float(v) for v in set(values)}
+    return np.fromiter(map(table.__getitem__, values), dtype=np.float64, count=len(values))
+
+
 @contextmanager
 def read_transaction(store: Store) -> Iterator[None]:
     """Every read inside sees the same state of the database (one transaction, unless the caller's)."""
@@ -124,8 +130,7 @@ def read_book(store: Store, as_of: dt.date) -> Book:
             account_ids=np.array(account_ids, dtype=object), account_registration=registration,
             registrations=registrations, account_custodian=custodian, custodians=custodians,
             account_household=household, households=households,
-            account_st_rate=np.array([float(r) for r in st_rate], dtype=np.float64),
-            account_lt_rate=np.array([float(r) for r in lt_rate], dtype=np.float64),
+            account_st_rate=_floats(st_rate), account_lt_rate=_floats(lt_rate),
             sleeve_ids=np.array(sleeve_ids, dtype=object),
             sleeve_account=np.fromiter(map(account_index.__getitem__, sleeve_account), dtype=np.int32, count=n),
             sleeve_model=sleeve_model, models=models,
@@ -174,29 +179,35 @@ class TargetTable:
         self.weights = np.array([x for p in pairs for _, x in p], dtype=np.float64)
         self.keys = np.repeat(np.arange(len(pairs), dtype=np.int64), self.lengths[:-1]) * n_symbols + self.symbols
         self.dense = (len(pairs) + 1) * n_symbols <= self.DENSE_CELLS
-        if self.dense:
-            self.table = np.zeros((len(pairs) + 1, n_symbols))
-            self.table[-1] = np.nan
-            self.member = np.zeros((len(pairs) + 1, n_symbols), dtype=bool)
-            self.table.reshape(-1)[self.keys] = self.weights
-            self.member.reshape(-1)[self.keys] = True
+        if self.dense:  # row 0: no target; row d + 1: target d
+            rows = self.keys + n_symbols
+            self.table = np.zeros((len(pairs) + 1) * n_symbols)
+            self.table[:n_symbols] = np.nan
+            self.table[rows] = self.weights
+            self.member = np.zeros((len(pairs) + 1) * n_symbols, dtype=bool)
+            self.member[rows] = True
 
     def lookup(self, target: np.ndarray, symbol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(whether in the target, the target weight) of each (target, symbol) pair."""
         if self.dense:
-            return self.member[target, symbol], self.table[target, symbol]
+            cell = target.astype(np.intp)
+            cell += 1
+            cell *= self.n_symbols
+            cell += symbol
+            return self.member.take(cell), self.table.take(cell)
         key = target.astype(np.int64) * self.n_symbols + symbol
         at = np.minimum(np.searchsorted(self.keys, key), max(len(self.keys) - 1, 0))
         found = (self.keys[at] == key) if len(self.keys) else np.zeros(len(key), dtype=bool)
         weight = np.where(found, self.weights[at] if len(self.keys) else 0.0, np.where(target < 0, np.nan, 0.0))
         return found & (target >= 0), weight
 
-    def expand(self, sleeves: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every (sleeve, symbol) of the given sleeves' targets, sleeve by sleeve, symbols in order."""
+    def expand(self, sleeves: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (sleeve, symbol, weight) of the given sleeves' targets, sleeve by sleeve, symbols in order."""
         counts = self.lengths[targets]
         sleeve = np.repeat(sleeves, counts)
         within = np.arange(len(sleeve), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-        return sleeve, self.symbols[np.repeat(self.starts[targets], counts) + within]
+        at = np.repeat(self.starts[targets], counts) + within
+        return sleeve, self.symbols[at], self.weights[at]
 
 
 def _holdings(lots: LotColumns, target_of: np.ndarray, table: TargetTable, n_symbols: int) -> dict[str, np.ndarray]:
@@ -206,11 +217,11 @@ def _holdings(lots: LotColumns, target_of: np.ndarray, table: TargetTable, n_sym
     holding fewer of their target's symbols than it has get the others inserted. When none is
     inserted, the held columns are the holding columns as they are (mapped from the snapshot)."""
     held_sleeve, held_symbol, n_held = lots.held_sleeve, lots.held_symbol, len(lots.held_sleeve)
-    held_target = target_of[held_sleeve]
+    held_target = target_of.astype(np.int32)[held_sleeve]
     in_target, held_weight = table.lookup(held_target, held_symbol)
     covered = np.bincount(held_sleeve[in_target], minlength=len(target_of))
     short = np.flatnonzero(covered < table.lengths[target_of])  # sleeves with targeted symbols they do not hold
-    extra_sleeve, extra_symbol = table.expand(short, target_of[short])
+    extra_sleeve, extra_symbol, extra_weight = table.expand(short, target_of[short])
     held_keys = held_sleeve.astype(np.int64) * n_symbols + held_symbol if len(short) else np.zeros(0, dtype=np.int64)
     extra_keys = extra_sleeve * n_symbols + extra_symbol
     at = np.searchsorted(held_keys, extra_keys)
@@ -221,15 +232,30 @@ def _holdings(lots: LotColumns, target_of: np.ndarray, table: TargetTable, n_sym
         return dict(holding_sleeve=held_sleeve, holding_symbol=held_symbol, holding_quantity=lots.held_quantity,
                     holding_cost=lots.held_cost, holding_target=held_weight, holding_in_model=in_target,
                     lot_holding=lots.lot_held)
-    at, extra_sleeve, extra_symbol = at[new], extra_sleeve[new], extra_symbol[new]
-    moved = np.arange(n_held, dtype=np.int64) + np.cumsum(np.bincount(at, minlength=n_held + 1))[:n_held]
-    holding_sleeve = np.insert(held_sleeve, at, extra_sleeve.astype(held_sleeve.dtype))
-    holding_symbol = np.insert(held_symbol, at, extra_symbol.astype(held_symbol.dtype))
-    holding_target = table.lookup(target_of[holding_sleeve], holding_symbol)[1]
-    return dict(holding_sleeve=holding_sleeve, holding_symbol=holding_symbol,
-                holding_quantity=np.insert(lots.held_quantity, at, 0.0), holding_cost=np.insert(lots.held_cost, at, 0.0),
-                holding_target=holding_target, holding_in_model=np.insert(in_target, at, True),
-                lot_holding=moved.astype(np.int32)[lots.lot_held])
+    at = at[new]  # np.insert(held column, at, extra column) for each column, sharing where the rows go:
+    moved = _steps(n_held, at)  # held holding i goes to i + this
+    moved += np.arange(n_held, dtype=np.int32)
+    added = at + np.arange(len(at))
+    lot_holding = _steps(len(lots.lot_held), np.searchsorted(lots.lot_held, at.astype(lots.lot_held.dtype)))
+    lot_holding += lots.lot_held
+
+    def merged(held: np.ndarray, extra: np.ndarray | float | bool) -> np.ndarray:
+        out = np.empty(n_held + len(at), dtype=held.dtype)
+        out[moved] = held
+        out[added] = extra
+        return out
+
+    return dict(holding_sleeve=merged(held_sleeve, extra_sleeve[new]), holding_symbol=merged(held_symbol, extra_symbol[new]),
+                holding_quantity=merged(lots.held_quantity, 0.0), holding_cost=merged(lots.held_cost, 0.0),
+                holding_target=merged(held_weight, extra_weight[new]), holding_in_model=merged(in_target, True),
+                lot_holding=lot_holding)
+
+
+def _steps(n: int, at: np.ndarray) -> np.ndarray:
+    """For each i < n, how many of ``at`` are at most i (int32)."""
+    steps = np.zeros(n + 1, dtype=np.int32)
+    np.add.at(steps, at, 1)
+    return np.cumsum(steps[:n], out=steps[:n])
 
 
 # ---------------------------------------------------------------- the lots, from SQLite
