@@ -84,7 +84,7 @@ def read_book(store: Store, as_of: dt.date) -> Book:
     from .book import TARGET_KINDS, Book
 
     q = store.db.conn.execute
-    with _gc_paused(), read_transaction(store):
+    with gc_paused(), read_transaction(store):
         securities = q("select rowid, symbol, asset_class, price_e6 from securities order by symbol").fetchall()
         accounts = q("select account_id, registration, custodian, household_id, st_tax_rate, lt_tax_rate"
                      " from accounts order by account_id").fetchall()
@@ -146,7 +146,7 @@ def read_book(store: Store, as_of: dt.date) -> Book:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection inside: reading a big book makes millions of row tuples and
     strings (no cycles), and each collection would walk them all again."""
     was = gc.isenabled()
