@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -20,7 +22,7 @@ import numpy as np
 
 from ..domain import Registration, TaxTreatment
 from ..fixedpoint import MONEY, QUANTITY
-from ..bookread import gc_paused
+from ..bookread import gc_paused, read_transaction
 from ..store import Store
 from .wash import Acquisition, Identical, LossSale, blocked_buys, identical_groups, recent_purchases
 
@@ -40,32 +42,41 @@ def merged_groups(groups: Iterable[Iterable[str]]) -> list[frozenset[str]]:
 class RecentAcquisitions(Mapping[str, list[Acquisition]]):
     """household -> its recent acquisitions, each household's list made when it is first asked for,
     from columns read in one query (a run asks for the few households that sell at a loss; making
-    every household's :class:`Acquisition` values would take seconds for a large firm). Rows of a
-    household keep the order they were read in."""
+    every household's :class:`Acquisition` values would take seconds for a large firm). A
+    household's rows are in the order they were acquired (then in the order they were stored)."""
 
-    def __init__(self, households: Sequence[str], bounds: np.ndarray, lot_ids: np.ndarray, account_ids: np.ndarray,
-                 symbols: np.ndarray, acquired: np.ndarray, quantity_e6: np.ndarray, treatments: np.ndarray):
+    def __init__(self, households: Sequence[str], bounds: np.ndarray, accounts: Sequence[str],
+                 symbols: Sequence[str], columns: tuple[np.ndarray, ...]):
         self._households = list(households)  # sorted
         self._bounds = bounds                # rows of household i: bounds[i]:bounds[i + 1]
-        self._columns = (lot_ids, account_ids, symbols, acquired, quantity_e6, treatments)
+        self._accounts, self._symbols = accounts, symbols  # what the account and symbol codes are
+        self._columns = columns  # lot id, account code, symbol code, acquired, quantity_e6, treatment code
         self._made: dict[str, list[Acquisition]] = {}
 
     @classmethod
-    def of(cls, rows: Sequence[tuple[str, str, str, str, int]], household_of: Mapping[str, str],
-           treatment_of: Mapping[str, TaxTreatment]) -> RecentAcquisitions:
-        """From (account_id, lot_id, symbol, acquired, quantity_e6) rows."""
-        account, lot, symbol, acquired, quantity = zip(*rows) if rows else ((),) * 5
-        household = list(map(household_of.__getitem__, account))
-        households = sorted(set(household))
-        index = {h: i for i, h in enumerate(households)}
-        code = np.fromiter(map(index.__getitem__, household), dtype=np.int64, count=len(household))
-        order = np.argsort(code, kind="stable")
-        treatments = list(TaxTreatment)
-        treatment = {t: i for i, t in enumerate(treatments)}
-        return cls(households, np.searchsorted(code[order], np.arange(len(households) + 1)),
-                   _text(lot)[order], _text(account)[order], _text(symbol)[order],
-                   np.array(acquired, dtype="datetime64[D]")[order], np.array(quantity, dtype=np.int64)[order],
-                   np.array([treatment[treatment_of[a]] for a in account], dtype=np.int8)[order])
+    def read(cls, store: Store, since: str, until: str, accounts: Sequence[str], households: Sequence[str],
+             treatments: Sequence[TaxTreatment]) -> RecentAcquisitions:
+        """The lots acquired from ``since`` to ``until``; ``accounts`` are every account, with each one's
+        household and tax treatment."""
+        (account, lot, symbol, acquired, quantity), order = _recent_lots(store, since, until)
+        account_code = dict(zip(accounts, range(len(accounts))))
+        account = np.fromiter(map(account_code.__getitem__, account), dtype=np.int32, count=len(account))
+        symbols = sorted(set(symbol))
+        symbol_code = {s: i for i, s in enumerate(symbols)}
+        symbol = np.fromiter(map(symbol_code.__getitem__, symbol), dtype=np.int32, count=len(symbol))
+        used = np.unique(account)  # the households, and treatments, of the accounts with recent lots
+        vocabulary = sorted({households[i] for i in used.tolist()})
+        household_code = {h: i for i, h in enumerate(vocabulary)}
+        household = np.zeros(len(accounts), dtype=np.int64)
+        household[used] = [household_code[households[i]] for i in used.tolist()]
+        kinds = list(TaxTreatment)
+        treatment = np.zeros(len(accounts), dtype=np.int8)
+        treatment[used] = [kinds.index(treatments[i]) for i in used.tolist()]
+        code = household[account]
+        order = order[np.argsort(code[order], kind="stable")]  # by household, each by (acquired, rowid)
+        return cls(vocabulary, np.searchsorted(code[order], np.arange(len(vocabulary) + 1)), accounts, symbols,
+                   (_text(lot)[order], account[order], symbol[order], np.array(acquired, dtype="datetime64[D]")[order],
+                    np.array(quantity, dtype=np.int64)[order], treatment[account][order]))
 
     def __getitem__(self, household: str) -> list[Acquisition]:
         made = self._made.get(household)
@@ -74,12 +85,11 @@ class RecentAcquisitions(Mapping[str, list[Acquisition]]):
             if i == len(self._households) or self._households[i] != household:
                 raise KeyError(household)
             rows = slice(int(self._bounds[i]), int(self._bounds[i + 1]))
-            lot_ids, account_ids, symbols, acquired, quantity, treatment = (c[rows].tolist() for c in self._columns)
-            treatments = list(TaxTreatment)
+            kinds = list(TaxTreatment)
             made = self._made[household] = [
-                Acquisition(lot_id, account_id, symbol, day, QUANTITY.to_decimal(q), treatments[t])
-                for lot_id, account_id, symbol, day, q, t in zip(lot_ids, account_ids, symbols, acquired, quantity,
-                                                                treatment)]
+                Acquisition(lot_id, self._accounts[account], self._symbols[symbol], day, QUANTITY.to_decimal(q),
+                            kinds[treatment])
+                for lot_id, account, symbol, day, q, treatment in zip(*(c[rows].tolist() for c in self._columns))]
         return made
 
     def __iter__(self) -> Iterator[str]:
@@ -98,8 +108,8 @@ class RecentAcquisitions(Mapping[str, list[Acquisition]]):
         starts, ends = self._bounds[keep], self._bounds[np.array(keep, dtype=np.int64) + 1]
         counts = ends - starts
         rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-        part = RecentAcquisitions([self._households[i] for i in keep], np.r_[0, np.cumsum(counts)],
-                                  *(c[rows] for c in self._columns))
+        part = RecentAcquisitions([self._households[i] for i in keep], np.r_[0, np.cumsum(counts)], self._accounts,
+                                  self._symbols, tuple(c[rows] for c in self._columns))
         part._made = {h: made for h, made in self._made.items() if h in households}
         return part
 
@@ -161,9 +171,11 @@ def _recent_trading(store: Store, as_of: dt.date, *, identical: Iterable[Iterabl
     q = store.db.execute
     accounts = q("select account_id, household_id, registration from accounts").fetchall()
     account_ids, households, registrations = zip(*accounts) if accounts else ((),) * 3
+    del accounts
     household_of = dict(zip(account_ids, households))
     treatment = {r: Registration(r).tax_treatment for r in set(registrations)}
-    treatment_of = dict(zip(account_ids, map(treatment.__getitem__, registrations)))
+    treatments = list(map(treatment.__getitem__, registrations))
+    treatment_of = dict(zip(account_ids, treatments))
     since = (as_of - dt.timedelta(days=window_days)).isoformat()
     losses: dict[str, list[LossSale]] = defaultdict(list)
     for r in store.db.query("select * from realized where gain_cents < 0 and sold between ? and ?",
@@ -174,7 +186,26 @@ def _recent_trading(store: Store, as_of: dt.date, *, identical: Iterable[Iterabl
                 QUANTITY.to_decimal(r["quantity_e6"]), MONEY.to_decimal(-r["gain_cents"]),
                 dt.date.fromisoformat(r["holding_from"]), r["lot_id"]))
     earliest = (as_of - dt.timedelta(days=2 * window_days)).isoformat()
-    bought = q("select account_id, lot_id, symbol, acquired, quantity_e6 from lots where acquired between ? and ?"
-               " order by acquired, rowid", [earliest, as_of.isoformat()]).fetchall()
-    return RecentTrading(as_of, window_days, identical_groups(merged_groups(identical)), dict(losses),
-                         RecentAcquisitions.of(bought, household_of, treatment_of), household_of, treatment_of)
+    bought = RecentAcquisitions.read(store, earliest, as_of.isoformat(), account_ids, households, treatments)
+    return RecentTrading(as_of, window_days, identical_groups(merged_groups(identical)), dict(losses), bought,
+                         household_of, treatment_of)
+
+
+def _recent_lots(store: Store, since: str, until: str) -> tuple[list[tuple], np.ndarray]:
+    """The columns (account_id, lot_id, symbol, acquired, quantity_e6) of the lots acquired from
+    ``since`` to ``until`` in rowid order, and the order of them by (acquired, rowid). Their rowids come from the
+    index on ``acquired`` alone; the rows are then read in rowid order, so that the table (the
+    biggest of the store, in no order of acquisition) is read front to back instead of a page at
+    random for each lot."""
+    q = store.db.execute
+    with read_transaction(store):
+        in_order = np.fromiter(itertools.chain.from_iterable(q(
+            "select rowid from lots where acquired between ? and ? order by acquired, rowid", [since, until])),
+            dtype=np.int64)
+        rowids = np.sort(in_order)
+        rows = q("select l.rowid, l.account_id, l.lot_id, l.symbol, l.acquired, l.quantity_e6 from json_each(?) j"
+                 " join lots l on l.rowid = j.value", [json.dumps(rowids.tolist())]).fetchall()
+    rowid, *columns = zip(*rows) if rows else ((),) * 6
+    if not np.array_equal(np.array(rowid, dtype=np.int64), rowids):
+        raise RuntimeError("the recent lots read by rowid are not those the index gave")
+    return columns, np.searchsorted(rowids, in_order)
