@@ -4,17 +4,21 @@
 :meth:`Book.assemble` gives on the same rows (``tests/test_book_read.py`` holds the row-by-row
 version as the reference), only without a Python tuple per lot or holding:
 
-* the small tables (securities, accounts, sleeves with their cash) are read ordered by their key
-  (SQLite's BINARY order of text is Python's order of ``str``), their strings coded with
-  ``np.unique``;
-* targets are computed once per distinct target (sleeves share a few models), then spread over
-  their sleeves with ``np.repeat``: the target holdings come out sorted without a sort;
+* the small tables (securities, accounts, sleeves with their model and cash) are read ordered by
+  their key (SQLite's BINARY order of text is Python's order of ``str``), their strings coded by a
+  dict of their few distinct values, with the cyclic garbage collector paused;
+* targets and model changes come as columns (:mod:`.targets.columns`): a code per sleeve into
+  the few distinct targets, each computed once;
 * lots come in one query of four integers per lot (the sleeve's and the security's rowids packed
-  into one, the holding-period start as days since 1970, quantity, cost) plus one of their ids,
-  all in rowid order and in one read transaction; they are ordered by (holding, start, lot id)
-  with one stable argsort of a packed key (lot ids break the rare ties), positions are their exact
-  integer sums (``np.add.reduceat``), and held and targeted holdings merge by a sort of two
-  sorted runs.
+  into one, the holding-period start as days since 1970, quantity, cost), then their ids a piece at
+  a time, all in rowid order and in one read transaction; they are ordered by (holding, start, lot
+  id) with one stable argsort of a packed key (lot ids break the rare ties), and grouped into *held
+  holdings* (a sleeve's symbol with lots) with their exact integer sums (``np.add.reduceat``);
+* the held holdings are the holdings, with the targeted ones a sleeve holds no lot of inserted
+  (few): each (target, symbol) is looked up in a small table, not searched among all holdings;
+* the lot and held-holding columns, as the Book takes them, are kept beside the database (the
+  *snapshot*, ``<db>.book/``) with the content hash of each, and mapped read-only while the lots
+  have not changed (``book_epoch``): a warm read does nothing per lot.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import itertools
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -291,22 +295,44 @@ def _grouped(sleeve: np.ndarray, symbol: np.ndarray, day: np.ndarray, qty: np.nd
         lot_ids=ids)
 
 
-def _read_lots(store: Store, securities: list[tuple]) -> tuple[np.ndarray, np.ndarray, int]:
+def _read_lots(store: Store, securities: list[tuple]) -> tuple[np.ndarray, int]:
     """Every lot in rowid order: an (n, 4) array of (sleeve rowid x M + security rowid, holding-period
-    start in days since 1970, quantity_e6, cost_basis_cents), the lot ids, and M."""
+    start in days since 1970, quantity_e6, cost_basis_cents), and M."""
     q = store.db.conn.execute
     scale = max((s[0] for s in securities), default=0) + 1
     lots = _column(q(
         "select s.rowid * ? + x.rowid, cast(julianday(coalesce(l.holding_from, l.acquired)) - ? as integer),"
         " l.quantity_e6, l.cost_basis_cents from lots l join sleeves s on s.sleeve_id = l.sleeve_id"
         " join securities x on x.symbol = l.symbol order by l.rowid", [scale, UNIX_EPOCH_JD]), np.int64, 4)
-    lot_ids = np.array([r[0] for r in q("select lot_id from lots order by rowid")], dtype=object)
-    return lots, lot_ids, scale
+    return lots, scale
 
 
-def _order_lots(lots: np.ndarray, lot_ids: np.ndarray, scale: int, sleeve_rowids: np.ndarray,
-                security_rowids: np.ndarray, n_symbols: int) -> tuple[np.ndarray, ...]:
-    """Lots as (sleeve, symbol, day, quantity, cost, id) ordered by (sleeve, symbol, day, id); ids as str."""
+def _read_lot_ids(store: Store, order: np.ndarray, piece: int = 1 << 20) -> np.ndarray:
+    """The lot ids as a ``str`` array, the lots (in rowid order) taken in ``order``: read a piece at a
+    time and put in place, without a Python string kept per lot (50 M of them would take 3 GB)."""
+    n = len(order)
+    to = np.empty(n, dtype=np.int32 if n < 1 << 31 else np.int64)  # where the lot of each rowid rank goes
+    to[order] = np.arange(n, dtype=to.dtype)
+    ids = np.zeros(0, dtype=str)
+    done = 0
+    cursor = store.db.conn.execute("select lot_id from lots order by rowid")
+    while rows := cursor.fetchmany(piece):
+        part = np.array([r[0] for r in rows], dtype=str)
+        if not done:
+            ids = np.empty(n, dtype=part.dtype)
+        elif part.dtype.itemsize > ids.dtype.itemsize:  # a longer id than so far: widen
+            ids = ids.astype(part.dtype)
+        ids[to[done:done + len(part)]] = part
+        done += len(part)
+    if done != n:
+        raise RuntimeError(f"read {done} lot ids for {n} lots")
+    return ids
+
+
+def _order_lots(lots: np.ndarray, scale: int, sleeve_rowids: np.ndarray, security_rowids: np.ndarray, n_symbols: int,
+                read_ids: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Lots as (sleeve, symbol, day, quantity, cost, id) ordered by (sleeve, symbol, day, id); ids as str,
+    from ``read_ids`` (the ids of the lots taken in a given order)."""
     if not len(lots):
         empty, index = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
         return index, index, empty, empty, empty, np.zeros(0, dtype=str)
@@ -315,6 +341,7 @@ def _order_lots(lots: np.ndarray, lot_ids: np.ndarray, scale: int, sleeve_rowids
     sleeve = sleeve_order[np.searchsorted(sleeve_rowids, lots[:, 0] // scale, sorter=sleeve_order)]
     symbol = security_order[np.searchsorted(security_rowids, lots[:, 0] % scale, sorter=security_order)]
     key = sleeve.astype(np.int64) * n_symbols + symbol
+    del sleeve, symbol
     day = lots[:, 1]
     low, span = int(day.min()), int(day.max()) - int(day.min()) + 1
     if int(key.max()) < (1 << 62) // span:
@@ -322,18 +349,17 @@ def _order_lots(lots: np.ndarray, lot_ids: np.ndarray, scale: int, sleeve_rowids
     else:
         order = np.lexsort((day, key))
     key, day = key[order], day[order]
-    ids = lot_ids[order]
+    ids = read_ids(order)
     same = np.flatnonzero((key[1:] == key[:-1]) & (day[1:] == day[:-1]))
     if len(same):  # lots of one holding from one day: by lot id
         runs = np.split(same, np.flatnonzero(np.diff(same) > 1) + 1)
         for run in runs:
             rows = np.arange(run[0], run[-1] + 2)
-            by_id = rows[np.argsort(ids[rows].astype(str), kind="stable")]
+            by_id = rows[np.argsort(ids[rows], kind="stable")]
             order[rows] = order[by_id]
             ids[rows] = ids[by_id]
     return ((key // n_symbols).astype(np.int32), (key % n_symbols).astype(np.int32), day, lots[order, 2],
-            lots[order, 3], ids.astype(str))
-
+            lots[order, 3], ids)
 
 
 # ---------------------------------------------------------------- the lots' snapshot beside the database
@@ -355,11 +381,11 @@ def _lots(store: Store, securities: list[tuple], sleeve_rowids: np.ndarray, slee
         found = _load_snapshot(directory, epoch, sleeve_ids, symbols)
         if found is not None:
             return found
-    lots, lot_ids, scale = _read_lots(store, securities)
+    lots, scale = _read_lots(store, securities)
     n_symbols = max(len(securities), 1)
-    columns = _grouped(*_order_lots(lots, lot_ids, scale, sleeve_rowids,
-                                    np.array([s[0] for s in securities], dtype=np.int64), n_symbols), n_symbols)
-    del lots, lot_ids
+    columns = _grouped(*_order_lots(lots, scale, sleeve_rowids, np.array([s[0] for s in securities], dtype=np.int64),
+                                    n_symbols, lambda order: _read_lot_ids(store, order)), n_symbols)
+    del lots
     if directory is not None and len(columns.lot_ids) >= SNAPSHOT_MIN_LOTS:
         _write_snapshot(directory, epoch, sleeve_ids, symbols, columns)
     return columns

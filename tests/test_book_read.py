@@ -207,3 +207,15 @@ def test_the_digest_changes_with_any_field_and_reuses_the_snapshots_hashes(impor
     assert attrs.evolve(book, as_of=dt.date(2026, 11, 21)).digest() != digest
     with pytest.raises(ValueError):
         book_module.remember_digest(np.zeros(3), "0" * 64)
+
+
+def test_lot_ids_are_read_a_piece_at_a_time_into_their_order(imported):
+    store = Store.open(imported)
+    lot = store.lots()[0]
+    with store.transaction():  # ids longer than the first pieces' (the array widens)
+        store.add_lots([attrs.evolve(lot, lot_id=f"{lot.lot_id}-{'x' * n}") for n in (3, 12)])
+    ids = [r[0] for r in store.db.execute("select lot_id from lots order by rowid")]
+    order = np.random.default_rng(1).permutation(len(ids))
+    found = bookread._read_lot_ids(store, order, piece=2)
+    assert found.dtype.kind == "U" and found.tolist() == [ids[i] for i in order]
+    assert_same_book(Book.from_store(store, dt.date(2026, 11, 20)), reference_from_store(store, dt.date(2026, 11, 20)))
