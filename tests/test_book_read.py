@@ -219,3 +219,17 @@ def test_lot_ids_are_read_a_piece_at_a_time_into_their_order(imported):
     found = bookread._read_lot_ids(store, order, piece=2)
     assert found.dtype.kind == "U" and found.tolist() == [ids[i] for i in order]
     assert_same_book(Book.from_store(store, dt.date(2026, 11, 20)), reference_from_store(store, dt.date(2026, 11, 20)))
+
+
+def test_a_target_that_cannot_be_built_is_refused_as_sleeve_by_sleeve(imported):
+    from smartx_engine.errors import TargetError
+    store = Store.open(imported)
+    early = dt.date(2026, 11, 20)
+    with store.transaction():  # one model's every version takes effect later
+        store.db.execute("update model_versions set effective_date = '2030-01-01' where model_id = ?",
+                         [store.model_ids()[-1]])
+    with pytest.raises(TargetError) as expected:
+        effective_targets(store, early)
+    with pytest.raises(TargetError) as found:
+        Book.from_store(store, early)
+    assert str(found.value) == str(expected.value) and "sleeve" in str(found.value)
