@@ -52,10 +52,14 @@ GOALS = {"total": 60.0, "peak": 8e9, "engine": 20.0}
 PHASES = [
     ("load", "smartx_engine.book:Book", "from_store"),
     ("load.effective_targets", "smartx_engine.bookread", "effective_targets"),
+    ("load.effective_targets", "smartx_engine.bookread", "target_codes"),
     ("load.model_changes", "smartx_engine.bookread", "model_changes"),
+    ("load.model_changes", "smartx_engine.bookread", "change_columns"),
     ("load.lots from SQLite", "smartx_engine.bookread", "_read_lots"),
     ("load.lots ordered", "smartx_engine.bookread", "_order_lots"),
+    ("load.lots ordered", "smartx_engine.bookread", "_grouped"),
     ("load.lots from the snapshot", "smartx_engine.bookread", "_load_snapshot"),
+    ("load.holdings", "smartx_engine.bookread", "_holdings"),
     ("load.snapshot written", "smartx_engine.bookread", "_write_snapshot"),
     ("policies", "smartx_engine.dsl.policyset", "load_rules"),
     ("scope", "smartx_engine.rebalance.runs", "_scope_mask"),
@@ -146,16 +150,21 @@ def child(times_path: str, argv: list[str]) -> None:
 
 
 def load_child(times_path: str, db: str) -> None:
-    """``Book.from_store`` and ``Book.digest`` alone (``--load-only``), timed by phase."""
+    """``Book.from_store``, ``Book.digest`` and the run's recent trading alone (``--load-only``), timed by phase."""
     started = time.perf_counter()
     times: dict[str, float] = {}
     _install_timers(times)
     from smartx_engine.book import Book
     from smartx_engine.store import Store
+    from smartx_engine.tax.recent import recent_trading
     times["imports"] = time.perf_counter() - started
-    book = Book.from_store(Store.open(db), __import__("datetime").date.fromisoformat(AS_OF))
+    store, as_of = Store.open(db), __import__("datetime").date.fromisoformat(AS_OF)
+    book = Book.from_store(store, as_of)
     book.digest()
-    times["cli"] = time.perf_counter() - started
+    times["cli"] = time.perf_counter() - started  # the process wall below is start, imports, load and digest
+    start = time.perf_counter()
+    recent_trading(store, as_of)
+    times["recent trading"] = time.perf_counter() - start
     times["counts"] = [book.n_sleeves, book.n_holdings, book.n_lots]
     Path(times_path).write_text(json.dumps(times))
     os._exit(0)
@@ -165,13 +174,16 @@ def measure_load(n: int, seed: int, scratch: Path) -> list[dict[str, Any]]:
     """``--load-only``: the book read in a fresh process without, then with, the lots' snapshot."""
     from firm import firm_store
     source = firm_store(n, seed)
+    db = scratch / "load.db"  # a copy: opening a store migrates it, and the snapshot is written beside it
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.rmtree(f"{db}.book", ignore_errors=True)
+    shutil.copyfile(source, db)
     results = []
     for warm in (False, True):
         times_path = scratch / "times.json"
         command = ["/usr/bin/time", "-v", sys.executable, str(Path(__file__).resolve()), "_load", str(times_path),
-                   str(source)]
-        if not warm:
-            shutil.rmtree(f"{source}.book", ignore_errors=True)
+                   str(db)]
         done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
         stderr = done.stderr.decode(errors="replace")
@@ -182,17 +194,21 @@ def measure_load(n: int, seed: int, scratch: Path) -> list[dict[str, Any]]:
         results.append({"sleeves": n, "wall": wall, "peak": peak, "times": times, "warm": warm})
         print(f"{n:,} sleeves, Book.from_store{' (snapshot)' if warm else ''}: {times['load']:.1f} s, digest "
               f"{times.get('digest', 0):.1f} s, peak {peak / 1e9:.2f} GB", file=sys.stderr, flush=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.rmtree(f"{db}.book", ignore_errors=True)
     return results
 
 
 def load_report(results: list[dict[str, Any]]) -> str:
-    labels = ["load", *[label for label, _, _ in PHASES if label.startswith("load.")], "digest"]
+    labels = list(dict.fromkeys(["load", *[label for label, _, _ in PHASES if label.startswith("load.")], "digest",
+                                 "recent trading"]))
     lines = ["| phase | " + " | ".join(f"{r['sleeves']:,} sleeves" + (", snapshot" if r["warm"] else "")
                                       for r in results) + " |", "| --- |" + " ---: |" * len(results)]
     for label in labels:
         name = f"&nbsp;&nbsp;{label.split('.', 1)[1]}" if "." in label else label
         lines.append(f"| {name} | " + " | ".join(f"{r['times'].get(label, 0.0):.2f} s" for r in results) + " |")
-    lines.append("| process wall (start, imports, load, digest) | " + " | ".join(f"{r['wall']:.1f} s" for r in results)
+    lines.append("| process wall (start, imports, load, digest, recent trading) | " + " | ".join(f"{r['wall']:.1f} s" for r in results)
                  + " |")
     lines.append("| peak memory (VmHWM) | " + " | ".join(f"{r['peak'] / 1e9:.2f} GB" for r in results) + " |")
     lines.append("| holdings, lots | " + " | ".join(f"{r['times']['counts'][1]:,}, {r['times']['counts'][2]:,}"

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import weakref
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 import attrs
@@ -103,15 +106,18 @@ class Book:
         return self.holding_sleeve[self.lot_holding]
 
     def digest(self) -> str:
-        """A content hash of the snapshot, recorded with each run."""
-        digest = hashlib.sha256(str(self.as_of).encode())
-        for field in attrs.fields(type(self))[1:]:
-            array = getattr(self, field.name)
-            digest.update(field.name.encode())
-            if array.dtype == object or array.dtype.kind == "U":  # text: "\0".join(map(str, array)), in pieces
-                _update_with_text(digest, array)
-            else:
-                digest.update(array.tobytes())
+        """A content hash of the snapshot, recorded with each run: the SHA-256 of ``as_of`` and, field
+        by field, of its name, dtype (``text`` for strings, whether ``object`` or ``str``), shape and
+        content hash (:func:`field_digest`). The content hashes of columns mapped from the lots'
+        snapshot are known from when it was written."""
+        fields = attrs.fields(type(self))[1:]
+        arrays = [getattr(self, field.name) for field in fields]
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:  # hashlib and numpy let go of the GIL
+            hashes = list(pool.map(field_digest, arrays))
+        digest = hashlib.sha256(f"book\0{self.as_of}".encode())
+        for field, array, content in zip(fields, arrays, hashes):
+            kind = "text" if array.dtype == object or array.dtype.kind == "U" else array.dtype.str
+            digest.update(f"\0{field.name}\0{kind}\0{array.shape}\0{content}".encode())
         return digest.hexdigest()
 
     def chunk_bounds(self, size: int) -> list[tuple[int, int, int, int, int, int]]:
@@ -291,8 +297,37 @@ class Book:
         return read_book(store, as_of)
 
 
+#: content hashes known without reading the array: id -> (a weak reference to it, its field_digest)
+_KNOWN_DIGESTS: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def field_digest(array: np.ndarray) -> str:
+    """The SHA-256 of one column's content: text (``object`` or ``str`` arrays) as the UTF-8 of its
+    values joined by NUL (``"\\0".join(map(str, array))``, hashed a piece at a time), anything else as
+    its bytes in C order. Known for a read-only column given to :func:`remember_digest`."""
+    known = _KNOWN_DIGESTS.get(id(array))
+    if known is not None and known[0]() is array and not array.flags.writeable:
+        return known[1]
+    digest = hashlib.sha256()
+    if array.dtype == object or array.dtype.kind == "U":
+        _update_with_text(digest, array.reshape(-1))
+    elif array.size:
+        digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+    return digest.hexdigest()
+
+
+def remember_digest(array: np.ndarray, digest: str) -> None:
+    """Record the :func:`field_digest` of a read-only column whose memory nothing can write (a column
+    mapped read-only from the lots' snapshot, hashed when the snapshot was written), for as long as
+    that array object lives."""
+    if array.flags.writeable:
+        raise ValueError("only the digest of a read-only array can be remembered")
+    key = id(array)
+    _KNOWN_DIGESTS[key] = (weakref.ref(array, lambda _, key=key: _KNOWN_DIGESTS.pop(key, None)), digest)
+
+
 def _update_with_text(digest, array: np.ndarray, piece: int = 1 << 20) -> None:
-    """``digest.update("\0".join(map(str, array)).encode())``, a piece at a time; an ASCII ``str``
+    """``digest.update("\\0".join(map(str, array)).encode())``, a piece at a time; an ASCII ``str``
     array (the lot ids) is joined in numpy, without a Python string per element."""
     for start in range(0, len(array), piece):
         part = array[start:start + piece]

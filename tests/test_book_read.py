@@ -148,3 +148,88 @@ def test_the_lots_snapshot_is_used_while_the_lots_do_not_change(imported, monkey
     with store.transaction():
         store.db.execute("delete from lots where lot_id = ?", [lot.lot_id])
     assert_same_book(Book.from_store(store, as_of), reference_from_store(store, as_of))
+
+
+def test_the_snapshot_maps_sleeves_and_securities_added_since(imported, monkeypatch, smartx):
+    monkeypatch.setattr(bookread, "SNAPSHOT_MIN_LOTS", 0)
+    store = Store.open(imported)
+    as_of = dt.date(2026, 11, 20)
+    Book.from_store(store, as_of)  # writes the snapshot
+    monkeypatch.setattr(bookread, "_read_lots", lambda *a: pytest.fail("read SQLite with a valid snapshot"))
+    with store.transaction():  # a security sorting first, and a sleeve with a model and no lots
+        store.db.execute("insert into securities (symbol, name, asset_class, price_e6) values ('AAAA', 'A', 'equity', 1)")
+    model = store.model_ids()[0]
+    smartx("sleeves", "create", "AAA-NEW", "--account", store.accounts()[0].account_id, "--model", model)
+    book = Book.from_store(store, as_of)
+    assert_same_book(book, reference_from_store(store, as_of))
+    new = list(book.sleeve_ids).index("AAA-NEW")
+    assert book.holding_in_model[book.holding_sleeve == new].all() and (book.holding_sleeve == new).sum() > 1
+
+
+def test_targets_looked_up_without_a_dense_table(imported, monkeypatch, smartx):
+    monkeypatch.setattr(bookread.TargetTable, "DENSE_CELLS", 0)
+    store = Store.open(imported)
+    sleeves, models = [s.sleeve_id for s in store.sleeves()], store.model_ids()
+    smartx("sleeves", "assign", sleeves[0], "--blend", f"{models[0]}:0.5,{models[1]}:0.5")
+    smartx("sleeves", "create", "AAA-NEW", "--account", store.accounts()[0].account_id, "--model", models[0])
+    smartx("sleeves", "create", "AAA-NONE", "--account", store.accounts()[0].account_id)
+    for as_of in (dt.date(2026, 11, 20), dt.date(2030, 1, 1)):
+        assert_same_book(Book.from_store(store, as_of), reference_from_store(store, as_of))
+
+
+def test_the_digest_changes_with_any_field_and_reuses_the_snapshots_hashes(imported, monkeypatch):
+    from smartx_engine import book as book_module
+    monkeypatch.setattr(bookread, "SNAPSHOT_MIN_LOTS", 0)
+    store = Store.open(imported)
+    as_of = dt.date(2026, 11, 20)
+    Book.from_store(store, as_of)  # writes the snapshot, with its columns' hashes
+    book = Book.from_store(store, as_of)  # the columns mapped from it
+    for name in ("lot_ids", "lot_quantity", "lot_cost", "lot_acquired"):  # (holdings too, when all are held)
+        assert id(getattr(book, name)) in book_module._KNOWN_DIGESTS, name
+        assert not getattr(book, name).flags.writeable
+    digest = book.digest()
+    assert digest == reference_from_store(store, as_of).digest()
+    for field in attrs.fields(Book)[1:]:
+        array = getattr(book, field.name)
+        if not len(array):
+            continue
+        changed = array.copy()  # a writeable copy: its hash is computed, not remembered
+        if changed.dtype == object or changed.dtype.kind == "U":
+            changed[0] = "x" if changed[0] != "x" else "y"
+        elif changed.dtype.kind == "b":
+            changed[0] = not changed[0]
+        elif changed.dtype.kind == "M":
+            changed[0] += 1
+        else:
+            changed[0] = changed[0] + 1 if np.isfinite(changed[0]) else 0
+        assert attrs.evolve(book, **{field.name: changed}).digest() != digest, field.name
+        assert attrs.evolve(book, **{field.name: array.copy()}).digest() == digest, field.name
+    assert attrs.evolve(book, as_of=dt.date(2026, 11, 21)).digest() != digest
+    with pytest.raises(ValueError):
+        book_module.remember_digest(np.zeros(3), "0" * 64)
+
+
+def test_lot_ids_are_read_a_piece_at_a_time_into_their_order(imported):
+    store = Store.open(imported)
+    lot = store.lots()[0]
+    with store.transaction():  # ids longer than the first pieces' (the array widens)
+        store.add_lots([attrs.evolve(lot, lot_id=f"{lot.lot_id}-{'x' * n}") for n in (3, 12)])
+    ids = [r[0] for r in store.db.execute("select lot_id from lots order by rowid")]
+    order = np.random.default_rng(1).permutation(len(ids))
+    found = bookread._read_lot_ids(store, order, piece=2)
+    assert found.dtype.kind == "U" and found.tolist() == [ids[i] for i in order]
+    assert_same_book(Book.from_store(store, dt.date(2026, 11, 20)), reference_from_store(store, dt.date(2026, 11, 20)))
+
+
+def test_a_target_that_cannot_be_built_is_refused_as_sleeve_by_sleeve(imported):
+    from smartx_engine.errors import TargetError
+    store = Store.open(imported)
+    early = dt.date(2026, 11, 20)
+    with store.transaction():  # one model's every version takes effect later
+        store.db.execute("update model_versions set effective_date = '2030-01-01' where model_id = ?",
+                         [store.model_ids()[-1]])
+    with pytest.raises(TargetError) as expected:
+        effective_targets(store, early)
+    with pytest.raises(TargetError) as found:
+        Book.from_store(store, early)
+    assert str(found.value) == str(expected.value) and "sleeve" in str(found.value)

@@ -33,7 +33,6 @@ import numpy as np
 from ..book import Book
 from ..rebalance.proposals import Proposals
 from ..rebalance.runs import Computed, RunInputs, RunResult, TradeOrder
-from ..tax.recent import RecentTrading
 
 
 def household_parts(book: Book, n: int, in_scope: np.ndarray | None = None) -> list[np.ndarray]:
@@ -81,15 +80,8 @@ def sub_inputs(inputs: RunInputs, sleeves: np.ndarray) -> RunInputs:
     accounts = set(map(str, book.account_ids))
     households = set(map(str, book.households[book.account_household[book.account_household >= 0]]))
     sleeve_ids = set(map(str, book.sleeve_ids))
-    recent = inputs.recent
-    household_of = {a: h for a, h in recent.household_of.items() if h in households}
-    own_recent = RecentTrading(
-        recent.as_of, recent.window_days, recent.identical,
-        {h: sales for h, sales in recent.loss_sales.items() if h in households},
-        {h: bought for h, bought in recent.acquisitions.items() if h in households},
-        household_of, {a: t for a, t in recent.treatment_of.items() if a in household_of or a in accounts})
     return attrs.evolve(
-        inputs, book=book, in_scope=inputs.in_scope[sleeves], recent=own_recent,
+        inputs, book=book, in_scope=inputs.in_scope[sleeves], recent=inputs.recent.of_households(households, accounts),
         restricted=frozenset(pair for pair in inputs.restricted if pair[0] in accounts),
         harvested_days={k: days for k, days in inputs.harvested_days.items() if k[0] in sleeve_ids},
         realized={a: gain for a, gain in inputs.realized.items() if a in accounts},

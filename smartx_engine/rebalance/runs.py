@@ -437,7 +437,7 @@ def wash_warnings(block: Proposals, recent: RecentTrading) -> dict[int, list[str
         account, symbol = str(block.accounts[block.account[row]]), str(block.symbols[block.symbol[row]])
         household = recent.household_of.get(account)
         if household not in bought:
-            bought[household] = {a.symbol for a in recent.acquisitions.get(household, [])}
+            bought[household] = recent.bought_symbols(household)
         if not bought[household] & recent.identical(symbol):
             continue  # nothing identical bought recently: nothing to wash (the exact check below is slower)
         washed = recent.washed_by_recent_buys(account, symbol, block.lots.lot_id[bounds[row]:bounds[row + 1]].tolist())

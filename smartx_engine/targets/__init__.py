@@ -3,7 +3,8 @@ account's restrictions (exclusions, substitutions), made into one exact target w
 
 ``spec`` (values and the operator's text) → ``versions`` (which model version is in effect) →
 ``compute`` (the effective target, pure) ← ``records`` (reads) → ``effective`` (every sleeve's,
-from the store) ; ``assign`` (checked, audited writes). See docs/models.md, "UMA construction".
+from the store; ``columns``: every sleeve's as columns, for the Book) ; ``assign`` (checked,
+audited writes). See docs/models.md, "UMA construction".
 """
 
 from .assign import assign_target, restrict

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 
 from ..store import ModelChange, Store
@@ -30,24 +31,30 @@ def model_changes(store: Store, as_of: dt.date) -> dict[str, tuple[str, float]]:
     done: dict[tuple, tuple[str, float]] = {}  # sleeves with the same changes (most of them) share one result
     for sleeve_id, changes in by_sleeve.items():
         same = tuple((c.model_id, c.rebalanced_version, c.latest_version, c.share) for c in changes)
-        if same in done:
-            found[sleeve_id] = done[same]
-            continue
-        blended: dict[str, Decimal] = defaultdict(Decimal)
-        whole = False
-        for change in changes:
-            key = (change.model_id, change.rebalanced_version, change.latest_version)
-            if key not in moves:
-                moves[key] = _weight_changes(store, *key)
-            if moves[key] is None:
-                whole = True
-                continue
-            for symbol, moved in moves[key].items():
-                blended[symbol] += change.share * moved
-        move = 1.0 if whole else float(max((abs(m) for m in blended.values()), default=Decimal(0)))
-        label = ", ".join(f"{c.model_id} {c.rebalanced_version or '(none)'} → {c.latest_version}" for c in changes)
-        found[sleeve_id] = done[same] = (label, move)
+        if same not in done:
+            done[same] = label_and_move(store, same, moves)
+        found[sleeve_id] = done[same]
     return found
+
+
+def label_and_move(store: Store, changes: Sequence[tuple[str, str | None, str, Decimal]],
+                   moves: dict[tuple[str, str | None, str], dict[str, Decimal] | None]) -> tuple[str, float]:
+    """``"MODEL V1 → V2"`` (one after the other) and the largest blended weight move of one sleeve's
+    changes, each (model id, version rebalanced to or None, version in force, share); ``moves``
+    keeps each model's weight changes between two versions, read once."""
+    blended: dict[str, Decimal] = defaultdict(Decimal)
+    whole = False
+    for model_id, old, new, share in changes:
+        key = (model_id, old, new)
+        if key not in moves:
+            moves[key] = _weight_changes(store, *key)
+        if moves[key] is None:
+            whole = True
+            continue
+        for symbol, moved in moves[key].items():
+            blended[symbol] += share * moved
+    move = 1.0 if whole else float(max((abs(m) for m in blended.values()), default=Decimal(0)))
+    return ", ".join(f"{model_id} {old or '(none)'} → {new}" for model_id, old, new, _ in changes), move
 
 
 def _weight_changes(store: Store, model_id: str, old: str | None, new: str) -> dict[str, Decimal] | None:

@@ -8,16 +8,21 @@ and whether a proposed loss sale would itself be washed by a recent purchase.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from functools import cached_property
 
 import attrs
+import numpy as np
 
 from ..domain import Registration, TaxTreatment
 from ..fixedpoint import MONEY, QUANTITY
+from ..bookread import gc_paused, read_transaction
 from ..store import Store
 from .wash import Acquisition, Identical, LossSale, blocked_buys, identical_groups, recent_purchases
 
@@ -34,6 +39,94 @@ def merged_groups(groups: Iterable[Iterable[str]]) -> list[frozenset[str]]:
     return [frozenset(g) for g in merged if len(g) > 1]
 
 
+class RecentAcquisitions(Mapping[str, list[Acquisition]]):
+    """household -> its recent acquisitions, each household's list made when it is first asked for,
+    from columns read in one query (a run asks for the few households that sell at a loss; making
+    every household's :class:`Acquisition` values would take seconds for a large firm). A
+    household's rows are in the order they were acquired (then in the order they were stored)."""
+
+    def __init__(self, households: Sequence[str], bounds: np.ndarray, accounts: Sequence[str],
+                 symbols: Sequence[str], columns: tuple[np.ndarray, ...]):
+        self._households = list(households)  # sorted
+        self._bounds = bounds                # rows of household i: bounds[i]:bounds[i + 1]
+        self._accounts, self._symbols = accounts, symbols  # what the account and symbol codes are
+        self._columns = columns  # lot id, account code, symbol code, acquired, quantity_e6, treatment code
+        self._made: dict[str, list[Acquisition]] = {}
+
+    @classmethod
+    def read(cls, store: Store, since: str, until: str, accounts: Sequence[str], households: Sequence[str],
+             treatments: Sequence[TaxTreatment]) -> RecentAcquisitions:
+        """The lots acquired from ``since`` to ``until``; ``accounts`` are every account, with each one's
+        household and tax treatment."""
+        (account, lot, symbol, acquired, quantity), order = _recent_lots(store, since, until)
+        account_code = dict(zip(accounts, range(len(accounts))))
+        account = np.fromiter(map(account_code.__getitem__, account), dtype=np.int32, count=len(account))
+        symbols = sorted(set(symbol))
+        symbol_code = {s: i for i, s in enumerate(symbols)}
+        symbol = np.fromiter(map(symbol_code.__getitem__, symbol), dtype=np.int32, count=len(symbol))
+        used = np.unique(account)  # the households, and treatments, of the accounts with recent lots
+        vocabulary = sorted({households[i] for i in used.tolist()})
+        household_code = {h: i for i, h in enumerate(vocabulary)}
+        household = np.zeros(len(accounts), dtype=np.int64)
+        household[used] = [household_code[households[i]] for i in used.tolist()]
+        kinds = list(TaxTreatment)
+        treatment = np.zeros(len(accounts), dtype=np.int8)
+        treatment[used] = [kinds.index(treatments[i]) for i in used.tolist()]
+        code = household[account]
+        order = order[np.argsort(code[order], kind="stable")]  # by household, each by (acquired, rowid)
+        return cls(vocabulary, np.searchsorted(code[order], np.arange(len(vocabulary) + 1)), accounts, symbols,
+                   (_text(lot)[order], account[order], symbol[order], np.array(acquired, dtype="datetime64[D]")[order],
+                    np.array(quantity, dtype=np.int64)[order], treatment[account][order]))
+
+    def __getitem__(self, household: str) -> list[Acquisition]:
+        made = self._made.get(household)
+        if made is None:
+            i = bisect.bisect_left(self._households, household)
+            if i == len(self._households) or self._households[i] != household:
+                raise KeyError(household)
+            rows = slice(int(self._bounds[i]), int(self._bounds[i + 1]))
+            kinds = list(TaxTreatment)
+            made = self._made[household] = [
+                Acquisition(lot_id, self._accounts[account], self._symbols[symbol], day, QUANTITY.to_decimal(q),
+                            kinds[treatment])
+                for lot_id, account, symbol, day, q, treatment in zip(*(c[rows].tolist() for c in self._columns))]
+        return made
+
+    def symbols_of(self, household: str) -> set[str]:
+        """The symbols the household acquired (no :class:`Acquisition` values made)."""
+        i = bisect.bisect_left(self._households, household)
+        if i == len(self._households) or self._households[i] != household:
+            return set()
+        codes = self._columns[2][int(self._bounds[i]):int(self._bounds[i + 1])]
+        return {self._symbols[c] for c in set(codes.tolist())}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._households)
+
+    def __len__(self) -> int:
+        return len(self._households)
+
+    def __contains__(self, household: object) -> bool:
+        i = bisect.bisect_left(self._households, household)
+        return i < len(self._households) and self._households[i] == household
+
+    def only(self, households: Collection[str]) -> RecentAcquisitions:
+        """The acquisitions of these households only (each made on first use, as here)."""
+        keep = [i for i, h in enumerate(self._households) if h in households]
+        starts, ends = self._bounds[keep], self._bounds[np.array(keep, dtype=np.int64) + 1]
+        counts = ends - starts
+        rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        part = RecentAcquisitions([self._households[i] for i in keep], np.r_[0, np.cumsum(counts)], self._accounts,
+                                  self._symbols, tuple(c[rows] for c in self._columns))
+        part._made = {h: made for h, made in self._made.items() if h in households}
+        return part
+
+
+def _text(values: Sequence[str]) -> np.ndarray:
+    """A compact ``str`` array of identifiers (no Python string kept per value)."""
+    return np.array(values, dtype=str) if len(values) else np.zeros(0, dtype=str)
+
+
 @attrs.frozen
 class RecentTrading:
     """Per household: its recent loss sales and acquisitions, and what a purchase on ``as_of`` would wash."""
@@ -41,10 +134,10 @@ class RecentTrading:
     as_of: dt.date
     window_days: int
     identical: Identical
-    loss_sales: dict[str, list[LossSale]]
-    acquisitions: dict[str, list[Acquisition]]
-    household_of: dict[str, str]   # account id -> household id
-    treatment_of: dict[str, TaxTreatment]
+    loss_sales: Mapping[str, list[LossSale]]
+    acquisitions: Mapping[str, list[Acquisition]]  # a RecentAcquisitions from recent_trading: lists made when asked for
+    household_of: Mapping[str, str]   # account id -> household id
+    treatment_of: Mapping[str, TaxTreatment]
 
     @cached_property
     def blocked(self) -> dict[str, dict[str, dt.date]]:
@@ -52,6 +145,12 @@ class RecentTrading:
         return {h: found for h in self.loss_sales if (found := blocked_buys(
             self.loss_sales[h], self.as_of, self.identical, self.window_days,
             acquisitions=self.acquisitions.get(h, [])))}
+
+    def bought_symbols(self, household: str | None) -> set[str]:
+        """The symbols the household acquired in the window (what a loss sale today may be washed by)."""
+        if isinstance(self.acquisitions, RecentAcquisitions):
+            return self.acquisitions.symbols_of(household) if household is not None else set()
+        return {a.symbol for a in self.acquisitions.get(household, [])}
 
     def washed_by_recent_buys(self, account_id: str, symbol: str, sold_lots: Iterable[str]) -> Decimal:
         """Shares bought in the window before ``as_of`` that would wash a loss sale of ``symbol`` today."""
@@ -62,13 +161,35 @@ class RecentTrading:
                                 self.window_days, loss_sales=self.loss_sales.get(household, []),
                                 exclude_lots=sold_lots)
 
+    def of_households(self, households: Collection[str], accounts: Collection[str] = ()) -> RecentTrading:
+        """The recent trading of these households only (their accounts, and ``accounts`` besides)."""
+        household_of = {a: h for a, h in self.household_of.items() if h in households}
+        acquisitions = self.acquisitions
+        return RecentTrading(
+            self.as_of, self.window_days, self.identical,
+            {h: sales for h, sales in self.loss_sales.items() if h in households},
+            acquisitions.only(households) if isinstance(acquisitions, RecentAcquisitions)
+            else {h: bought for h, bought in acquisitions.items() if h in households},
+            household_of, {a: t for a, t in self.treatment_of.items() if a in household_of or a in accounts})
+
 
 def recent_trading(store: Store, as_of: dt.date, *, identical: Iterable[Iterable[str]] = (),
                    window_days: int = 30) -> RecentTrading:
     """What the store knows of every household's trading in the ``window_days`` before ``as_of``."""
-    accounts = {r["account_id"]: r for r in store.db.query("select account_id, household_id, registration from accounts")}
-    household_of = {a: r["household_id"] for a, r in accounts.items()}
-    treatment_of = {a: Registration(r["registration"]).tax_treatment for a, r in accounts.items()}
+    with gc_paused():  # hundreds of thousands of row tuples at once
+        return _recent_trading(store, as_of, identical=identical, window_days=window_days)
+
+
+def _recent_trading(store: Store, as_of: dt.date, *, identical: Iterable[Iterable[str]],
+                    window_days: int) -> RecentTrading:
+    q = store.db.execute
+    accounts = q("select account_id, household_id, registration from accounts").fetchall()
+    account_ids, households, registrations = zip(*accounts) if accounts else ((),) * 3
+    del accounts
+    household_of = dict(zip(account_ids, households))
+    treatment = {r: Registration(r).tax_treatment for r in set(registrations)}
+    treatments = list(map(treatment.__getitem__, registrations))
+    treatment_of = dict(zip(account_ids, treatments))
     since = (as_of - dt.timedelta(days=window_days)).isoformat()
     losses: dict[str, list[LossSale]] = defaultdict(list)
     for r in store.db.query("select * from realized where gain_cents < 0 and sold between ? and ?",
@@ -78,11 +199,27 @@ def recent_trading(store: Store, as_of: dt.date, *, identical: Iterable[Iterable
                 f"{r['transaction_id']}:{r['lot_id']}", r["account_id"], r["symbol"], dt.date.fromisoformat(r["sold"]),
                 QUANTITY.to_decimal(r["quantity_e6"]), MONEY.to_decimal(-r["gain_cents"]),
                 dt.date.fromisoformat(r["holding_from"]), r["lot_id"]))
-    bought: dict[str, list[Acquisition]] = defaultdict(list)
     earliest = (as_of - dt.timedelta(days=2 * window_days)).isoformat()
-    for r in store.db.query("select * from lots where acquired between ? and ?", [earliest, as_of.isoformat()]):
-        bought[household_of[r["account_id"]]].append(Acquisition(
-            r["lot_id"], r["account_id"], r["symbol"], dt.date.fromisoformat(r["acquired"]),
-            QUANTITY.to_decimal(r["quantity_e6"]), treatment_of[r["account_id"]]))
-    return RecentTrading(as_of, window_days, identical_groups(merged_groups(identical)), dict(losses), dict(bought),
+    bought = RecentAcquisitions.read(store, earliest, as_of.isoformat(), account_ids, households, treatments)
+    return RecentTrading(as_of, window_days, identical_groups(merged_groups(identical)), dict(losses), bought,
                          household_of, treatment_of)
+
+
+def _recent_lots(store: Store, since: str, until: str) -> tuple[list[tuple], np.ndarray]:
+    """The columns (account_id, lot_id, symbol, acquired, quantity_e6) of the lots acquired from
+    ``since`` to ``until`` in rowid order, and the order of them by (acquired, rowid). Their rowids come from the
+    index on ``acquired`` alone; the rows are then read in rowid order, so that the table (the
+    biggest of the store, in no order of acquisition) is read front to back instead of a page at
+    random for each lot."""
+    q = store.db.execute
+    with read_transaction(store):
+        in_order = np.fromiter(itertools.chain.from_iterable(q(
+            "select rowid from lots where acquired between ? and ? order by acquired, rowid", [since, until])),
+            dtype=np.int64)
+        rowids = np.sort(in_order)
+        rows = q("select l.rowid, l.account_id, l.lot_id, l.symbol, l.acquired, l.quantity_e6 from json_each(?) j"
+                 " join lots l on l.rowid = j.value", [json.dumps(rowids.tolist())]).fetchall()
+    rowid, *columns = zip(*rows) if rows else ((),) * 6
+    if not np.array_equal(np.array(rowid, dtype=np.int64), rowids):
+        raise RuntimeError("the recent lots read by rowid are not those the index gave")
+    return columns, np.searchsorted(rowids, in_order)
