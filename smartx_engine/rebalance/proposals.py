@@ -287,12 +287,16 @@ class Proposals(Sequence[ProposedTrade]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         row = range(len(self))[index]
-        first, last = self.lots.bounds(len(self))[[row, row + 1]]
-        return ProposedTrade(self.trade(row), tuple(r.as_json() for r in self.lots.reliefs(first, last)),
-                             self.model_version[row])
+        return self._proposed(row, *np.searchsorted(self.lots.trade, [row, row + 1]).tolist())
 
     def __iter__(self) -> Iterator[ProposedTrade]:
-        return (self[i] for i in range(len(self)))
+        bounds = self.lots.bounds(len(self)).tolist()
+        return (self._proposed(row, bounds[row], bounds[row + 1]) for row in range(len(self)))
+
+    def _proposed(self, row: int, first: int, last: int) -> ProposedTrade:
+        """Row ``row`` as objects, its lots rows ``first:last`` of ``lots``."""
+        return ProposedTrade(self.trade(row), tuple(r.as_json() for r in self.lots.reliefs(first, last)),
+                             self.model_version[row])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
