@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 
 from ..book import Book, tax_treatment_codes
+from ..bookread import gc_paused
 from ..domain import Side, Trade
 from ..dsl.compile import PolicyEvaluation
 from ..dsl.frame import Frame
@@ -200,7 +201,13 @@ class Computed:
 
 
 def computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None = None) -> Computed:
-    """:func:`compute`, with the order keys that merging partitions needs."""
+    """:func:`compute`, with the order keys that merging partitions needs (the cyclic garbage collector
+    paused: a run makes millions of objects that live until it ends, which it would walk again and again)."""
+    with gc_paused():
+        return _computed(inputs, policies, progress)
+
+
+def _computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None = None) -> Computed:
     report = progress or (lambda *_: None)
     book, as_of, in_scope = inputs.book, inputs.as_of, inputs.in_scope
     report("evaluating the policies", 0, 1)
@@ -542,10 +549,11 @@ def record_run(store: Store, result: RunResult) -> RunResult:
             " and sleeve_id in (select value from json_each(?))",
             [f"superseded by {run_id}", now, json.dumps(proposals.traded_sleeves())]).rowcount
         stored = proposals.recorded(run_id, _next_number(db, "trades", "trade_id"))
-        db.conn.executemany(
-            "insert into trades (trade_id, run_id, account_id, sleeve_id, symbol, side, quantity_e6, est_price_e6,"
-            " status, reasons, lots, created_at, model_version) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            stored.trade_rows("proposed", now))
+        with gc_paused():
+            db.conn.executemany(
+                "insert into trades (trade_id, run_id, account_id, sleeve_id, symbol, side, quantity_e6, est_price_e6,"
+                " status, reasons, lots, created_at, model_version) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                stored.trade_rows("proposed", now))
         store.mark_rebalanced(result.settled, result.as_of)
         store.audit("rebalance.run", run_id, as_of=result.as_of.isoformat(), book_digest=result.book_digest,
                     policies=result.policies, trades=len(stored), superseded=superseded,
