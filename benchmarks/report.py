@@ -176,26 +176,25 @@ def estimate(e2e: list[dict[str, Any]], dask: list[dict[str, Any]]) -> str:
         b = {"load": per_node * load_warm, "compute": per_node * compute / cores,
              "record": proposals / NODES * record}
         rows.append((cores, a, b))
+    def step(label: str, arithmetic: str, plan: str, key: str) -> str:
+        """A row of plan A or B: one step's arithmetic and its time per node size."""
+        return f"| {label} | {arithmetic} | " + " | ".join(s((a if plan == "A" else b)[key]) for _, a, b in rows) + " |"
+
+    head = ["| step | arithmetic | " + " | ".join(f"{c} cores/node" for c in CORES) + " |",
+            "| --- | --- |" + " ---: |" * len(CORES)]
     lines += [
         "**A. As built today**: one driver reads one shared store, scatters the parts, gathers the results, "
         "merges and records them (`--executor dask --scheduler ...`). Arithmetic per step:",
-        "",
-        "| step | arithmetic | " + " | ".join(f"{c} cores/node" for c in CORES) + " |",
-        "| --- | --- |" + " ---: |" * len(CORES),
-        f"| load (driver, with the snapshot) | {n:,} × {load_warm * 1e6:.1f} µs | "
-        + " | ".join(s(a["load"]) for _, a, _ in rows) + " |",
-        f"| ship the inputs (driver's link) | {n:,} × {b_in / 1e3:,.1f} kB ÷ {LINK / 1e9:.2f} GB/s | "
-        + " | ".join(s(a["ship"]) for _, a, _ in rows) + " |",
-        f"| compute (all workers) | {n:,} × {compute * 1e6:,.0f} µs ÷ ({NODES} × cores) | "
-        + " | ".join(s(a["compute"]) for _, a, _ in rows) + " |",
-        f"| scheduler (tasks one after the other) | {NODES} × cores × {per_worker} parts × "
-        f"{one['per_task'] * 1e3:.1f} ms | " + " | ".join(s(a["tasks"]) for _, a, _ in rows) + " |",
-        f"| gather the results (driver's link) | {n:,} × {b_out / 1e3:,.1f} kB ÷ {LINK / 1e9:.2f} GB/s | "
-        + " | ".join(s(a["gather"]) for _, a, _ in rows) + " |",
-        f"| merge (driver) | {proposals:,.0f} proposals × {merge * 1e6:.1f} µs | "
-        + " | ".join(s(a["merge"]) for _, a, _ in rows) + " |",
-        f"| record_run (driver, one SQLite) | {proposals:,.0f} × {record * 1e6:.1f} µs | "
-        + " | ".join(s(a["record"]) for _, a, _ in rows) + " |",
+        "", *head,
+        step("load (driver, with the snapshot)", f"{n:,} × {load_warm * 1e6:.1f} µs", "A", "load"),
+        step("ship the inputs (driver's link)", f"{n:,} × {b_in / 1e3:,.1f} kB ÷ {LINK / 1e9:.2f} GB/s", "A", "ship"),
+        step("compute (all workers)", f"{n:,} × {compute * 1e6:,.0f} µs ÷ ({NODES} × cores)", "A", "compute"),
+        step("scheduler (tasks one after the other)",
+             f"{NODES} × cores × {per_worker} parts × {one['per_task'] * 1e3:.1f} ms", "A", "tasks"),
+        step("gather the results (driver's link)", f"{n:,} × {b_out / 1e3:,.1f} kB ÷ {LINK / 1e9:.2f} GB/s", "A",
+             "gather"),
+        step("merge (driver)", f"{proposals:,.0f} proposals × {merge * 1e6:.1f} µs", "A", "merge"),
+        step("record_run (driver, one SQLite)", f"{proposals:,.0f} × {record * 1e6:.1f} µs", "A", "record"),
         "| **total** (steps one after the other) | | "
         + " | ".join(f"**{s(sum(a.values()))}** ({sum(a.values()) / 3600:.1f} h)" for _, a, _ in rows) + " |",
         f"| driver memory | {n:,} × {peak / 1e3:,.1f} kB | " + " | ".join(f"{n * peak / 1e12:,.1f} TB" for _ in rows)
@@ -207,15 +206,11 @@ def estimate(e2e: list[dict[str, Any]], dask: list[dict[str, Any]]) -> str:
         f"**B. Per-node stores**: each node holds the store of its own {per_node:,} sleeves (whole households, "
         "as the executor's parts are), reads, computes and records them itself; the driver only schedules "
         "and gathers counts. Per node, the nodes side by side:",
-        "",
-        "| step | arithmetic | " + " | ".join(f"{c} cores/node" for c in CORES) + " |",
-        "| --- | --- |" + " ---: |" * len(CORES),
-        f"| load (with the snapshot) | {per_node:,} × {load_warm * 1e6:.1f} µs | "
-        + " | ".join(s(b["load"]) for _, _, b in rows) + " |",
-        f"| compute | {per_node:,} × {compute * 1e6:,.0f} µs ÷ cores | "
-        + " | ".join(s(b["compute"]) for _, _, b in rows) + " |",
-        f"| record_run (one SQLite writer per node) | {proposals / NODES:,.0f} × {record * 1e6:.1f} µs | "
-        + " | ".join(s(b["record"]) for _, _, b in rows) + " |",
+        "", *head,
+        step("load (with the snapshot)", f"{per_node:,} × {load_warm * 1e6:.1f} µs", "B", "load"),
+        step("compute", f"{per_node:,} × {compute * 1e6:,.0f} µs ÷ cores", "B", "compute"),
+        step("record_run (one SQLite writer per node)", f"{proposals / NODES:,.0f} × {record * 1e6:.1f} µs", "B",
+             "record"),
         "| **total** | | " + " | ".join(f"**{s(sum(b.values()))}** ({sum(b.values()) / 60:.0f} min)"
                                       for _, _, b in rows) + " |",
         f"| memory per node (today's per-sleeve peak) | {per_node:,} × {peak / 1e3:,.1f} kB | "

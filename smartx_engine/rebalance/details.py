@@ -119,7 +119,7 @@ def holding_reasons(trades: TradeSet, rows: np.ndarray, events: CashEvents,
         if kind == 2:
             return f"to the edge of its band, {target:.2%}{origin}"
         return f"to target {target:.2%}{origin}"
-    heads = np.array([text(int(k), int(c), t) for k, c, t in distinct] + [None], dtype=object)[:-1][which.reshape(-1)]
+    heads = np.array([text(int(k), int(c), t) for k, c, t in distinct], dtype=object)[which.reshape(-1)]
     for row in np.flatnonzero(in_place).tolist():
         heads[row] = f"to {target[row]:.2%}, in place of {replaced[int(sleeve[row]), int(symbol[row])]}"
     return heads

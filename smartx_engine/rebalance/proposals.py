@@ -12,6 +12,7 @@ columns. Amounts are exact: quantities in millionths, prices in millionths, mone
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import itertools
@@ -121,6 +122,12 @@ class ReliefColumns:
     @property
     def gain_cents(self) -> np.ndarray:
         return self.proceeds_cents - self.basis_cents
+
+    def gain_per_trade(self, n_trades: int) -> np.ndarray:
+        """Each trade's realised gain in cents (0 for a buy), exactly."""
+        gains = np.zeros(n_trades, dtype=np.int64)
+        np.add.at(gains, self.trade, self.gain_cents)
+        return gains
 
     def select(self, rows: np.ndarray, trade: np.ndarray) -> ReliefColumns:
         """Rows ``rows`` (in that order), renumbered to trades ``trade``."""
@@ -339,9 +346,9 @@ class Proposals(Sequence[ProposedTrade]):
         for start, stop in texts.chunks():
             rows = slice(start, stop)
             yield from zip(texts.trade_ids(start, stop).tolist(), itertools.repeat(self.run_id),
-                           np.asarray(self.accounts, dtype=str)[self.account[rows]].tolist(),
-                           np.asarray(self.sleeves, dtype=str)[self.sleeve[rows]].tolist(),
-                           np.asarray(self.symbols, dtype=str)[self.symbol[rows]].tolist(),
+                           texts.plain_accounts[self.account[rows]].tolist(),
+                           texts.plain_sleeves[self.sleeve[rows]].tolist(),
+                           texts.plain_symbols[self.symbol[rows]].tolist(),
                            np.where(self.side[rows] > 0, "buy", "sell").tolist(), self.quantity_e6[rows].tolist(),
                            self.price_e6[rows].tolist(), itertools.repeat(status), texts.reasons(start, stop),
                            self.lots.json_lists(start, stop), itertools.repeat(now), self.model_version[rows].tolist())
@@ -373,8 +380,11 @@ class _Texts:
 
     def __init__(self, proposals: Proposals):
         self.proposals = proposals
+        self.plain_accounts, self.plain_sleeves, self.plain_symbols = (
+            np.asarray(t, dtype=str) for t in (proposals.accounts, proposals.sleeves, proposals.symbols))
         self.accounts, self.sleeves, self.symbols = (
-            json_strings(t) for t in (proposals.accounts, proposals.sleeves, proposals.symbols))
+            json_strings(t) for t in (self.plain_accounts, self.plain_sleeves, self.plain_symbols))
+        self.noted = sorted(proposals.notes)  # rows with notes, found per chunk by bisection
         self.tails = ["".join(", " + json.dumps(r) for r in tail) for tail in proposals.tails]
         self.heads: dict[str, str] = {}
 
@@ -393,7 +403,8 @@ class _Texts:
                    p.head[start:stop].tolist()]
         tails = self.tails
         texts = ["[" + head + tails[tail] + "]" for head, tail in zip(encoded, p.tail[start:stop].tolist())]
-        for row in [r for r in p.notes if start <= r < stop] + [start + i for i, h in enumerate(encoded) if not h]:
+        noted = self.noted[bisect.bisect_left(self.noted, start):bisect.bisect_left(self.noted, stop)]
+        for row in noted + [start + i for i, h in enumerate(encoded) if not h]:
             texts[row - start] = json.dumps(list(p.reasons(row)))
         return texts
 

@@ -30,7 +30,7 @@ from ..store import Store
 from ..targets import restrictions
 from .cash import cash_events, shortfalls
 from .budget import SellContext, SleeveCash, Staged, budget_changes, relief_for
-from .details import account_rates, reason_columns, sale_lots
+from .details import account_rates, book_decimal, reason_columns, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
 from ..tax.relief import OpenLot, Relief
@@ -374,14 +374,15 @@ class _Run:
         book, realized = self.book, self.inputs.realized
         accounts = np.asarray(proposals.accounts, dtype=str)
         gains = np.zeros(len(accounts), dtype=np.int64)
-        np.add.at(gains, proposals.account[proposals.lots.trade], proposals.lots.gain_cents)
+        np.add.at(gains, proposals.account, proposals.lots.gain_per_trade(len(proposals)))
         index = {a: i for i, a in enumerate(accounts.tolist())}
         over = {a: b for a, b in budgets.items()
                 if a in index and MONEY.to_decimal(int(gains[index[a]])) > b - realized.get(a, Decimal(0))}
         if not over:
             return proposals, order
-        rates = {str(a): (Decimal(repr(float(st))), Decimal(repr(float(lt))))
-                 for a, st, lt in zip(book.account_ids, book.account_st_rate, book.account_lt_rate) if str(a) in over}
+        rows = np.flatnonzero(np.isin(np.asarray(book.account_ids, dtype=str), list(over)))
+        rates = {str(book.account_ids[a]): (book_decimal(book.account_st_rate[a]), book_decimal(book.account_lt_rate[a]))
+                 for a in rows.tolist()}
         sold = _rows_by(proposals.account, len(accounts), proposals.side < 0)
         sells = {a: sold(index[a]) for a in over}
         of_sleeve = _rows_by(proposals.sleeve, len(proposals.sleeves))
@@ -435,8 +436,7 @@ class _LaterContext:
 
 def wash_warnings(block: Proposals, recent: RecentTrading) -> dict[int, list[str]]:
     """The loss sales of ``block`` that recent purchases in their household would wash, saying so."""
-    gains = np.zeros(len(block), dtype=np.int64)
-    np.add.at(gains, block.lots.trade, block.lots.gain_cents)
+    gains = block.lots.gain_per_trade(len(block))
     bounds = block.lots.bounds(len(block))
     bought: dict[str | None, set[str]] = {}
     notes = {}
