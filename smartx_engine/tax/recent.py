@@ -111,8 +111,9 @@ class RecentAcquisitions(Mapping[str, list[Acquisition]]):
         """Every acquisition of each of ``households`` (ids): (index into ``households``, row) pairs, a
         household's rows in its order; read the rows with :attr:`columns`."""
         code = _codes_in(self._household_table, households)
-        start = np.where(code >= 0, self._bounds[np.maximum(code, 0)], 0)
-        count = np.where(code >= 0, self._bounds[np.maximum(code, 0) + 1] - start, 0)
+        bounds = np.r_[self._bounds, 0]  # a household it does not know (-1) has none
+        start = bounds[code]
+        count = np.where(code >= 0, bounds[code + 1] - start, 0)
         row = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count - start, count)
         return np.repeat(np.arange(len(code)), count), row
 
