@@ -367,18 +367,16 @@ def _tax_values(book: Book, lots: ReliefColumns, account: np.ndarray) -> tuple[n
     terms = -lots.gain_cents
     bound = np.zeros(n)
     np.add.at(bound, harvest, np.abs(terms) * scaled.astype(float))
-    exact = (bound >= 2.0 ** 62) | (max(coefficient, default=0) >= 2 ** 62)
+    exact = (bound >= 2.0 ** 62) | (max(coefficient, default=0) >= 2 ** 62) | (not 0 <= -unit <= 18)
     tax = np.zeros(n, dtype=np.int64)
     np.add.at(tax, harvest, np.where(exact[harvest], 0, terms * scaled))
     own = np.zeros(n, dtype=np.int64)  # each sum's exponent (+ 2): its rates' smallest
     np.minimum.at(own, harvest, exponent[where.reshape(-1)])
     found = np.array([Decimal(t // 10 ** (e - unit)).scaleb(e - MONEY.places) for t, e in zip(tax.tolist(), own.tolist())],
                      dtype=object)
-    exact |= -unit > 18  # cents below would not fit
-    divisor = 10 ** min(max(-unit, 0), 18)
+    divisor = 10 ** min(max(-unit, 0), 18)  # per cent
     whole, part = np.divmod(np.abs(tax), divisor)
-    half = divisor / 2
-    cents = list(zip((whole * 10 ** min(max(unit, 0), 18) + ((part > half) | ((part == half) & (whole % 2 == 1)))).tolist(),
+    cents = list(zip((whole + ((2 * part > divisor) | ((2 * part == divisor) & (whole % 2 == 1)))).tolist(),
                      (tax < 0).tolist()))
     bounds = lots.bounds(2 * n)
     for i in np.flatnonzero(exact).tolist():
