@@ -69,7 +69,7 @@ PHASES = [
     ("run inputs", "smartx_engine.rebalance.runs:_Run", "__attrs_post_init__"),
     ("harvests", "smartx_engine.rebalance.runs:_Run", "harvests"),
     ("blocks", "smartx_engine.rebalance.runs:Blocks", "of"),
-    ("stage pairs", "smartx_engine.rebalance.runs:_Run", "stage_pair"),
+    ("stage pairs", "smartx_engine.rebalance.runs:_Run", "stage_pairs"),
     ("stage trades", "smartx_engine.rebalance.runs:_Run", "stage_rebalance"),
     ("stage trades.generate_trades", "smartx_engine.rebalance.runs", "generate_trades"),
     ("stage trades.reasons", "smartx_engine.rebalance.runs", "reason_columns"),

@@ -77,10 +77,9 @@ def emit_run(as_json: bool, result: RunResult, title: str, summary: Callable[[],
 
 def harvest_summary(result: RunResult) -> str:
     """One line on a run's harvests: how many, the losses they realise and what that may save."""
-    loss = sum((h.loss for h in result.harvests), Decimal(0))
-    value = sum((h.tax_value for h in result.harvests), Decimal(0))
-    return (f"{len(result.harvests)} harvest(s) realise {money(loss)} USD of losses "
-            f"(estimated tax value {money(value)} USD)")
+    harvests = result.harvests
+    return (f"{len(harvests)} harvest(s) realise {money(harvests.loss())} USD of losses "
+            f"(estimated tax value {money(harvests.total_tax_value())} USD)")
 
 
 #: reasons that change a trade after its target set it: shown in tables under the first reason

@@ -31,6 +31,7 @@ import attrs
 import numpy as np
 
 from ..book import Book
+from ..rebalance.harvest import Harvests
 from ..rebalance.proposals import Proposals
 from ..rebalance.runs import Computed, RunInputs, RunResult, TradeOrder
 
@@ -105,8 +106,9 @@ def merge(parts: Sequence[Computed]) -> RunResult:
     keys = TradeOrder.concat([p.trade_keys for p in parts])
     sleeve_ids = np.asarray(trades.sleeves, dtype=str)[trades.sleeve]
     trades = trades.take(np.lexsort((keys.position, sleeve_ids, keys.policy, keys.step)))
-    harvests = sorted(((k, h) for p in parts for k, h in zip(p.harvest_keys, p.result.harvests)),
-                      key=lambda kh: kh[0])
+    harvest_keys = [k for p in parts for k in p.harvest_keys]
+    harvests = Harvests.concat([p.result.harvests for p in parts]).take(
+        np.array(sorted(range(len(harvest_keys)), key=harvest_keys.__getitem__), dtype=np.int64))
     problems = sorted((k, s, p.result.problems[s]) for p in parts for k, s in p.problem_keys)
     policies = {name: digest for p in parts for name, digest in p.result.policies.items()}
     return RunResult(
@@ -115,4 +117,4 @@ def merge(parts: Sequence[Computed]) -> RunResult:
         {s: message for _, s, message in problems}, trades,
         shortfalls=dict(sorted(kv for p in parts for kv in p.result.shortfalls.items())),
         settled=dict(sorted(kv for p in parts for kv in p.result.settled.items())),
-        harvests=tuple(h for _, h in harvests))
+        harvests=harvests)

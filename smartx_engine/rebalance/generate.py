@@ -101,10 +101,16 @@ class Blocks:
         symbols = {str(s): i for i, s in enumerate(book.symbols)}
 
         def keys(owners: np.ndarray, wanted: Iterable[tuple[str, str]]) -> np.ndarray:
-            index = {str(o): i for i, o in enumerate(owners)}
-            return np.unique(np.array([index[o] * len(book.symbols) + symbols[s] for o, s in wanted
-                                       if o in index and s in symbols], dtype=np.int64))
+            wanted = [(o, s) for o, s in wanted if s in symbols]
+            named = {o for o, _ in wanted}  # few of the owners: only theirs are indexed
+            index = {o: i for i, o in enumerate(owners.tolist()) if o in named} if named else {}
+            return np.unique(np.array([index[o] * len(book.symbols) + symbols[s] for o, s in wanted if o in index],
+                                      dtype=np.int64))
         return cls(keys(book.households, pairs), keys(book.account_ids, accounts))
+
+    def with_washes(self, keys: np.ndarray) -> Blocks:
+        """These blocks and the household ``keys`` (household code x number of symbols + symbol code)."""
+        return Blocks(np.union1d(self.keys, keys), self.account_keys)
 
     def household_keys(self, book: Book, sleeves: np.ndarray) -> np.ndarray:
         """Each sleeve's household code x number of symbols (add a symbol code to get a key)."""

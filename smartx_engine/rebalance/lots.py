@@ -11,13 +11,16 @@ two to the same lots and quantities.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import attrs
 import numpy as np
 
+from ..book import Book
 from ..domain import anniversary
 from ..errors import DataError
 from ..fixedpoint import MONEY, PRICE, QUANTITY
+from ..tax.relief import Relief
 from .details import relieved_lots
 from .generate import TradeSet
 from .proposals import ReliefColumns, half_even, value_cents
@@ -125,15 +128,8 @@ def relieve_columns(trades: TradeSet) -> LotRelief:
 def relieve_exact(trades: TradeSet, rows: np.ndarray, as_of: dt.date) -> ReliefColumns:
     """The lots the sells among ``rows`` of ``trades`` relieve, exactly as :func:`smartx_engine.tax.relieve`
     relieves them (same lots, order, quantities and cents), over columns; trades are numbered by
-    their position in ``rows``.
-
-    The book's floats stand for millionths of a share, cents and millionths of a dollar (a book
-    read from the store), so they are read back as those integers. The sale order is the method's
-    on exact keys: dates for FIFO and LIFO; for HIFO and LOFO the cost per share as the float
-    nearest the exact ratio of cents to millionths, whose ties are checked exactly. A sell where
-    two different costs meet in one float, and every sell of a ``MIN_TAX`` policy, is relieved by
-    ``relieve`` itself.
-    """
+    their position in ``rows``. Every sell of a ``MIN_TAX`` policy is relieved by ``relieve`` itself
+    (and those :func:`relieve_lots` cannot order exactly)."""
     book, method = trades.evaluation.book, trades.evaluation.policy.settings.lot_method
     rows = np.asarray(rows, dtype=np.int64)
     selling = trades.side[rows] < 0
@@ -144,13 +140,31 @@ def relieve_exact(trades: TradeSet, rows: np.ndarray, as_of: dt.date) -> ReliefC
     lots = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - first, count)
     trade = np.repeat(sells, count)
     usable = ~trades.evaluation.avoid_short_term[lots]
-    lots, trade = lots[usable], trade[usable]
+    return relieve_lots(book, method, lots[usable], trade[usable],
+                        np.rint(trades.quantity[rows] * 10 ** QUANTITY.places).astype(np.int64),
+                        np.rint(trades.price[rows] * 10 ** PRICE.places).astype(np.int64), selling,
+                        lambda i: relieved_lots(trades, int(rows[i]), as_of),
+                        selling if method == "MIN_TAX" else None)
+
+
+def relieve_lots(book: Book, method: str, lots: np.ndarray, trade: np.ndarray, quantity: np.ndarray,
+                 price: np.ndarray, selling: np.ndarray, exact: Callable[[int], list[Relief]],
+                 by_exact: np.ndarray | None = None) -> ReliefColumns:
+    """The lots ``lots`` (rows of ``book``, grouped by ``trade`` in trade order, in book order within
+    a trade) relieved by ``method`` up to each ``selling`` trade's ``quantity`` (millionths) at its
+    ``price`` (millionths of a dollar), exactly as :func:`smartx_engine.tax.relieve` does.
+
+    The book's floats stand for millionths of a share, cents and millionths of a dollar (a book
+    read from the store), so they are read back as those integers. The sale order is the method's
+    on exact keys: dates for FIFO and LIFO; for HIFO and LOFO the cost per share as the float
+    nearest the exact ratio of cents to millionths, whose ties are checked exactly. A trade where
+    two different costs meet in one float, and those ``by_exact`` marks, are relieved by
+    ``exact(trade)`` instead (``MIN_TAX`` has no order here: mark all its trades).
+    """
     lot_e6 = np.rint(book.lot_quantity[lots] * 10 ** QUANTITY.places).astype(np.int64)
     basis = np.rint(book.lot_cost[lots] * 10 ** MONEY.places).astype(np.int64)
-    by_relieve = np.zeros(len(rows), dtype=bool)
-    if method == "MIN_TAX":
-        by_relieve[sells] = True
-    elif method in ("HIFO", "LOFO"):
+    by_relieve = np.zeros(len(quantity), dtype=bool) if by_exact is None else by_exact.copy()
+    if method in ("HIFO", "LOFO"):
         per_share = basis / lot_e6
         order = sort_within(trade, [-per_share if method == "HIFO" else per_share])
         lots, trade, lot_e6, basis, per_share = lots[order], trade[order], lot_e6[order], basis[order], per_share[order]
@@ -161,13 +175,11 @@ def relieve_exact(trades: TradeSet, rows: np.ndarray, as_of: dt.date) -> ReliefC
         lots, trade, lot_e6, basis = lots[order], trade[order], lot_e6[order], basis[order]
     keep = ~by_relieve[trade]
     lots, trade, lot_e6, basis = lots[keep], trade[keep], lot_e6[keep], basis[keep]
-    quantity = np.rint(trades.quantity[rows] * 10 ** QUANTITY.places).astype(np.int64)
-    price = np.rint(trades.price[rows] * 10 ** PRICE.places).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, trade[1:] != trade[:-1]]) if len(trade) else np.empty(0, np.int64)
     cumulative = np.cumsum(lot_e6)
     before = cumulative - lot_e6 - np.repeat(np.r_[0, cumulative][starts], np.diff(np.r_[starts, len(trade)]))
     taken = np.clip(quantity[trade] - before, 0, lot_e6)
-    covered = np.zeros(len(rows), dtype=np.int64)
+    covered = np.zeros(len(quantity), dtype=np.int64)
     covered[trade[starts]] = np.add.reduceat(taken, starts) if len(starts) else []
     if len(short := np.flatnonzero(selling & ~by_relieve & (covered < quantity))):
         row = int(short[0])
@@ -183,5 +195,5 @@ def relieve_exact(trades: TradeSet, rows: np.ndarray, as_of: dt.date) -> ReliefC
                             _long_term(book, lots), proceeds)
     if not by_relieve.any():
         return columns
-    exact = ReliefColumns.of((int(i), r) for i in np.flatnonzero(by_relieve) for r in relieved_lots(trades, int(rows[i]), as_of))
-    return ReliefColumns.concat([columns, exact]).grouped()
+    others = ReliefColumns.of((int(i), r) for i in np.flatnonzero(by_relieve & selling) for r in exact(int(i)))
+    return ReliefColumns.concat([columns, others]).grouped()

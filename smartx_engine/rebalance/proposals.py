@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import attrs
 import numpy as np
@@ -29,6 +29,35 @@ from ..domain import Side, Term, Trade
 from ..fixedpoint import MONEY, PRICE, QUANTITY
 from ..tax.relief import Relief
 
+
+
+Item = TypeVar("Item")
+
+
+class Rows(Sequence[Item]):
+    """A sequence whose items are made from rows of columns when read (``_row``); equal to any
+    sequence of equal items."""
+
+    def _row(self, row: int) -> Item:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> Item: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Item]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(len(self)))]
+        return self._row(range(len(self))[index])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @attrs.frozen
@@ -188,7 +217,7 @@ def _codes(tables: Sequence[np.ndarray], codes: Sequence[np.ndarray]) -> tuple[n
 
 
 @attrs.frozen(eq=False)
-class Proposals(Sequence[ProposedTrade]):
+class Proposals(Rows[ProposedTrade]):
     """A run's trades, one row per trade; ``Proposals[i]`` is trade ``i`` as a :class:`ProposedTrade`."""
 
     sleeves: np.ndarray           # str: the table the ``sleeve`` codes index
@@ -284,16 +313,7 @@ class Proposals(Sequence[ProposedTrade]):
     def __len__(self) -> int:
         return len(self.side)
 
-    @overload
-    def __getitem__(self, index: int) -> ProposedTrade: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[ProposedTrade]: ...
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        row = range(len(self))[index]
+    def _row(self, row: int) -> ProposedTrade:
         return self._proposed(row, *np.searchsorted(self.lots.trade, [row, row + 1]).tolist())
 
     def __iter__(self) -> Iterator[ProposedTrade]:
@@ -304,13 +324,6 @@ class Proposals(Sequence[ProposedTrade]):
         """Row ``row`` as objects, its lots rows ``first:last`` of ``lots``."""
         return ProposedTrade(self.trade(row), tuple(r.as_json() for r in self.lots.reliefs(first, last)),
                              self.model_version[row])
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<Proposals: {len(self)} trades>"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ import numpy as np
 
 from ..book import Book, tax_treatment_codes
 from ..bookread import gc_paused
-from ..domain import Side, Trade
+from ..domain import Side
 from ..dsl.compile import PolicyEvaluation
 from ..dsl.frame import Frame
 from ..dsl.policyset import BookEvaluation, PolicySet, Resolution
@@ -33,9 +34,9 @@ from .budget import SellContext, SleeveCash, Staged, budget_changes, relief_for
 from .details import account_rates, book_decimal, reason_columns, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
-from ..tax.relief import OpenLot, Relief
+from ..tax.relief import OpenLot
 from .generate import Blocks, CashEvents, TradeSet, generate_trades
-from .harvest import Harvest, SwapBack, harvests, swap_backs
+from .harvest import Harvests, SwapBack, blocked_by, harvests, swap_backs
 from .lots import relieve_exact
 from .netting import net
 from .proposals import ProposedTrade, Proposals
@@ -57,7 +58,7 @@ class RunResult:
     shortfalls: dict[str, str] = attrs.field(factory=dict)  # withdrawals a sleeve could not raise in full
     settled: dict[str, str | None] = attrs.field(factory=dict)  # triggered sleeves with nothing to trade: version
     timings: dict[str, Any] = attrs.field(factory=dict, eq=False)  # seconds per phase (load, compute, store), executor
-    harvests: tuple[Harvest, ...] = ()
+    harvests: Harvests = attrs.field(factory=Harvests.empty)
 
 
 def _scope_mask(book: Book, store: Store, sleeves: Sequence[str], account: str | None,
@@ -214,10 +215,7 @@ def _computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None 
     evaluation = policies.evaluate(book)
     run = _Run(inputs, cash_events(book, evaluation, in_scope, withdrawal=inputs.withdrawal, invest=inputs.invest))
     harvested, swapped = run.harvests(evaluation, inputs.harvest_only)
-    run.blocks = Blocks.of(book, run.blocked, inputs.restricted)  # with this run's harvests
-    for step, pairs in enumerate([harvested, swapped]):
-        for name, result, pair in pairs:
-            run.stage_pair(name, result, pair, step)
+    run.stage_pairs(harvested, swapped)
     for done, (name, result) in enumerate(() if inputs.harvest_only else evaluation.evaluations.items()):
         report(f"proposing trades ({name})", done, len(evaluation.evaluations))
         run.stage_rebalance(name, result)
@@ -231,7 +229,7 @@ def _computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None 
     result = RunResult(None, as_of, inputs.book_digest, {n: policies.digests[n] for n in used},
                        int(in_scope.sum()), run.triggered, {s: p for _, s, p in problems},
                        with_crossings(proposals),
-                       harvests=tuple(h for _, _, h in harvested),
+                       harvests=Harvests.concat([h for _, _, h in harvested]),
                        shortfalls=shortfalls(book, run.events, run.cash_after),
                        settled={str(book.sleeve_ids[s]): run.version(s) for s in sorted(run.settled)})
     return Computed(result, order, tuple(run.harvest_keys), tuple((k, s) for k, s, _ in problems))
@@ -244,12 +242,9 @@ class _Run:
 
     inputs: RunInputs
     events: CashEvents
-    blocked: set[tuple[str, str]] = attrs.field(init=False)
-    blocks: Blocks = attrs.field(factory=Blocks.none)
+    blocks: Blocks = attrs.field(factory=Blocks.none)  # what households may not buy (with the run's harvests)
     staged: list[tuple[Proposals, int, str]] = attrs.field(factory=list)  # (block, step, policy)
-    pairs: list[tuple[Trade, list[Relief], str | None, Harvest | SwapBack | None]] = attrs.field(factory=list)
-    pairs_key: tuple[int, str] | None = None
-    pair_sells: dict[int, Harvest | SwapBack] = attrs.field(factory=dict)  # row -> the pair of a staged pair's sell
+    pair_blocks: list[tuple[int, Proposals]] = attrs.field(factory=list)  # (first row, block) of harvests, swap backs
     sources: list[tuple[int, TradeSet, np.ndarray]] = attrs.field(factory=list)  # (first row, trade set, its rows)
     harvest_keys: list[OrderKey] = attrs.field(factory=list)
     triggered: int = 0
@@ -258,7 +253,6 @@ class _Run:
     rows: int = 0  # staged so far
 
     def __attrs_post_init__(self) -> None:
-        self.blocked = {(h, s) for h, symbols in self.inputs.recent.blocked.items() for s in symbols}
         self.cash_after = self.inputs.book.sleeve_cash.copy()
 
     @property
@@ -275,40 +269,59 @@ class _Run:
         """The version in force of each model of the book, by code."""
         return [self.inputs.versions.get(str(m)) for m in self.book.models]
 
-    def harvests(self, evaluation: BookEvaluation, harvest_only: bool) -> tuple[list, list]:
-        """The harvests, then the swap backs (of sleeves that do not harvest), of the sleeves in scope
-        that do not rebalance (all of them with ``harvest_only``); each harvest blocks its security."""
-        inputs = self.inputs
+    def harvests(self, evaluation: BookEvaluation, harvest_only: bool
+                 ) -> tuple[list[tuple[str, PolicyEvaluation, Harvests]], list[tuple[str, PolicyEvaluation, SwapBack]]]:
+        """The harvests (per policy), then the swap backs (of sleeves that do not harvest), of the sleeves
+        in scope that do not rebalance (all of them with ``harvest_only``); each harvest blocks its
+        security, so ``blocks`` ends with the run's."""
+        inputs, book = self.inputs, self.book
+        recent = inputs.recent
 
         def idle(result: PolicyEvaluation) -> np.ndarray:
             return inputs.in_scope[result.sleeves] & ~result.skip & (harvest_only | ~result.triggered)
 
-        harvested = [(name, result, harvest) for name, result in evaluation.evaluations.items()
-                     for harvest in harvests(result, idle(result), inputs.recent, self.blocked, inputs.prices,
-                                             inputs.as_of, inputs.restricted)]
-        self.harvest_keys = [(0, name, h.sell.sleeve_id, i) for i, (name, _, h) in enumerate(harvested)]
-        harvesting = [int(r.sleeves[h.sleeve]) for _, r, h in harvested]
+        self.blocks = Blocks.of(book, ((h, s) for h, symbols in recent.blocked.items() for s in symbols),
+                                inputs.restricted)
+        harvested = []
+        for name, result in evaluation.evaluations.items():
+            found = harvests(result, idle(result), recent, self.blocks, inputs.prices, inputs.as_of)
+            if len(found):
+                self.blocks = self.blocks.with_washes(blocked_by(book, found, recent.identical))
+            harvested.append((name, result, self._in_book(result, found)))
+        harvesting = np.concatenate([result.sleeves[h.sleeve] for _, result, h in harvested] or [np.empty(0, int)])
+        names = [name for name, _, h in harvested for _ in range(len(h))]
+        self.harvest_keys = list(zip(itertools.repeat(0), names, book.sleeve_ids[harvesting].tolist(),
+                                     range(len(names))))
         swapped = [(name, result, swap) for name, result in evaluation.evaluations.items()
                    for swap in swap_backs(result, idle(result) & ~np.isin(result.sleeves, harvesting),
-                                          inputs.harvested_days, self.blocked, inputs.prices, inputs.as_of,
-                                          inputs.recent.window_days, inputs.restricted)]
+                                          inputs.harvested_days, self.blocks, inputs.prices, inputs.as_of,
+                                          recent.window_days)]
         return harvested, swapped
 
-    def stage_pair(self, name: str, result: PolicyEvaluation, pair: Harvest | SwapBack, step: int) -> None:
-        """A sell of named lots and the buy its proceeds pay for."""
-        if self.pairs_key != (step, name):
-            self._stage_pairs()
-            self.pairs_key = (step, name)
-        version = self.version(int(result.sleeves[pair.sleeve]))
-        self.pairs += [(pair.sell, list(pair.lots), version, pair), (pair.buy, [], version, None)]
+    def _in_book(self, result: PolicyEvaluation, found: Harvests) -> Harvests:
+        """A policy's harvests with their pairs' sleeves in the whole book, and their models' versions."""
+        sleeves = result.sleeves[found.pairs.sleeve]
+        versions = np.array([*self.model_versions, None], dtype=object)[self.book.sleeve_model[sleeves]]
+        return attrs.evolve(found, pairs=attrs.evolve(found.pairs, sleeves=self.book.sleeve_ids,
+                                                      sleeve=sleeves.astype(np.int32), model_version=versions))
 
-    def _stage_pairs(self) -> None:
-        """The pairs staged so far, as one block."""
-        if self.pairs:
-            step, name = self.pairs_key
-            self.pair_sells.update({self.rows + i: p for i, (_, _, _, p) in enumerate(self.pairs) if p is not None})
-            self._stage(Proposals.of_objects([(t, r, v) for t, r, v, _ in self.pairs]), step, name)
-            self.pairs = []
+    def stage_pairs(self, harvested: list[tuple[str, PolicyEvaluation, Harvests]],
+                    swapped: list[tuple[str, PolicyEvaluation, SwapBack]]) -> None:
+        """The harvests' pairs, then the swap backs' (a sell of named lots and the buy its proceeds pay
+        for), a block per policy."""
+        for name, _, found in harvested:
+            self._stage_pair_block(found.pairs, 0, name)
+        for name, swaps in itertools.groupby(swapped, key=lambda item: item[0]):
+            pairs = []
+            for _, result, swap in swaps:
+                version = self.version(int(result.sleeves[swap.sleeve]))
+                pairs += [(swap.sell, list(swap.lots), version), (swap.buy, [], version)]
+            self._stage_pair_block(Proposals.of_objects(pairs), 1, name)
+
+    def _stage_pair_block(self, block: Proposals, step: int, policy: str) -> None:
+        if len(block):
+            self.pair_blocks.append((self.rows, block))
+            self._stage(block, step, policy)
 
     def _stage(self, block: Proposals, step: int, policy: str) -> None:
         self.staged.append((block, step, policy))
@@ -316,7 +329,6 @@ class _Run:
 
     def stage_rebalance(self, name: str, result: PolicyEvaluation) -> None:
         """The trades of one policy's triggered sleeves in scope, with their reasons and lots, as columns."""
-        self._stage_pairs()
         book, inputs = self.book, self.inputs
         chosen = inputs.in_scope[result.sleeves]
         self.triggered += int((result.triggered & chosen).sum())
@@ -345,7 +357,6 @@ class _Run:
 
     def proposals(self) -> tuple[Proposals, TradeOrder]:
         """Every trade staged, in staging order, with its order keys."""
-        self._stage_pairs()
         sizes = [len(b) for b, _, _ in self.staged]
         order = TradeOrder(np.repeat(np.array([s for _, s, _ in self.staged], dtype=np.int8), sizes),
                            np.repeat(np.array([p for _, _, p in self.staged], dtype=str), sizes),
@@ -354,10 +365,13 @@ class _Run:
 
     def sell_context(self, row: int) -> SellContext:
         """What trimming the sell staged in ``row`` to a gain budget needs: its lots and how they are relieved."""
-        if (pair := self.pair_sells.get(row)) is not None:  # its named lots, whole shares
-            lots = tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in pair.lots)
-            return SellContext(lots, relief_for("FIFO", (Decimal(0), Decimal(0)), pair.sell.est_price,
-                                                self.inputs.as_of), Decimal(1))
+        for first, block in self.pair_blocks:
+            if first <= row < first + len(block):  # a harvest's or swap back's sell: its named lots, whole shares
+                at = np.searchsorted(block.lots.trade, [row - first, row - first + 1]).tolist()
+                lots = tuple(OpenLot(r.lot_id, r.quantity, r.cost_basis, r.acquired) for r in block.lots.reliefs(*at))
+                price = PRICE.to_decimal(int(block.price_e6[row - first]))
+                return SellContext(lots, relief_for("FIFO", (Decimal(0), Decimal(0)), price, self.inputs.as_of),
+                                   Decimal(1))
         first, trades, rows = next(s for s in reversed(self.sources) if s[0] <= row)
         row = int(rows[row - first])
         settings = trades.evaluation.policy.settings

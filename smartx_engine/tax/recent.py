@@ -100,6 +100,46 @@ class RecentAcquisitions(Mapping[str, list[Acquisition]]):
         codes = self._columns[2][int(self._bounds[i]):int(self._bounds[i + 1])]
         return {self._symbols[c] for c in set(codes.tolist())}
 
+    def bought(self, households: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+        """Whether each household acquired each symbol (two columns of ids, pair by pair), over columns."""
+        household = _codes_in(self._household_table, households)
+        symbol = _codes_in(self._symbol_table, symbols)
+        keys = household * max(len(self._symbols), 1) + symbol
+        return (household >= 0) & (symbol >= 0) & (_codes_in(self._bought_keys, keys) >= 0)
+
+    def rows(self, households: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every acquisition of each of ``households`` (ids): (index into ``households``, row) pairs, a
+        household's rows in its order; read the rows with :attr:`columns`."""
+        code = _codes_in(self._household_table, households)
+        bounds = np.r_[self._bounds, 0]  # a household it does not know (-1) has none
+        start = bounds[code]
+        count = np.where(code >= 0, bounds[code + 1] - start, 0)
+        row = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count - start, count)
+        return np.repeat(np.arange(len(code)), count), row
+
+    @property
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """lot id, account code, symbol code (into :attr:`symbols`), acquired, quantity_e6 and treatment code, per row."""
+        return self._columns
+
+    @property
+    def symbols(self) -> Sequence[str]:
+        return self._symbols
+
+    @cached_property
+    def _household_table(self) -> np.ndarray:
+        return _text(self._households)
+
+    @cached_property
+    def _symbol_table(self) -> np.ndarray:
+        return _text(self._symbols)
+
+    @cached_property
+    def _bought_keys(self) -> np.ndarray:
+        """household code x number of symbols + symbol code of every acquisition (sorted, unique)."""
+        household = np.repeat(np.arange(len(self._households), dtype=np.int64), np.diff(self._bounds))
+        return np.unique(household * max(len(self._symbols), 1) + self._columns[2])
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._households)
 
@@ -120,6 +160,15 @@ class RecentAcquisitions(Mapping[str, list[Acquisition]]):
                                   self._symbols, tuple(c[rows] for c in self._columns))
         part._made = {h: made for h, made in self._made.items() if h in households}
         return part
+
+
+def _codes_in(table: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The index of each of ``values`` in the sorted ``table``, -1 where it is not there."""
+    values = np.asarray(values, dtype=table.dtype if table.dtype.kind != "U" else str)
+    if not len(table):
+        return np.full(len(values), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(table, values), len(table) - 1)
+    return np.where(table[at] == values, at, -1)
 
 
 def _text(values: Sequence[str]) -> np.ndarray:
@@ -151,6 +200,42 @@ class RecentTrading:
         if isinstance(self.acquisitions, RecentAcquisitions):
             return self.acquisitions.symbols_of(household) if household is not None else set()
         return {a.symbol for a in self.acquisitions.get(household, [])}
+
+    def bought(self, households: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+        """Whether each household acquired each symbol in the window (two columns of ids, pair by pair)."""
+        if isinstance(self.acquisitions, RecentAcquisitions):
+            return self.acquisitions.bought(households, symbols)
+        return np.array([s in self.bought_symbols(h) for h, s in zip(households, symbols)], dtype=bool)
+
+    def washed_by_recent_buys_of(self, accounts: Sequence[str], symbols: Sequence[str],
+                                 sold_lots: Sequence[Collection[str]]) -> list[Decimal]:
+        """:meth:`washed_by_recent_buys` of each (account, symbol, lots sold) at once: over columns for
+        the households with no loss sale to match first (then a sale's washed shares are those of
+        the symbol, or an identical one, acquired in the window and not sold with it)."""
+        found = [Decimal(0)] * len(accounts)
+        simple = []
+        for i, (account_id, symbol, sold) in enumerate(zip(accounts, symbols, sold_lots)):
+            if self.treatment_of[account_id] != TaxTreatment.TAXABLE:
+                continue
+            if (isinstance(self.acquisitions, RecentAcquisitions)
+                    and not any(s.sold <= self.as_of for s in self.loss_sales.get(self.household_of[account_id], []))):
+                simple.append(i)
+            else:
+                found[i] = self.washed_by_recent_buys(account_id, symbol, sold)
+        if not simple:
+            return found
+        query, row = self.acquisitions.rows(np.array([self.household_of[accounts[i]] for i in simple], dtype=str))
+        lot, _, bought, acquired, quantity, _ = (c[row] for c in self.acquisitions.columns)
+        group = np.array([min(self.identical(s)) for s in self.acquisitions.symbols], dtype=str)  # by symbol code
+        wanted = np.array([min(self.identical(symbols[i])) for i in simple], dtype=str)
+        since = np.datetime64(self.as_of - dt.timedelta(days=self.window_days), "D")
+        match = np.flatnonzero((group[bought] == wanted[query])
+                               & (acquired >= since) & (acquired <= np.datetime64(self.as_of, "D")))
+        for q, lot_id, shares in zip(query[match].tolist(), lot[match].tolist(), quantity[match].tolist()):
+            i = simple[q]
+            if lot_id not in sold_lots[i]:
+                found[i] += QUANTITY.to_decimal(shares)
+        return found
 
     def washed_by_recent_buys(self, account_id: str, symbol: str, sold_lots: Iterable[str]) -> Decimal:
         """Shares bought in the window before ``as_of`` that would wash a loss sale of ``symbol`` today."""
