@@ -12,6 +12,7 @@ columns. Amounts are exact: quantities in millionths, prices in millionths, mone
 
 from __future__ import annotations
 
+import abc
 import bisect
 import datetime as dt
 import functools
@@ -38,8 +39,9 @@ class Rows(Sequence[Item]):
     """A sequence whose items are made from rows of columns when read (``_row``); equal to any
     sequence of equal items."""
 
+    @abc.abstractmethod
     def _row(self, row: int) -> Item:
-        raise NotImplementedError
+        """Item ``row``, made from the columns."""
 
     @overload
     def __getitem__(self, index: int) -> Item: ...

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import SimpleNamespace
 
 import attrs
 import numpy as np
@@ -251,10 +252,7 @@ def test_cents_are_written_as_a_decimal_formats_them(cents, negative):
        min_trade=st.sampled_from(["0", "10", "250.5", "0.000001"]))
 def test_shares_bought_are_those_of_the_decimal_division(proceeds, price, decimals, min_trade):
     assume(proceeds * 10 ** 10 // price < 2 ** 62)  # shares a quantity column holds
-    class Settings:
-        pass
-    policy = Settings()
-    policy.decimals, policy.share_step, policy.min_trade = decimals, Decimal(1).scaleb(-decimals), Decimal(min_trade)
+    policy = SimpleNamespace(decimals=decimals, share_step=Decimal(1).scaleb(-decimals), min_trade=Decimal(min_trade))
     expected = _reference_bought(MONEY.to_decimal(proceeds), PRICE.to_decimal(price), policy)
     found = _bought(np.array([proceeds], dtype=np.int64), np.array([price], dtype=np.int64), policy)
     assert QUANTITY.to_decimal(int(found[0])) == expected
