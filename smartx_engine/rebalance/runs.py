@@ -22,14 +22,14 @@ from ..book import Book, tax_treatment_codes
 from ..bookread import gc_paused
 from ..domain import Side, Trade
 from ..dsl.compile import PolicyEvaluation
-from ..dsl.frame import Frame
 from ..dsl.policyset import BookEvaluation, PolicySet, Resolution
 from ..fixedpoint import MONEY, PRICE, QUANTITY, round_money
 from ..plugins import call_event
 from ..store import Store
 from ..targets import restrictions
 from .cash import cash_events, shortfalls
-from .budget import SellContext, SleeveCash, Staged, budget_changes, relief_for
+from .budget import SellContext, SleeveCash, Staged, relief_for
+from .budget_columns import Accounts, CashOf, Sells, budget_cuts, ranges, regular_sells, whole_lots
 from .details import account_rates, book_decimal, reason_columns, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
@@ -366,43 +366,51 @@ class _Run:
                                                                      price, self.inputs.as_of), settings.share_step)
 
     def within_budgets(self, proposals: Proposals, order: TradeOrder, budgets: dict[str, Decimal],
-                       cash_of: Callable[[str], SleeveCash]) -> tuple[Proposals, TradeOrder]:
+                       cash_of: CashOf, by_objects: bool = False) -> tuple[Proposals, TradeOrder]:
         """The proposals with the sells of every account over its gain budget trimmed (:mod:`.budget`).
 
-        Only the trades of accounts whose sells would realise more than their budget leaves are made
-        into objects and trimmed; the others stay columns, as they are."""
+        Only the accounts whose sells would realise more than their budget leaves are trimmed, over
+        columns (:mod:`.budget_columns`; the few it leaves, and all with ``by_objects``, as objects)."""
         book, realized = self.book, self.inputs.realized
-        accounts = np.asarray(proposals.accounts, dtype=str)
-        gains = np.zeros(len(accounts), dtype=np.int64)
-        np.add.at(gains, proposals.account, proposals.lots.gain_per_trade(len(proposals)))
-        index = {a: i for i, a in enumerate(accounts.tolist())}
-        over = {a: b for a, b in budgets.items()
-                if a in index and MONEY.to_decimal(int(gains[index[a]])) > b - realized.get(a, Decimal(0))}
-        if not over:
+        gain = proposals.lots.gain_per_trade(len(proposals))
+        gains = np.zeros(len(proposals.accounts), dtype=np.int64)
+        np.add.at(gains, proposals.account, gain)
+        selling = np.unique(proposals.account[gain > 0])  # only an account that sells at a gain is ever trimmed
+        codes = [c for a, c in zip(np.asarray(proposals.accounts[selling], dtype=str).tolist(), selling.tolist())
+                 if a in budgets and MONEY.to_decimal(int(gains[c])) > budgets[a] - realized.get(a, Decimal(0))]
+        if not codes:
             return proposals, order
-        rows = np.flatnonzero(np.isin(np.asarray(book.account_ids, dtype=str), list(over)))
-        rates = {str(book.account_ids[a]): (book_decimal(book.account_st_rate[a]), book_decimal(book.account_lt_rate[a]))
-                 for a in rows.tolist()}
-        sold = _rows_by(proposals.account, len(accounts), proposals.side < 0)
-        sells = {a: sold(index[a]) for a in over}
-        of_sleeve = _rows_by(proposals.sleeve, len(proposals.sleeves))
-        sleeve_codes = {str(s): c for c, s in enumerate(proposals.sleeves)}
-        changes = budget_changes(_StagedRows(self, proposals), sells, lambda s: of_sleeve(sleeve_codes[s]), over, {a: realized[a] for a in over if a in realized},
-                                 rates, cash_of)
-        changed = sorted((row, s) for row, s in changes.items() if s is not None)
-        untouched = np.setdiff1d(np.arange(len(proposals)), np.fromiter(changes, dtype=np.int64, count=len(changes)))
-        block = Proposals.of_objects([(t, r, proposals.model_version[row]) for row, (t, r, _) in changed])
-        positions = np.concatenate([untouched, np.array([row for row, _ in changed], dtype=np.int64)])
-        ordered = np.argsort(positions, kind="stable")
-        return Proposals.concat([proposals.take(untouched), block]).take(ordered), order.take(positions[ordered])
+        over = [str(proposals.accounts[c]) for c in codes]
+        rows = np.searchsorted(book.account_ids, over)  # account ids are sorted
+        over_budget = Accounts(over, [budgets[a] for a in over], [realized.get(a, Decimal(0)) for a in over],
+                               [(book_decimal(book.account_st_rate[r]), book_decimal(book.account_lt_rate[r]))
+                                for r in rows.tolist()])
+        number = np.full(len(proposals.accounts), -1, dtype=np.int64)
+        number[codes] = np.arange(len(over))
+        sold = np.flatnonzero((proposals.side < 0) & (number[proposals.account] >= 0))
+        sold = sold[np.argsort(number[proposals.account[sold]], kind="stable")]
+        price, step, named = self.sell_terms(sold)
+        lots = proposals.lots.lot_id[np.maximum(np.searchsorted(proposals.lots.trade, sold + 1) - 1, 0)]
+        sells = Sells(sold, number[proposals.account[sold]], price, step,
+                      *whole_lots(book, proposals.sleeves[proposals.sleeve[sold]],
+                                  proposals.symbols[proposals.symbol[sold]], lots))
+        irregular = np.bincount(sells.account[~regular_sells(proposals, sells, named)], minlength=len(over)) > 0
+        whole_cents = np.array([r == r.quantize(MONEY.unit) for r in over_budget.room()], dtype=bool)
+        regular = ~irregular & whole_cents & (not by_objects)
+        cuts = budget_cuts(proposals, over_budget, sells, regular, _StagedRows(self, proposals), cash_of)
+        proposals, kept = cuts.applied(proposals)
+        return proposals, order.take(kept)
 
-
-def _rows_by(codes: np.ndarray, n_codes: int, where: np.ndarray | None = None) -> Callable[[int], list[int]]:
-    """The rows (in order) of each code, among the rows ``where`` is true: found by one stable sort."""
-    rows = np.flatnonzero(where) if where is not None else np.arange(len(codes))
-    rows = rows[np.argsort(codes[rows], kind="stable")]
-    bounds = np.searchsorted(codes[rows], np.arange(n_codes + 1))
-    return lambda code: rows[bounds[code]:bounds[code + 1]].tolist()
+    def sell_terms(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Of each sell staged in ``rows``: the price its lots are relieved at (millionths), its share
+        step (millionths), and whether it sells a pair's named lots (whose price and step are not read)."""
+        price = np.zeros(len(rows), dtype=np.int64)
+        step = np.full(len(rows), QUANTITY.to_int(Decimal(1)), dtype=np.int64)
+        for first, trades, source in self.sources:
+            at = np.flatnonzero((rows >= first) & (rows < first + len(source)))
+            price[at] = np.rint(trades.price[source[rows[at] - first]] * 10 ** PRICE.places)
+            step[at] = QUANTITY.to_int(trades.evaluation.policy.settings.share_step)
+        return price, step, np.isin(rows, np.fromiter(self.pair_sells, dtype=np.int64, count=len(self.pair_sells)))
 
 
 class _StagedRows(dict):
@@ -477,17 +485,25 @@ def _budgets(book: Book, resolution: Resolution, policies: PolicySet, in_scope: 
     return budgets
 
 
-def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> Callable[[str], SleeveCash]:
-    """The cash a sleeve's buys may use (asked only for the sleeves whose sells a budget cut)."""
-    frame = Frame(book)  # its sleeve values are computed on first use, over whole columns
-
-    def cash_of(sleeve_id: str) -> SleeveCash:
-        sleeve = int(np.searchsorted(book.sleeve_ids, sleeve_id))  # sleeve ids are sorted
-        settings = evaluation.of_sleeve(sleeve)[0].policy.settings
-        value = frame.sleeve_value[sleeve] - events.withdraw[sleeve]
-        floor = (settings.cash_min or 0.0) * value + events.withdraw[sleeve]
-        return SleeveCash(round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))),
-                          round_money(Decimal(repr(float(floor)))), settings.share_step, settings.min_trade)
+def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> CashOf:
+    """The cash the buys of some sleeves may use (asked only for the sleeves whose sells a budget cut):
+    their values summed as the policies' frame sums them (in holding order), for those sleeves only."""
+    def cash_of(sleeve_ids: Sequence[str]) -> list[SleeveCash]:
+        sleeves = np.searchsorted(book.sleeve_ids, sleeve_ids)  # sleeve ids are sorted
+        holdings, group, _ = ranges(np.searchsorted(book.holding_sleeve, sleeves.astype(book.holding_sleeve.dtype)),
+                                    np.searchsorted(book.holding_sleeve, sleeves.astype(book.holding_sleeve.dtype),
+                                                    side="right"))
+        invested = np.bincount(group, weights=book.holding_quantity[holdings]
+                               * book.symbol_price[book.holding_symbol[holdings]], minlength=len(sleeves))
+        values = invested + book.sleeve_cash[sleeves] - events.withdraw[sleeves]
+        names = evaluation.resolution.names
+        cash = []
+        for sleeve, value, code in zip(sleeves.tolist(), values, evaluation.resolution.policy_of[sleeves].tolist()):
+            settings = evaluation.evaluations[names[code]].policy.settings
+            floor = (settings.cash_min or 0.0) * value + events.withdraw[sleeve]
+            cash.append(SleeveCash(round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))),
+                                   round_money(Decimal(repr(float(floor)))), settings.share_step, settings.min_trade))
+        return cash
     return cash_of
 
 
