@@ -31,6 +31,7 @@ import numpy as np
 from ..book import Book
 from ..fixedpoint import MONEY, QUANTITY
 from .budget import BOUGHT_LESS, SleeveCash, Staged, budget_changes, cost_per_dollar, cut_note, scaled_down
+from .details import rows_of_each, spans
 from .proposals import Proposals, ReliefColumns, value_cents
 
 #: bounds within which the integer floors equal those of Decimal arithmetic (28 digits): a lot's
@@ -150,8 +151,7 @@ def regular_sells(proposals: Proposals, sells: Sells, named: np.ndarray) -> np.n
     """Per sell: whether the columns trim it as :mod:`.budget` would (``named``: it sells named lots, in
     an order of their own: only a loss sell of named lots is, as it is never cut)."""
     lots = proposals.lots
-    first, last = np.searchsorted(lots.trade, [sells.row, sells.row + 1])
-    index, group, count = ranges(first, last)
+    index, group, count = rows_of_each(lots.trade, sells.row)
     gains = lots.gain_cents[index]
     large = np.zeros(len(sells.row), dtype=bool)
     large[group[np.abs(gains) >= MAX_CENTS]] = True
@@ -165,7 +165,7 @@ def trim(proposals: Proposals, sells: Sells, accounts: Accounts) -> Cuts:
     """The sells cut to their accounts' budgets: their new quantities, notes and lots."""
     lots = proposals.lots
     relief = _Relief(lots, sells)
-    index, group, _ = ranges(relief.first, relief.last)
+    index, group, _ = spans(relief.first, relief.last)
     gain = _sums(lots.gain_cents[index], group, len(sells.row))  # of each sell in full
     selling = np.bincount(sells.account, minlength=len(accounts.ids)) > 0
     room = np.array([MONEY.to_int(r) if s else 0 for r, s in zip(accounts.room(), selling.tolist())], dtype=np.int64)
@@ -206,7 +206,7 @@ def _gain_order(relief: _Relief, gain: np.ndarray, accounts: Accounts) -> np.nda
     """The sells at a gain, by account, the least estimated tax per dollar sold first (ties: proposal order)."""
     lots, sells = relief.lots, relief.sells
     gainful = np.flatnonzero(gain > 0)
-    index, group, count = ranges(relief.first[gainful], relief.last[gainful])
+    index, group, count = spans(relief.first[gainful], relief.last[gainful])
     account = sells.account[gainful]
     rates = np.array([[float(r) for r in pair] for pair in accounts.rates] or np.empty((0, 2)))
     terms = lots.gain_cents[index] * rates[account[group], lots.long_term[index].astype(np.int64)]
@@ -247,7 +247,7 @@ class _Relief:
         """For relieving ``quantity`` of each of ``sells``: the lot rows (and which sell each is of), the
         shares taken of each, the shares and gain of the sell's lots before it, its basis and proceeds."""
         lots, s = self.lots, self.sells
-        index, group, count = ranges(self.first[sells], self.last[sells])
+        index, group, count = spans(self.first[sells], self.last[sells])
         full = lots.quantity_e6[index]
         before = _before(full, count)
         taken = np.clip(quantity[group] - before, 0, full)
@@ -274,7 +274,7 @@ class _Relief:
         """:func:`.budget.most_within` of each of ``sells`` (at most its whole quantity, in share steps,
         realising at most ``room`` cents), and the gain of that part."""
         lots = self.lots
-        index, group, count = ranges(self.first[sells], self.last[sells])
+        index, group, count = spans(self.first[sells], self.last[sells])
         quantity, gain = lots.quantity_e6[index], lots.gain_cents[index]
         taken, before = _before(quantity, count), _before(gain, count)
         step, fits = self.sells.step_e6[sells][group], room[group]
@@ -307,7 +307,7 @@ def _floor_steps(taken: np.ndarray, quantity: np.ndarray, room: np.ndarray, gain
 
 
 def _half_even(a: np.ndarray, b: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """``a x b / d`` rounded half to even, exactly (non-negative integers; Python integers where int64 would overflow)."""
+    """``a x b / d`` rounded half to even, exactly (non-negative; Python integers where int64 would overflow)."""
     if len(a) and int(a.max()) * int(b.max()) >= 2 ** 62:
         a, b, d = (x.astype(object) for x in (a, b, d))
     quotient, remainder = a * b // d, a * b % d
@@ -344,7 +344,8 @@ def rescale(proposals: Proposals, cut: Cuts, cash_of: CashOf) -> Cuts:
                                                 MONEY.to_decimal(int(want[i])), QUANTITY.to_decimal(int(step[i]))))
     after = np.where((scaled > 0) & (value_cents(scaled, proposals.price_e6[rows[buys]]) >= smallest), scaled, 0)
     changed = after != before
-    return Cuts(rows[buys[changed]], after[changed], [BOUGHT_LESS] * int(changed.sum()), ReliefColumns.empty())
+    return Cuts(rows[buys[changed]], after[changed], [BOUGHT_LESS if q else "" for q in after[changed].tolist()],
+                ReliefColumns.empty())
 
 
 def _products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -363,10 +364,7 @@ def whole_lots(book: Book, sleeve_ids: np.ndarray, symbols: np.ndarray, lot_ids:
     found = (sleeve < len(book.sleeve_ids)) & (symbol < len(book.symbols))
     holding = np.searchsorted(book.holding_keys(), np.where(found, sleeve, 0).astype(np.int64) * len(book.symbols)
                               + np.where(found, symbol, 0))
-    holding = np.minimum(holding, book.n_holdings - 1)
-    dtype = book.lot_holding.dtype
-    index, group, _ = ranges(np.searchsorted(book.lot_holding, holding.astype(dtype)),
-                              np.searchsorted(book.lot_holding, holding.astype(dtype), side="right"))
+    index, group, _ = rows_of_each(book.lot_holding, np.minimum(holding, book.n_holdings - 1))
     match = np.asarray(book.lot_ids[index], dtype=str) == np.asarray(lot_ids, dtype=str)[group]
     lot = np.full(len(lot_ids), -1, dtype=np.int64)
     lot[group[match]] = index[match]
@@ -374,13 +372,6 @@ def whole_lots(book: Book, sleeve_ids: np.ndarray, symbols: np.ndarray, lot_ids:
     quantity = np.where(lot >= 0, np.rint(book.lot_quantity[lot] * 10 ** QUANTITY.places), 0).astype(np.int64)
     basis = np.where(lot >= 0, np.rint(book.lot_cost[lot] * 10 ** MONEY.places), 0).astype(np.int64)
     return quantity, basis
-
-
-def ranges(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The indices ``first[i]:last[i]`` of every ``i`` one after the other, the ``i`` of each, and the counts."""
-    count = (last - first).astype(np.int64)
-    group = np.repeat(np.arange(len(count)), count)
-    return np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - first, count), group, count
 
 
 def _before(values: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from ..dsl.frame import Frame
 from ..fixedpoint import QUANTITY, round_money
 from ..tax.relief import OpenLot, Relief, relieve
 from .generate import Blocks, CashEvents, TradeSet, restricted_buys, substitutes_of
+from .proposals import decimal_texts
 
 
 def rows_of(owners: np.ndarray, owner: int) -> tuple[int, int]:
@@ -22,6 +23,19 @@ def rows_of(owners: np.ndarray, owner: int) -> tuple[int, int]:
     keys = np.array([owner, owner + 1], dtype=owners.dtype)
     first, last = np.searchsorted(owners, keys)
     return int(first), int(last)
+
+
+def spans(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The indices ``first[i]:last[i]`` of every ``i``, one ``i`` after the other; the ``i`` of each; the counts."""
+    count = (last - first).astype(np.int64)
+    return (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - first, count),
+            np.repeat(np.arange(len(count)), count), count)
+
+
+def rows_of_each(owners: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`rows_of` of each of ``keys``, one after the other (see :func:`spans`)."""
+    keys = np.asarray(keys).astype(owners.dtype)
+    return spans(np.searchsorted(owners, keys), np.searchsorted(owners, keys, side="right"))
 
 
 def _at(path: str, statement: ast.Statement) -> str:
@@ -40,64 +54,105 @@ def citation(path: str) -> Callable[[ast.Statement], str]:
     return cite
 
 
-def sleeve_reasons(trades: TradeSet, sleeve: int, frame: Frame, events: CashEvents,
-                   cite: Callable[[ast.Statement], str] | None = None) -> list[str]:
-    """Why a sleeve trades: a cash event, its out-of-band holdings, fired triggers, cash limits, `sell to` rules."""
+def percent_texts(values: np.ndarray) -> list[str]:
+    """Each float as ``f"{value:.2%}"`` writes it: the float times 100 (as Python's format multiplies
+    it), rounded half to even to the hundredth. Where the float sum of that rounding could be off (a
+    value within a millionth of a hundredth of a half), or for NaN and infinities, Python formats it."""
+    percent = np.asarray(values, dtype=np.float64) * 100.0
+    hundredths = np.abs(percent) * 100.0
+    unsure = ~((np.abs(hundredths - np.floor(hundredths) - 0.5) > 1e-6) & (hundredths < 2.0 ** 30))  # NaN too
+    digits = decimal_texts(np.where(unsure, 0.0, np.rint(hundredths)).astype(np.int64), 2)
+    texts = np.strings.add(np.strings.add(np.where(np.signbit(percent), "-", ""), digits), "%").tolist()
+    for i in np.flatnonzero(unsure).tolist():
+        texts[i] = f"{values[i]:.2%}"
+    return texts
+
+
+def sleeve_reason_lists(trades: TradeSet, sleeves: np.ndarray, frame: Frame, events: CashEvents,
+                        cite: Callable[[ast.Statement], str] | None = None) -> list[tuple[str, ...]]:
+    """Why each of ``sleeves`` (sorted) trades, in this order: a cash event, its out-of-band holdings
+    (by holding, the absolute band first), fired triggers, a model change, cash limits, `sell to` rules.
+
+    Made over columns: each kind of reason for every sleeve at once (the numbers formatted as
+    columns), then put in order by (sleeve, kind, place within the kind)."""
     evaluation = trades.evaluation
     book, policy = evaluation.book, evaluation.policy
-    path = policy.resolved.path
+    path, settings = policy.resolved.path, policy.settings
     cite = cite or citation(path)
+    keys: list[np.ndarray] = []  # per kind: (sleeve position, kind, place within the kind) of each text
+    texts: list[str] = []
+
+    def add(at: np.ndarray, kind: int, within: np.ndarray | int, made: list[str]) -> None:
+        keys.append(np.stack([at, np.full(len(at), kind), np.broadcast_to(within, at.shape)]).astype(np.int64))
+        texts.extend(made)
+
+    withdraw = np.flatnonzero(events.withdraw[sleeves] > 0)
+    add(withdraw, 0, 0, [f"raising {w:,.2f} USD for a withdrawal (its pro-rata share)"
+                         for w in events.withdraw[sleeves[withdraw]]])
+    invest = np.flatnonzero(events.invest[sleeves])
+    add(invest, 1, 0, ["investing its cash (buys only)"] * len(invest))
+    holding, owner, _ = rows_of_each(book.holding_sleeve, sleeves)  # the sleeves' holdings
     weight, target = frame.column("holding", "weight"), frame.column("holding", "target")
-    first, last = rows_of(book.holding_sleeve, sleeve)  # the sleeve's holdings
-    own = np.arange(first, last)
-    reasons = []
-    if events.withdraw[sleeve] > 0:
-        reasons.append(f"raising {events.withdraw[sleeve]:,.2f} USD for a withdrawal (its pro-rata share)")
-    if events.invest[sleeve]:
-        reasons.append("investing its cash (buys only)")
-    for h in own[evaluation.out_of_band[first:last]]:
-        for kind, out, band in (("absolute", evaluation.out_abs, evaluation.band_abs),
-                                ("relative", evaluation.out_rel, evaluation.band_rel)):
-            if out[h]:
-                statement = policy.bands[band[h]].statement
-                reasons.append(f"{book.symbols[book.holding_symbol[h]]} {weight[h]:.2%} vs target {target[h]:.2%} breaks {cite(statement)}")
-    reasons += [cite(t) for t, mask in evaluation.triggers if mask[sleeve]]
-    reasons += model_change_reasons(evaluation, sleeve)
-    cash_weight = frame.column("sleeve", "cash_weight")[sleeve]
-    settings = policy.settings
-    if evaluation.cash_low[sleeve]:
-        reasons.append(f"cash {cash_weight:.2%} below the minimum {settings.cash_min:.2%}")
-    if evaluation.cash_high[sleeve]:
-        reasons.append(f"cash {cash_weight:.2%} above the maximum {settings.cash_max:.2%}")
-    capped = evaluation.sell_rule[first:last]
-    for index in sorted(set(capped[capped >= 0].tolist())):
-        rule = policy.rules[index][0]
-        reasons.append(f"rule {rule.name.value!r} ({_at(path, rule)})")
-    return reasons
+    for side, (out, band) in enumerate(((evaluation.out_abs, evaluation.band_abs),
+                                        (evaluation.out_rel, evaluation.band_rel))):
+        rows = np.flatnonzero(out[holding])
+        h = holding[rows]
+        cites = {b: cite(policy.bands[b].statement) for b in np.unique(band[h]).tolist()}
+        add(owner[rows], 2, 2 * rows + side,
+            [f"{s} {w} vs target {t} breaks {cites[b]}" for s, w, t, b in
+             zip(np.asarray(book.symbols[book.holding_symbol[h]], dtype=str).tolist(), percent_texts(weight[h]),
+                 percent_texts(target[h]), band[h].tolist())])
+    for i, (trigger, mask) in enumerate(evaluation.triggers):
+        fired = np.flatnonzero(mask[sleeves])
+        add(fired, 3, i, [cite(trigger)] * len(fired))
+    add(*_model_changes(evaluation, sleeves))
+    cash_weight = frame.column("sleeve", "cash_weight")[sleeves]
+    for kind, (fired, words, limit) in enumerate(((evaluation.cash_low, "below the minimum", settings.cash_min),
+                                                  (evaluation.cash_high, "above the maximum", settings.cash_max))):
+        at = np.flatnonzero(fired[sleeves])
+        add(at, 5 + kind, 0, [f"cash {w} {words} {limit:.2%}" for w in percent_texts(cash_weight[at])])
+    capped = np.flatnonzero(evaluation.sell_rule[holding] >= 0)
+    n_rules = max(len(policy.rules), 1)
+    pairs = np.unique(owner[capped].astype(np.int64) * n_rules + evaluation.sell_rule[holding[capped]])
+    rules = {r: f"rule {policy.rules[r][0].name.value!r} ({_at(path, policy.rules[r][0])})"
+             for r in np.unique(pairs % n_rules).tolist()}
+    add(pairs // n_rules, 7, pairs % n_rules, [rules[r] for r in (pairs % n_rules).tolist()])
+    at, kind, within = np.concatenate(keys, axis=1)
+    order = np.lexsort((within, kind, at))
+    ordered = np.array(texts, dtype=object)[order].tolist()
+    bounds = np.searchsorted(at[order], np.arange(len(sleeves) + 1)).tolist()
+    return [tuple(ordered[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def model_change_reasons(evaluation: PolicyEvaluation, sleeve: int) -> list[str]:
-    """``model change MODEL V1 → V2``, and whether the policy realigns the sleeve for it."""
+def _model_changes(evaluation: PolicyEvaluation, sleeves: np.ndarray) -> tuple[np.ndarray, int, int, list[str]]:
+    """``model change MODEL V1 → V2`` of each of ``sleeves`` whose model changed, and whether the policy
+    realigns it: (their positions, the kind's place among a sleeve's reasons, 0, the texts)."""
     book, policy = evaluation.book, evaluation.policy
-    change = book.sleeve_model_change[sleeve]
-    if not change:
-        return []
-    move = f"largest weight move {book.sleeve_model_move[sleeve]:.2%}"
+    changes = book.sleeve_model_change[sleeves]
+    at = np.flatnonzero(np.array([bool(c) for c in changes.tolist()], dtype=bool))
     statement = policy.resolved.first(ast.Realign)
-    if evaluation.realign[sleeve]:
-        return [f"model change {change}: realigned to target, {move} (`{fmt.statement(statement)}`, "
-                f"{_at(policy.resolved.path, statement)})"]
-    return [f"model change {change}: {move}, " + ("within the realignment threshold: " if statement else "")
-            + "its bands decide"]
+    realigned = f"(`{fmt.statement(statement)}`, {_at(policy.resolved.path, statement)})" if statement else ""
+    texts = []
+    for change, move, realign in zip(changes[at].tolist(), percent_texts(book.sleeve_model_move[sleeves[at]]),
+                                     evaluation.realign[sleeves[at]].tolist()):
+        if realign:
+            texts.append(f"model change {change}: realigned to target, largest weight move {move} {realigned}")
+        else:
+            texts.append(f"model change {change}: largest weight move {move}, "
+                         + ("within the realignment threshold: " if statement else "") + "its bands decide")
+    return at, 4, 0, texts
 
 
-def holding_reasons(trades: TradeSet, rows: np.ndarray, events: CashEvents,
-                    replaced: dict[tuple[int, int], str]) -> np.ndarray:
+def holding_reasons(trades: TradeSet, rows: np.ndarray, events: CashEvents, replaced: dict[tuple[int, int], str],
+                    traded: np.ndarray, owner: np.ndarray) -> np.ndarray:
     """What set each trade's target weight (and where its sleeve's target came from, when it is more
-    than one model's weights), for ``rows`` of the trade set: one text per distinct reason, shared."""
+    than one model's weights), for ``rows`` of the trade set (``traded``: their sleeves, sorted;
+    ``owner``: each row's among them): one text per distinct reason, shared."""
+    if not len(rows):
+        return np.empty(0, dtype=object)
     evaluation = trades.evaluation
     policy, book, path = evaluation.policy, evaluation.book, evaluation.policy.resolved.path
-    holding, target = trades.holding[rows], trades.target_weight[rows]
+    holding, target = trades.holding[rows], trades.target_weight[rows].astype(np.float64)
     sleeve, symbol = book.holding_sleeve[holding], book.holding_symbol[holding]
     rule = evaluation.sell_rule[holding]
     by_rule = (rule >= 0) & np.isclose(target, evaluation.sell_to[holding])
@@ -106,20 +161,36 @@ def holding_reasons(trades: TradeSet, rows: np.ndarray, events: CashEvents,
                 & np.isin(keys, np.array([s * len(book.symbols) + c for s, c in replaced], dtype=np.int64)))
     band = (~by_rule & ~in_place & (policy.settings.rebalance_to == "band") & evaluation.sleeve_out_of_band[sleeve]
             & ~events.any[sleeve])
-    notes, note = np.unique(np.asarray(book.sleeve_target_note[sleeve], dtype=str), return_inverse=True)
+    codes: dict[str, int] = {}  # the sleeves' target notes, numbered
+    note = np.array([codes.setdefault(n, len(codes)) for n in book.sleeve_target_note[traded].tolist()],
+                    dtype=np.int64)[owner]
+    notes = list(codes)
     kind = np.select([by_rule, in_place, band], [0, 1, 2], 3)
-    parts = np.stack([kind, np.where(by_rule, rule, note.reshape(-1)), target]) if len(rows) else np.empty((3, 0))
-    distinct, which = np.unique(parts.T, axis=0, return_inverse=True)
+    code = np.where(by_rule, rule, note)
+    if np.any(np.signbit(target) & (target == 0)):  # -0.0 shares a text with 0.0 as numpy's unique of rows finds it
+        parts = np.stack([kind, code, target])
+        distinct, which = np.unique(parts.T, axis=0, return_inverse=True)
+        kinds, codes_, targets = distinct.T
+        percents = percent_texts(targets)
+    else:  # the distinct (kind, code, target) by integer keys, the targets by their bits
+        values, value = np.unique(target.view(np.int64), return_inverse=True)
+        combos = (kind * max(len(notes), len(policy.rules), 1) + code) * len(values) + value.reshape(-1)
+        present, which = np.unique(combos, return_inverse=True)
+        kinds, codes_ = np.divmod(present // len(values), max(len(notes), len(policy.rules), 1))
+        targets = values.view(np.float64)[present % len(values)]
+        percents = percent_texts(values.view(np.float64))
+        percents = [percents[v] for v in (present % len(values)).tolist()]
 
-    def text(kind: int, code: int, target: float) -> str:
+    def text(kind: int, code: int, percent: str) -> str:
         origin = f" ({notes[code]})" if kind > 1 and notes[code] else ""
         if kind == 0:
             rule = policy.rules[code][0]
-            return f"sell to {target:.2%}: rule {rule.name.value!r} ({_at(path, rule)})"
+            return f"sell to {percent}: rule {rule.name.value!r} ({_at(path, rule)})"
         if kind == 2:
-            return f"to the edge of its band, {target:.2%}{origin}"
-        return f"to target {target:.2%}{origin}"
-    heads = np.array([text(int(k), int(c), t) for k, c, t in distinct], dtype=object)[which.reshape(-1)]
+            return f"to the edge of its band, {percent}{origin}"
+        return f"to target {percent}{origin}"
+    heads = np.array([text(k, c, p) for k, c, p in zip(kinds.astype(np.int64).tolist(), codes_.astype(np.int64).tolist(),
+                                                       percents)], dtype=object)[which.reshape(-1)]
     for row in np.flatnonzero(in_place).tolist():
         heads[row] = f"to {target[row]:.2%}, in place of {replaced[int(sleeve[row]), int(symbol[row])]}"
     return heads
@@ -130,7 +201,7 @@ def _replaced(trades: TradeSet, sleeves: np.ndarray, blocks: Blocks) -> dict[tup
     book, settings = trades.evaluation.book, trades.evaluation.policy.settings
     if not settings.substitutes:
         return {}
-    rows = np.concatenate([np.arange(*rows_of(book.holding_sleeve, int(s))) for s in sleeves] or [np.empty(0, int)])
+    rows, _, _ = rows_of_each(book.holding_sleeve, sleeves)
     rows = rows[restricted_buys(trades.evaluation, blocks, rows)]
     washes = blocks.washes(book, book.holding_sleeve[rows], book.holding_symbol[rows])
     restricted = blocks.restricted(book, book.holding_sleeve[rows], book.holding_symbol[rows])
@@ -154,9 +225,10 @@ def reason_columns(trades: TradeSet, rows: np.ndarray, events: CashEvents | None
     frame = Frame(book)
     traded, tail = np.unique(book.holding_sleeve[trades.holding[rows]], return_inverse=True)
     cite = citation(trades.evaluation.policy.resolved.path)
-    tails = [tuple(sleeve_reasons(trades, s, frame, events, cite)) for s in traded.tolist()]
+    tails = sleeve_reason_lists(trades, traded, frame, events, cite)
     replaced = _replaced(trades, traded, blocks or Blocks.none())
-    return holding_reasons(trades, rows, events, replaced), tail.reshape(-1).astype(np.int64), tails
+    tail = tail.reshape(-1).astype(np.int64)
+    return holding_reasons(trades, rows, events, replaced, traded, tail), tail, tails
 
 
 def reasons(trades: TradeSet, events: CashEvents | None = None, blocks: Blocks | None = None) -> list[list[str]]:

@@ -29,8 +29,8 @@ from ..store import Store
 from ..targets import restrictions
 from .cash import cash_events, shortfalls
 from .budget import SellContext, SleeveCash, Staged, relief_for
-from .budget_columns import Accounts, CashOf, Sells, budget_cuts, ranges, regular_sells, whole_lots
-from .details import account_rates, book_decimal, reason_columns, sale_lots
+from .budget_columns import Accounts, CashOf, Sells, budget_cuts, regular_sells, whole_lots
+from .details import account_rates, book_decimal, reason_columns, rows_of_each, sale_lots
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
 from ..tax.relief import OpenLot, Relief
@@ -490,9 +490,7 @@ def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> 
     their values summed as the policies' frame sums them (in holding order), for those sleeves only."""
     def cash_of(sleeve_ids: Sequence[str]) -> list[SleeveCash]:
         sleeves = np.searchsorted(book.sleeve_ids, sleeve_ids)  # sleeve ids are sorted
-        holdings, group, _ = ranges(np.searchsorted(book.holding_sleeve, sleeves.astype(book.holding_sleeve.dtype)),
-                                    np.searchsorted(book.holding_sleeve, sleeves.astype(book.holding_sleeve.dtype),
-                                                    side="right"))
+        holdings, group, _ = rows_of_each(book.holding_sleeve, sleeves)
         invested = np.bincount(group, weights=book.holding_quantity[holdings]
                                * book.symbol_price[book.holding_symbol[holdings]], minlength=len(sleeves))
         values = invested + book.sleeve_cash[sleeves] - events.withdraw[sleeves]
