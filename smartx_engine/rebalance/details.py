@@ -58,9 +58,10 @@ def percent_texts(values: np.ndarray) -> list[str]:
     """Each float as ``f"{value:.2%}"`` writes it: the float times 100 (as Python's format multiplies
     it), rounded half to even to the hundredth. Where the float sum of that rounding could be off (a
     value within a millionth of a hundredth of a half), or for NaN and infinities, Python formats it."""
-    percent = np.asarray(values, dtype=np.float64) * 100.0
-    hundredths = np.abs(percent) * 100.0
-    unsure = ~((np.abs(hundredths - np.floor(hundredths) - 0.5) > 1e-6) & (hundredths < 2.0 ** 30))  # NaN too
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and infinities are Python's
+        percent = np.asarray(values, dtype=np.float64) * 100.0
+        hundredths = np.abs(percent) * 100.0
+        unsure = ~((np.abs(hundredths - np.floor(hundredths) - 0.5) > 1e-6) & (hundredths < 2.0 ** 30))
     digits = decimal_texts(np.where(unsure, 0.0, np.rint(hundredths)).astype(np.int64), 2)
     texts = np.strings.add(np.strings.add(np.where(np.signbit(percent), "-", ""), digits), "%").tolist()
     for i in np.flatnonzero(unsure).tolist():
