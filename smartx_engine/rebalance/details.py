@@ -190,8 +190,9 @@ def holding_reasons(trades: TradeSet, rows: np.ndarray, events: CashEvents, repl
         if kind == 2:
             return f"to the edge of its band, {percent}{origin}"
         return f"to target {percent}{origin}"
-    heads = np.array([text(k, c, p) for k, c, p in zip(kinds.astype(np.int64).tolist(), codes_.astype(np.int64).tolist(),
-                                                       percents)], dtype=object)[which.reshape(-1)]
+    heads = np.array([text(k, c, p) for k, c, p in zip(kinds.astype(np.int64).tolist(),
+                                                       codes_.astype(np.int64).tolist(), percents)],
+                     dtype=object)[which.reshape(-1)]
     for row in np.flatnonzero(in_place).tolist():
         heads[row] = f"to {target[row]:.2%}, in place of {replaced[int(sleeve[row]), int(symbol[row])]}"
     return heads

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..book import Book, tax_treatment_codes
 from ..bookread import gc_paused
-from ..domain import Side, Trade
+from ..domain import Trade
 from ..dsl.compile import PolicyEvaluation
 from ..dsl.policyset import BookEvaluation, PolicySet, Resolution
 from ..fixedpoint import MONEY, PRICE, QUANTITY, round_money
@@ -37,8 +37,8 @@ from ..tax.relief import OpenLot, Relief
 from .generate import Blocks, CashEvents, TradeSet, generate_trades
 from .harvest import Harvest, SwapBack, harvests, swap_backs
 from .lots import relieve_exact
-from .netting import net
-from .proposals import ProposedTrade, Proposals
+from .netting import cross_columns
+from .proposals import ProposedTrade, Proposals, decimal_texts
 
 if TYPE_CHECKING:
     from ..executors import Executor
@@ -514,33 +514,32 @@ def _harvested_days(store: Store, as_of: dt.date) -> dict[tuple[str, str], list[
     return days
 
 
-@attrs.frozen
-class _Crossing:
-    """What netting reads of a proposal (:class:`.netting.TradeLike`), named by its row."""
-
-    trade_id: str
-    account_id: str
-    sleeve_id: str
-    symbol: str
-    side: Side
-    quantity: Decimal
-    est_price: Decimal
-
-
 def with_crossings(proposals: Proposals) -> Proposals:
-    """The proposals, each that would cross with another sleeve of its account saying so."""
+    """The proposals, each that would cross with another sleeve of its account saying so (:func:`.netting.net`'s
+    crossings: each (account, security)'s sells and buys taken in (sleeve id, trade id ``P<row>``) order)."""
     group = proposals.account.astype(np.int64) * len(proposals.symbols) + proposals.symbol
-    both = np.intersect1d(group[proposals.side > 0], group[proposals.side < 0])  # buys and sells of one security
-    staged = [_Crossing(f"P{row}", str(proposals.accounts[proposals.account[row]]), proposals.sleeve_id(row),
-                        str(proposals.symbols[proposals.symbol[row]]), Side.BUY if proposals.side[row] > 0 else Side.SELL,
-                        QUANTITY.to_decimal(int(proposals.quantity_e6[row])),
-                        PRICE.to_decimal(int(proposals.price_e6[row])))
-              for row in np.flatnonzero(np.isin(group, both)).tolist()]
+    rows = np.argsort(group)
+    new = np.r_[True, group[rows[1:]] != group[rows[:-1]]] if len(rows) else np.empty(0, bool)
+    run = np.cumsum(new) - 1
+    buying, selling = np.zeros(len(rows), dtype=bool), np.zeros(len(rows), dtype=bool)
+    buying[run[proposals.side[rows] > 0]] = True
+    selling[run[proposals.side[rows] < 0]] = True
+    rows = rows[(buying & selling)[run]]  # the trades of a security an account both buys and sells
+    sleeve_ids = np.asarray(proposals.sleeves[proposals.sleeve[rows]], dtype=str)
+    trade_ids = np.strings.add("P", rows.astype(str))
+    rows = rows[np.lexsort((np.unique(trade_ids, return_inverse=True)[1], np.unique(sleeve_ids, return_inverse=True)[1],
+                            group[rows]))]
+    sell, buy, quantity = cross_columns(group[rows], proposals.side[rows], proposals.quantity_e6[rows])
+    sell, buy = rows[sell], rows[buy]
     notes: dict[int, list[str]] = {}
-    for c in net(staged).crossings:
-        words = f"{c.quantity} shares cross inside {c.account_id} (lots move, no sale)"
-        notes.setdefault(int(c.sell_trade_id[1:]), []).append(f"nets with {c.to_sleeve}'s buy: {words}")
-        notes.setdefault(int(c.buy_trade_id[1:]), []).append(f"nets with {c.from_sleeve}'s sell: {words}")
+    for s, b, q, account, seller, buyer in zip(
+            sell.tolist(), buy.tolist(), decimal_texts(quantity, QUANTITY.places).tolist(),
+            np.asarray(proposals.accounts[proposals.account[sell]], dtype=str).tolist(),
+            np.asarray(proposals.sleeves[proposals.sleeve[sell]], dtype=str).tolist(),
+            np.asarray(proposals.sleeves[proposals.sleeve[buy]], dtype=str).tolist()):
+        words = f"{q} shares cross inside {account} (lots move, no sale)"
+        notes.setdefault(s, []).append(f"nets with {buyer}'s buy: {words}")
+        notes.setdefault(b, []).append(f"nets with {seller}'s sell: {words}")
     return proposals.with_notes(notes)
 
 
