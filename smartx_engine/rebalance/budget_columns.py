@@ -149,7 +149,8 @@ def _rows_of_sleeve(proposals: Proposals) -> Callable[[str], list[int]]:
 
 def regular_sells(proposals: Proposals, sells: Sells, named: np.ndarray) -> np.ndarray:
     """Per sell: whether the columns trim it as :mod:`.budget` would (``named``: it sells named lots, in
-    an order of their own: only a loss sell of named lots is, as it is never cut)."""
+    an order of their own: only a loss sell of named lots is, as it is never cut; a gain sell needs
+    the whole of its last lot, ``Sells.whole_e6``)."""
     lots = proposals.lots
     index, group, count = rows_of_each(lots.trade, sells.row)
     gains = lots.gain_cents[index]
@@ -157,8 +158,8 @@ def regular_sells(proposals: Proposals, sells: Sells, named: np.ndarray) -> np.n
     large[group[np.abs(gains) >= MAX_CENTS]] = True
     power = np.isin(sells.step_e6, 10 ** np.arange(QUANTITY.places + 1))
     gain = _sums(gains, group, len(sells.row))
-    return (~large & power & (count > 0) & (proposals.quantity_e6[sells.row] < MAX_E6) & (sells.whole_e6 > 0)
-            & ~(named & (gain > 0)))
+    return (~large & power & (count > 0) & (proposals.quantity_e6[sells.row] < MAX_E6)
+            & ((gain <= 0) | ((sells.whole_e6 > 0) & ~named)))
 
 
 def trim(proposals: Proposals, sells: Sells, accounts: Accounts) -> Cuts:
@@ -355,20 +356,13 @@ def _products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a * b
 
 
-def whole_lots(book: Book, sleeve_ids: np.ndarray, symbols: np.ndarray, lot_ids: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """The quantity (millionths) and basis (cents) of the book's lots named by (sleeve, symbol, lot id)
-    (0 and 0 for a lot not found)."""
-    sleeve = np.searchsorted(book.sleeve_ids, sleeve_ids)  # sleeve ids and symbols are sorted
-    symbol = np.searchsorted(book.symbols, symbols)
-    found = (sleeve < len(book.sleeve_ids)) & (symbol < len(book.symbols))
-    holding = np.searchsorted(book.holding_keys(), np.where(found, sleeve, 0).astype(np.int64) * len(book.symbols)
-                              + np.where(found, symbol, 0))
-    index, group, _ = rows_of_each(book.lot_holding, np.minimum(holding, book.n_holdings - 1))
-    match = np.asarray(book.lot_ids[index], dtype=str) == np.asarray(lot_ids, dtype=str)[group]
+def whole_lots(book: Book, holdings: np.ndarray, lot_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The quantity (millionths) and basis (cents) of the lots of the book named by (holding, lot id),
+    as relief reads them (0 and 0 for a lot not found)."""
+    index, group, _ = rows_of_each(book.lot_holding, holdings)
+    match = np.flatnonzero(np.asarray(book.lot_ids[index], dtype=str) == np.asarray(lot_ids, dtype=str)[group])
     lot = np.full(len(lot_ids), -1, dtype=np.int64)
     lot[group[match]] = index[match]
-    lot[~found] = -1
     quantity = np.where(lot >= 0, np.rint(book.lot_quantity[lot] * 10 ** QUANTITY.places), 0).astype(np.int64)
     basis = np.where(lot >= 0, np.rint(book.lot_cost[lot] * 10 ** MONEY.places), 0).astype(np.int64)
     return quantity, basis

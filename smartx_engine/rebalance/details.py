@@ -11,11 +11,9 @@ import numpy as np
 from ..book import Book
 from ..dsl import ast, fmt
 from ..dsl.compile import PolicyEvaluation
-from ..dsl.frame import Frame
 from ..fixedpoint import QUANTITY, round_money
 from ..tax.relief import OpenLot, Relief, relieve
 from .generate import Blocks, CashEvents, TradeSet, restricted_buys, substitutes_of
-from .proposals import decimal_texts
 
 
 def rows_of(owners: np.ndarray, owner: int) -> tuple[int, int]:
@@ -54,22 +52,16 @@ def citation(path: str) -> Callable[[ast.Statement], str]:
     return cite
 
 
-def percent_texts(values: np.ndarray) -> list[str]:
-    """Each float as ``f"{value:.2%}"`` writes it: the float times 100 (as Python's format multiplies
-    it), rounded half to even to the hundredth. Where the float sum of that rounding could be off (a
-    value within a millionth of a hundredth of a half), or for NaN and infinities, Python formats it."""
-    with np.errstate(invalid="ignore", over="ignore"):  # NaN and infinities are Python's
-        percent = np.asarray(values, dtype=np.float64) * 100.0
-        hundredths = np.abs(percent) * 100.0
-        unsure = ~((np.abs(hundredths - np.floor(hundredths) - 0.5) > 1e-6) & (hundredths < 2.0 ** 30))
-    digits = decimal_texts(np.where(unsure, 0.0, np.rint(hundredths)).astype(np.int64), 2)
-    texts = np.strings.add(np.strings.add(np.where(np.signbit(percent), "-", ""), digits), "%").tolist()
-    for i in np.flatnonzero(unsure).tolist():
-        texts[i] = f"{values[i]:.2%}"
-    return texts
+def sleeve_values(book: Book, sleeves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The holdings of ``sleeves`` (see :func:`rows_of_each`: the rows, and each one's sleeve among
+    ``sleeves``), their values, and the sleeves' values, as the policies' frame computes them (the
+    holdings' values summed in holding order, then the cash added), for those sleeves only."""
+    holdings, owner, _ = rows_of_each(book.holding_sleeve, sleeves)
+    value = book.holding_quantity[holdings] * book.symbol_price[book.holding_symbol[holdings]]
+    return holdings, owner, value, np.bincount(owner, weights=value, minlength=len(sleeves)) + book.sleeve_cash[sleeves]
 
 
-def sleeve_reason_lists(trades: TradeSet, sleeves: np.ndarray, frame: Frame, events: CashEvents,
+def sleeve_reason_lists(trades: TradeSet, sleeves: np.ndarray, events: CashEvents,
                         cite: Callable[[ast.Statement], str] | None = None) -> list[tuple[str, ...]]:
     """Why each of ``sleeves`` (sorted) trades, in this order: a cash event, its out-of-band holdings
     (by holding, the absolute band first), fired triggers, a model change, cash limits, `sell to` rules.
@@ -92,26 +84,27 @@ def sleeve_reason_lists(trades: TradeSet, sleeves: np.ndarray, frame: Frame, eve
                          for w in events.withdraw[sleeves[withdraw]]])
     invest = np.flatnonzero(events.invest[sleeves])
     add(invest, 1, 0, ["investing its cash (buys only)"] * len(invest))
-    holding, owner, _ = rows_of_each(book.holding_sleeve, sleeves)  # the sleeves' holdings
-    weight, target = frame.column("holding", "weight"), frame.column("holding", "target")
+    holding, owner, value, sleeve_value = sleeve_values(book, sleeves)
+    with np.errstate(divide="ignore", invalid="ignore"):  # as the frame divides (NaN for an empty sleeve)
+        weight, cash_weight = value / sleeve_value[owner], book.sleeve_cash[sleeves] / sleeve_value
+    target = book.holding_target[holding]
     for side, (out, band) in enumerate(((evaluation.out_abs, evaluation.band_abs),
                                         (evaluation.out_rel, evaluation.band_rel))):
         rows = np.flatnonzero(out[holding])
         h = holding[rows]
         cites = {b: cite(policy.bands[b].statement) for b in np.unique(band[h]).tolist()}
         add(owner[rows], 2, 2 * rows + side,
-            [f"{s} {w} vs target {t} breaks {cites[b]}" for s, w, t, b in
-             zip(np.asarray(book.symbols[book.holding_symbol[h]], dtype=str).tolist(), percent_texts(weight[h]),
-                 percent_texts(target[h]), band[h].tolist())])
+            [f"{s} {w:.2%} vs target {t:.2%} breaks {cites[b]}" for s, w, t, b in
+             zip(book.symbols[book.holding_symbol[h]].tolist(), weight[rows].tolist(), target[rows].tolist(),
+                 band[h].tolist())])
     for i, (trigger, mask) in enumerate(evaluation.triggers):
         fired = np.flatnonzero(mask[sleeves])
         add(fired, 3, i, [cite(trigger)] * len(fired))
     add(*_model_changes(evaluation, sleeves))
-    cash_weight = frame.column("sleeve", "cash_weight")[sleeves]
     for kind, (fired, words, limit) in enumerate(((evaluation.cash_low, "below the minimum", settings.cash_min),
                                                   (evaluation.cash_high, "above the maximum", settings.cash_max))):
         at = np.flatnonzero(fired[sleeves])
-        add(at, 5 + kind, 0, [f"cash {w} {words} {limit:.2%}" for w in percent_texts(cash_weight[at])])
+        add(at, 5 + kind, 0, [f"cash {w:.2%} {words} {limit:.2%}" for w in cash_weight[at].tolist()])
     capped = np.flatnonzero(evaluation.sell_rule[holding] >= 0)
     n_rules = max(len(policy.rules), 1)
     pairs = np.unique(owner[capped].astype(np.int64) * n_rules + evaluation.sell_rule[holding[capped]])
@@ -134,12 +127,12 @@ def _model_changes(evaluation: PolicyEvaluation, sleeves: np.ndarray) -> tuple[n
     statement = policy.resolved.first(ast.Realign)
     realigned = f"(`{fmt.statement(statement)}`, {_at(policy.resolved.path, statement)})" if statement else ""
     texts = []
-    for change, move, realign in zip(changes[at].tolist(), percent_texts(book.sleeve_model_move[sleeves[at]]),
+    for change, move, realign in zip(changes[at].tolist(), book.sleeve_model_move[sleeves[at]].tolist(),
                                      evaluation.realign[sleeves[at]].tolist()):
         if realign:
-            texts.append(f"model change {change}: realigned to target, largest weight move {move} {realigned}")
+            texts.append(f"model change {change}: realigned to target, largest weight move {move:.2%} {realigned}")
         else:
-            texts.append(f"model change {change}: largest weight move {move}, "
+            texts.append(f"model change {change}: largest weight move {move:.2%}, "
                          + ("within the realignment threshold: " if statement else "") + "its bands decide")
     return at, 4, 0, texts
 
@@ -172,15 +165,14 @@ def holding_reasons(trades: TradeSet, rows: np.ndarray, events: CashEvents, repl
         parts = np.stack([kind, code, target])
         distinct, which = np.unique(parts.T, axis=0, return_inverse=True)
         kinds, codes_, targets = distinct.T
-        percents = percent_texts(targets)
+        percents = [f"{t:.2%}" for t in targets.tolist()]
     else:  # the distinct (kind, code, target) by integer keys, the targets by their bits
         values, value = np.unique(target.view(np.int64), return_inverse=True)
         combos = (kind * max(len(notes), len(policy.rules), 1) + code) * len(values) + value.reshape(-1)
         present, which = np.unique(combos, return_inverse=True)
         kinds, codes_ = np.divmod(present // len(values), max(len(notes), len(policy.rules), 1))
         targets = values.view(np.float64)[present % len(values)]
-        percents = percent_texts(values.view(np.float64))
-        percents = [percents[v] for v in (present % len(values)).tolist()]
+        percents = [f"{t:.2%}" for t in targets.tolist()]
 
     def text(kind: int, code: int, percent: str) -> str:
         origin = f" ({notes[code]})" if kind > 1 and notes[code] else ""
@@ -224,10 +216,9 @@ def reason_columns(trades: TradeSet, rows: np.ndarray, events: CashEvents | None
     row, shared), and the index into the list of its sleeve's reasons (why the sleeve trades)."""
     book = trades.evaluation.book
     events = events or CashEvents.none(book.n_sleeves)
-    frame = Frame(book)
     traded, tail = np.unique(book.holding_sleeve[trades.holding[rows]], return_inverse=True)
     cite = citation(trades.evaluation.policy.resolved.path)
-    tails = sleeve_reason_lists(trades, traded, frame, events, cite)
+    tails = sleeve_reason_lists(trades, traded, events, cite)
     replaced = _replaced(trades, traded, blocks or Blocks.none())
     tail = tail.reshape(-1).astype(np.int64)
     return holding_reasons(trades, rows, events, replaced, traded, tail), tail, tails

@@ -30,7 +30,7 @@ from ..targets import restrictions
 from .cash import cash_events, shortfalls
 from .budget import SellContext, SleeveCash, Staged, relief_for
 from .budget_columns import Accounts, CashOf, Sells, budget_cuts, regular_sells, whole_lots
-from .details import account_rates, book_decimal, reason_columns, rows_of_each, sale_lots
+from .details import account_rates, book_decimal, reason_columns, sale_lots, sleeve_values
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
 from ..tax.relief import OpenLot, Relief
@@ -376,8 +376,9 @@ class _Run:
         gains = np.zeros(len(proposals.accounts), dtype=np.int64)
         np.add.at(gains, proposals.account, gain)
         selling = np.unique(proposals.account[gain > 0])  # only an account that sells at a gain is ever trimmed
-        codes = [c for a, c in zip(np.asarray(proposals.accounts[selling], dtype=str).tolist(), selling.tolist())
-                 if a in budgets and MONEY.to_decimal(int(gains[c])) > budgets[a] - realized.get(a, Decimal(0))]
+        codes = [c for a, c, g in zip(np.asarray(proposals.accounts[selling], dtype=str).tolist(), selling.tolist(),
+                                      gains[selling].tolist())  # gains in cents: over when above 100 x the room
+                 if a in budgets and g > (budgets[a] - realized.get(a, Decimal(0))).scaleb(MONEY.places)]
         if not codes:
             return proposals, order
         over = [str(proposals.accounts[c]) for c in codes]
@@ -389,11 +390,9 @@ class _Run:
         number[codes] = np.arange(len(over))
         sold = np.flatnonzero((proposals.side < 0) & (number[proposals.account] >= 0))
         sold = sold[np.argsort(number[proposals.account[sold]], kind="stable")]
-        price, step, named = self.sell_terms(sold)
-        lots = proposals.lots.lot_id[np.maximum(np.searchsorted(proposals.lots.trade, sold + 1) - 1, 0)]
-        sells = Sells(sold, number[proposals.account[sold]], price, step,
-                      *whole_lots(book, proposals.sleeves[proposals.sleeve[sold]],
-                                  proposals.symbols[proposals.symbol[sold]], lots))
+        last_lots = proposals.lots.lot_id[np.maximum(np.searchsorted(proposals.lots.trade, sold + 1) - 1, 0)]
+        price, step, whole, whole_basis, named = self.sell_terms(sold, last_lots)
+        sells = Sells(sold, number[proposals.account[sold]], price, step, whole, whole_basis)
         irregular = np.bincount(sells.account[~regular_sells(proposals, sells, named)], minlength=len(over)) > 0
         whole_cents = np.array([r == r.quantize(MONEY.unit) for r in over_budget.room()], dtype=bool)
         regular = ~irregular & whole_cents & (not by_objects)
@@ -401,16 +400,20 @@ class _Run:
         proposals, kept = cuts.applied(proposals)
         return proposals, order.take(kept)
 
-    def sell_terms(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def sell_terms(self, rows: np.ndarray, last_lots: np.ndarray) -> tuple[np.ndarray, ...]:
         """Of each sell staged in ``rows``: the price its lots are relieved at (millionths), its share
-        step (millionths), and whether it sells a pair's named lots (whose price and step are not read)."""
-        price = np.zeros(len(rows), dtype=np.int64)
+        step (millionths), the quantity (millionths) and basis (cents) of the whole of ``last_lots``
+        (its relief's last lot), and whether it sells a pair's named lots (whose others are not read)."""
+        price, whole, basis = (np.zeros(len(rows), dtype=np.int64) for _ in range(3))
         step = np.full(len(rows), QUANTITY.to_int(Decimal(1)), dtype=np.int64)
         for first, trades, source in self.sources:
             at = np.flatnonzero((rows >= first) & (rows < first + len(source)))
-            price[at] = np.rint(trades.price[source[rows[at] - first]] * 10 ** PRICE.places)
+            local = source[rows[at] - first]
+            price[at] = np.rint(trades.price[local] * 10 ** PRICE.places)
             step[at] = QUANTITY.to_int(trades.evaluation.policy.settings.share_step)
-        return price, step, np.isin(rows, np.fromiter(self.pair_sells, dtype=np.int64, count=len(self.pair_sells)))
+            whole[at], basis[at] = whole_lots(trades.evaluation.book, trades.holding[local], last_lots[at])
+        return price, step, whole, basis, np.isin(rows, np.fromiter(self.pair_sells, dtype=np.int64,
+                                                                   count=len(self.pair_sells)))
 
 
 class _StagedRows(dict):
@@ -419,7 +422,10 @@ class _StagedRows(dict):
     def __init__(self, run: _Run, proposals: Proposals):
         super().__init__()
         self.run, self.proposals = run, proposals
-        self.bounds = proposals.lots.bounds(len(proposals))
+
+    @functools.cached_property
+    def bounds(self) -> np.ndarray:
+        return self.proposals.lots.bounds(len(self.proposals))
 
     def __missing__(self, row: int) -> Staged:
         p = self.proposals
@@ -486,14 +492,10 @@ def _budgets(book: Book, resolution: Resolution, policies: PolicySet, in_scope: 
 
 
 def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> CashOf:
-    """The cash the buys of some sleeves may use (asked only for the sleeves whose sells a budget cut):
-    their values summed as the policies' frame sums them (in holding order), for those sleeves only."""
+    """The cash the buys of some sleeves may use (asked only for the sleeves whose sells a budget cut)."""
     def cash_of(sleeve_ids: Sequence[str]) -> list[SleeveCash]:
         sleeves = np.searchsorted(book.sleeve_ids, sleeve_ids)  # sleeve ids are sorted
-        holdings, group, _ = rows_of_each(book.holding_sleeve, sleeves)
-        invested = np.bincount(group, weights=book.holding_quantity[holdings]
-                               * book.symbol_price[book.holding_symbol[holdings]], minlength=len(sleeves))
-        values = invested + book.sleeve_cash[sleeves] - events.withdraw[sleeves]
+        values = sleeve_values(book, sleeves)[3] - events.withdraw[sleeves]
         names = evaluation.resolution.names
         cash = []
         for sleeve, value, code in zip(sleeves.tolist(), values, evaluation.resolution.policy_of[sleeves].tolist()):
