@@ -449,19 +449,31 @@ class _LaterContext:
 
 
 def wash_warnings(block: Proposals, recent: RecentTrading) -> dict[int, list[str]]:
-    """The loss sales of ``block`` that recent purchases in their household would wash, saying so."""
+    """The loss sales of ``block`` that recent purchases in their household would wash, saying so.
+
+    Only a sale whose household bought the security (or an identical one) in the window is checked
+    exactly (the exact check is slower); those are found over columns."""
     gains = block.lots.gain_per_trade(len(block))
-    bounds = block.lots.bounds(len(block))
-    bought: dict[str | None, set[str]] = {}
+    rows = np.flatnonzero((block.side < 0) & (gains < 0))
+    accounts, account = np.unique(block.account[rows], return_inverse=True)
+    account_ids = np.asarray(block.accounts[accounts], dtype=str).tolist()
+    numbers: dict[str, int] = {}  # the households, numbered (-1: none)
+    household = np.array([-1 if (h := recent.household_of.get(a)) is None else numbers.setdefault(h, len(numbers))
+                          for a in account_ids], dtype=np.int64)[account.reshape(-1)]
+    # a purchase washes a sale when of a security identical to it: the same first symbol of their identical groups
+    bought_by, bought, symbols = recent.bought_symbols_of_each(list(numbers))
+    sold = np.asarray(block.symbols[block.symbol[rows]], dtype=str)
+    named = sorted({*symbols, *sold.tolist()})
+    groups = np.unique([min(recent.identical(s)) for s in named], return_inverse=True)[1].reshape(-1)
+    size = len(named) + 1
+    bought = bought_by * size + groups[np.searchsorted(named, symbols).astype(np.int64)][bought]
+    washable = np.isin(household * size + groups[np.searchsorted(named, sold)], bought) & (household >= 0)
+    first, last = np.searchsorted(block.lots.trade, [rows, rows + 1])
     notes = {}
-    for row in np.flatnonzero((block.side < 0) & (gains < 0)).tolist():
-        account, symbol = str(block.accounts[block.account[row]]), str(block.symbols[block.symbol[row]])
-        household = recent.household_of.get(account)
-        if household not in bought:
-            bought[household] = recent.bought_symbols(household)
-        if not bought[household] & recent.identical(symbol):
-            continue  # nothing identical bought recently: nothing to wash (the exact check below is slower)
-        washed = recent.washed_by_recent_buys(account, symbol, block.lots.lot_id[bounds[row]:bounds[row + 1]].tolist())
+    for row, a, lo, hi in zip(rows[washable].tolist(), account.reshape(-1)[washable].tolist(),
+                              first[washable].tolist(), last[washable].tolist()):
+        washed = recent.washed_by_recent_buys(account_ids[a], str(block.symbols[block.symbol[row]]),
+                                              block.lots.lot_id[lo:hi].tolist())
         if washed:
             quantity = QUANTITY.to_decimal(int(block.quantity_e6[row]))
             notes[row] = [f"wash sale: {min(washed, quantity)} of these shares' loss would be disallowed ({washed} "

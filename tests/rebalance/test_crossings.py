@@ -26,8 +26,8 @@ class Staged:
     est_price: Decimal
 
 
-def reference_notes(proposals: Proposals) -> dict[int, tuple[str, ...]]:
-    """The crossings' notes as :func:`net` finds them, every trade an object named ``P<row>``."""
+def reference_with_crossings(proposals: Proposals) -> Proposals:
+    """The proposals with the crossings :func:`net` finds noted, every trade an object named ``P<row>``."""
     staged = [Staged(f"P{row}", str(proposals.accounts[proposals.account[row]]), proposals.sleeve_id(row),
                      str(proposals.symbols[proposals.symbol[row]]), Side.BUY if proposals.side[row] > 0 else Side.SELL,
                      QUANTITY.to_decimal(int(proposals.quantity_e6[row])),
@@ -38,7 +38,7 @@ def reference_notes(proposals: Proposals) -> dict[int, tuple[str, ...]]:
         words = f"{c.quantity} shares cross inside {c.account_id} (lots move, no sale)"
         notes.setdefault(int(c.sell_trade_id[1:]), []).append(f"nets with {c.to_sleeve}'s buy: {words}")
         notes.setdefault(int(c.buy_trade_id[1:]), []).append(f"nets with {c.from_sleeve}'s sell: {words}")
-    return proposals.with_notes(notes).notes
+    return proposals.with_notes(notes)
 
 
 trades = st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["S1", "S2", "S10", "S9"]),
@@ -53,4 +53,4 @@ def test_crossings_over_columns_are_nets(rows):
         (Trade(trade_id="T", run_id="R", account_id=a, sleeve_id=f"{a}-{s}", symbol=symbol, side=side,
                quantity=Decimal(q), est_price=Decimal("10"), reasons=("r",)), [], None)
         for a, s, symbol, side, q in rows])
-    assert with_crossings(proposals).notes == reference_notes(proposals)
+    assert with_crossings(proposals).notes == reference_with_crossings(proposals).notes

@@ -104,3 +104,15 @@ def test_the_recent_trading_of_some_households(firm):
         part.acquisitions["NO-SUCH-HOUSEHOLD"]
     empty = found.of_households(set())
     assert len(empty.acquisitions) == 0 and dict(empty.acquisitions) == {}
+
+
+def test_the_symbols_each_household_bought_as_columns(firm):
+    found, expected = recent_trading(firm, firm.as_of), reference_recent_trading(firm, firm.as_of)
+    households = ["NO-SUCH-HOUSEHOLD", *sorted(expected.acquisitions)[::2], "A", "ZZZ"]
+    for recent in (found, expected):
+        owner, codes, symbols = recent.bought_symbols_of_each(households)
+        bought = [set() for _ in households]
+        for i, code in zip(owner.tolist(), codes.tolist()):
+            bought[i].add(symbols[code])
+        assert bought == [expected.bought_symbols(h) for h in households]
+    assert found.bought_symbols_of_each([])[0].tolist() == []
