@@ -31,7 +31,7 @@ import numpy as np
 from ..book import Book
 from ..fixedpoint import MONEY, QUANTITY
 from .budget import BOUGHT_LESS, SleeveCash, Staged, budget_changes, cost_per_dollar, cut_note, scaled_down
-from .details import rows_of_each, spans
+from .details import joined_runs, rows_of_each, spans
 from .proposals import Proposals, ReliefColumns, value_cents
 
 #: bounds within which the integer floors equal those of Decimal arithmetic (28 digits): a lot's
@@ -218,22 +218,12 @@ def _gain_order(relief: _Relief, gain: np.ndarray, accounts: Accounts) -> np.nda
     order = np.lexsort((gainful, key, account))
     near = (account[order[1:]] == account[order[:-1]]) & (key[order[1:]] - key[order[:-1]]
                                                           <= slack[order[1:]] + slack[order[:-1]])
-    for first, last in _runs(near):  # too close for floats: ordered by the exact key
+    for first, last in joined_runs(near):  # too close for floats: ordered by the exact key
         members = order[first:last]
         exact = [cost_per_dollar(lots.reliefs(relief.first[s], relief.last[s]), accounts.rates[account[i]])
                  for i, s in zip(members.tolist(), gainful[members].tolist())]
         order[first:last] = members[sorted(range(len(members)), key=lambda m: (exact[m], members[m]))]
     return gainful[order]
-
-
-def _runs(near: np.ndarray) -> list[tuple[int, int]]:
-    """The runs of items joined by ``near`` (whether each item and the next are joined), as (first, last) bounds."""
-    joined = np.flatnonzero(near)
-    if not len(joined):
-        return []
-    breaks = np.flatnonzero(np.diff(joined) > 1)
-    starts, ends = np.r_[joined[0], joined[breaks + 1]], np.r_[joined[breaks], joined[-1]]
-    return list(zip(starts.tolist(), (ends + 2).tolist()))
 
 
 class _Relief:

@@ -36,6 +36,37 @@ def rows_of_each(owners: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.n
     return spans(np.searchsorted(owners, keys), np.searchsorted(owners, keys, side="right"))
 
 
+def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values (sorted) and each value's index among them: by runs when ``values`` are
+    sorted (a run's sleeves, holdings), else as :func:`numpy.unique` finds them."""
+    if len(values) and np.all(values[1:] >= values[:-1]):
+        new = np.r_[True, values[1:] != values[:-1]]
+        return values[new], np.cumsum(new) - 1
+    found, index = np.unique(values, return_inverse=True)
+    return found, index.reshape(-1)
+
+
+def dense_codes(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`distinct` of integer ``keys`` in ``range(size)``: by marking them (no sort) when that
+    range is not much larger than the keys."""
+    if size > 8 * len(keys) + 1024:
+        return distinct(keys)
+    seen = np.zeros(size, dtype=bool)
+    seen[keys] = True
+    return np.flatnonzero(seen), (np.cumsum(seen) - 1)[keys]
+
+
+def joined_runs(joined: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of items each joined to the next (``joined[i]``: item ``i`` is joined to item ``i + 1``),
+    as (first, last) bounds of the items."""
+    at = np.flatnonzero(joined)
+    if not len(at):
+        return []
+    breaks = np.flatnonzero(np.diff(at) > 1)
+    starts, ends = np.r_[at[0], at[breaks + 1]], np.r_[at[breaks], at[-1]]
+    return list(zip(starts.tolist(), (ends + 2).tolist()))
+
+
 def _at(path: str, statement: ast.Statement) -> str:
     return f"{path}:{statement.span.line}"
 
@@ -107,7 +138,7 @@ def sleeve_reason_lists(trades: TradeSet, sleeves: np.ndarray, events: CashEvent
         add(at, 5 + kind, 0, [f"cash {w:.2%} {words} {limit:.2%}" for w in cash_weight[at].tolist()])
     capped = np.flatnonzero(evaluation.sell_rule[holding] >= 0)
     n_rules = max(len(policy.rules), 1)
-    pairs = np.unique(owner[capped].astype(np.int64) * n_rules + evaluation.sell_rule[holding[capped]])
+    pairs = distinct(np.sort(owner[capped].astype(np.int64) * n_rules + evaluation.sell_rule[holding[capped]]))[0]
     rules = {r: f"rule {policy.rules[r][0].name.value!r} ({_at(path, policy.rules[r][0])})"
              for r in np.unique(pairs % n_rules).tolist()}
     add(pairs // n_rules, 7, pairs % n_rules, [rules[r] for r in (pairs % n_rules).tolist()])
@@ -169,7 +200,7 @@ def holding_reasons(trades: TradeSet, rows: np.ndarray, events: CashEvents, repl
     else:  # the distinct (kind, code, target) by integer keys, the targets by their bits
         values, value = np.unique(target.view(np.int64), return_inverse=True)
         combos = (kind * max(len(notes), len(policy.rules), 1) + code) * len(values) + value.reshape(-1)
-        present, which = np.unique(combos, return_inverse=True)
+        present, which = dense_codes(combos, 4 * max(len(notes), len(policy.rules), 1) * len(values))
         kinds, codes_ = np.divmod(present // len(values), max(len(notes), len(policy.rules), 1))
         targets = values.view(np.float64)[present % len(values)]
         percents = [f"{t:.2%}" for t in targets.tolist()]
@@ -216,7 +247,7 @@ def reason_columns(trades: TradeSet, rows: np.ndarray, events: CashEvents | None
     row, shared), and the index into the list of its sleeve's reasons (why the sleeve trades)."""
     book = trades.evaluation.book
     events = events or CashEvents.none(book.n_sleeves)
-    traded, tail = np.unique(book.holding_sleeve[trades.holding[rows]], return_inverse=True)
+    traded, tail = distinct(book.holding_sleeve[trades.holding[rows]])
     cite = citation(trades.evaluation.policy.resolved.path)
     tails = sleeve_reason_lists(trades, traded, events, cite)
     replaced = _replaced(trades, traded, blocks or Blocks.none())

@@ -149,8 +149,8 @@ def cross_columns(group: np.ndarray, side: np.ndarray, quantity: np.ndarray
     sells, buys = np.flatnonzero(side < 0), np.flatnonzero(side > 0)
     if not len(sells) or not len(buys):
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
-    groups, number = np.unique(group, return_inverse=True)
-    sold, bought = np.zeros(len(groups), dtype=np.int64), np.zeros(len(groups), dtype=np.int64)
+    number = np.cumsum(np.r_[True, group[1:] != group[:-1]]) - 1  # the groups, numbered in order
+    sold, bought = np.zeros(number[-1] + 1, dtype=np.int64), np.zeros(number[-1] + 1, dtype=np.int64)
     np.add.at(sold, number[sells], quantity[sells])
     np.add.at(bought, number[buys], quantity[buys])
     length = np.maximum(sold, bought)
@@ -158,8 +158,9 @@ def cross_columns(group: np.ndarray, side: np.ndarray, quantity: np.ndarray
     end = start + np.minimum(sold, bought)  # where the group's crossings end
     sell_ends = start[number[sells]] + _running(quantity[sells], number[sells])
     buy_ends = start[number[buys]] + _running(quantity[buys], number[buys])
-    points = np.unique(np.concatenate([start, end, sell_ends[sell_ends < end[number[sells]]],
-                                       buy_ends[buy_ends < end[number[buys]]]]))
+    points = np.sort(np.concatenate([start, end, sell_ends[sell_ends < end[number[sells]]],
+                                     buy_ends[buy_ends < end[number[buys]]]]))
+    points = points[np.r_[True, points[1:] != points[:-1]]]
     low, high = points[:-1], points[1:]
     crossing = low < end[np.searchsorted(start, low, side="right") - 1]
     low, high = low[crossing], high[crossing]

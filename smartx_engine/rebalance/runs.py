@@ -30,7 +30,7 @@ from ..targets import restrictions
 from .cash import cash_events, shortfalls
 from .budget import SellContext, SleeveCash, Staged, relief_for
 from .budget_columns import Accounts, CashOf, Sells, budget_cuts, regular_sells, whole_lots
-from .details import account_rates, book_decimal, reason_columns, sale_lots, sleeve_values
+from .details import account_rates, book_decimal, joined_runs, reason_columns, sale_lots, sleeve_values
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
 from ..tax.relief import OpenLot, Relief
@@ -375,7 +375,9 @@ class _Run:
         gain = proposals.lots.gain_per_trade(len(proposals))
         gains = np.zeros(len(proposals.accounts), dtype=np.int64)
         np.add.at(gains, proposals.account, gain)
-        selling = np.unique(proposals.account[gain > 0])  # only an account that sells at a gain is ever trimmed
+        selling = np.zeros(len(proposals.accounts), dtype=bool)  # only an account that sells at a gain is trimmed
+        selling[proposals.account[gain > 0]] = True
+        selling = np.flatnonzero(selling)
         codes = [c for a, c, g in zip(np.asarray(proposals.accounts[selling], dtype=str).tolist(), selling.tolist(),
                                       gains[selling].tolist())  # gains in cents: over when above 100 x the room
                  if a in budgets and g > (budgets[a] - realized.get(a, Decimal(0))).scaleb(MONEY.places)]
@@ -532,17 +534,20 @@ def with_crossings(proposals: Proposals) -> Proposals:
     """The proposals, each that would cross with another sleeve of its account saying so (:func:`.netting.net`'s
     crossings: each (account, security)'s sells and buys taken in (sleeve id, trade id ``P<row>``) order)."""
     group = proposals.account.astype(np.int64) * len(proposals.symbols) + proposals.symbol
-    rows = np.argsort(group)
+    rows = np.argsort(group, kind="stable")  # a merge sort: the rows come mostly by account, each sleeve by symbol
     new = np.r_[True, group[rows[1:]] != group[rows[:-1]]] if len(rows) else np.empty(0, bool)
     run = np.cumsum(new) - 1
     buying, selling = np.zeros(len(rows), dtype=bool), np.zeros(len(rows), dtype=bool)
     buying[run[proposals.side[rows] > 0]] = True
     selling[run[proposals.side[rows] < 0]] = True
-    rows = rows[(buying & selling)[run]]  # the trades of a security an account both buys and sells
-    sleeve_ids = np.asarray(proposals.sleeves[proposals.sleeve[rows]], dtype=str)
-    trade_ids = np.strings.add("P", rows.astype(str))
-    rows = rows[np.lexsort((np.unique(trade_ids, return_inverse=True)[1], np.unique(sleeve_ids, return_inverse=True)[1],
-                            group[rows]))]
+    rows = rows[(buying & selling)[run]]  # the trades of a security an account both buys and sells, by group
+    codes, sleeve = np.unique(proposals.sleeve[rows], return_inverse=True)
+    rank = np.argsort(np.argsort(np.asarray(proposals.sleeves[codes], dtype=str)))[sleeve.reshape(-1)]
+    order = np.lexsort((rank, group[rows]))  # then by sleeve id; a sleeve's own rows by row: P10 comes before P9
+    rows = rows[order]
+    rank = rank[order]
+    for first, last in joined_runs((group[rows[1:]] == group[rows[:-1]]) & (rank[1:] == rank[:-1])):
+        rows[first:last] = sorted(rows[first:last].tolist(), key=lambda row: f"P{row}")
     sell, buy, quantity = cross_columns(group[rows], proposals.side[rows], proposals.quantity_e6[rows])
     sell, buy = rows[sell], rows[buy]
     notes: dict[int, list[str]] = {}
