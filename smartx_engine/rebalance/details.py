@@ -143,7 +143,8 @@ def sleeve_reason_lists(trades: TradeSet, sleeves: np.ndarray, events: CashEvent
              for r in np.unique(pairs % n_rules).tolist()}
     add(pairs // n_rules, 7, pairs % n_rules, [rules[r] for r in (pairs % n_rules).tolist()])
     at, kind, within = np.concatenate(keys, axis=1)
-    order = np.lexsort((within, kind, at))
+    # one key: each kind's texts come sorted, so a merge sort of their runs puts them in order
+    order = np.argsort((at * 8 + kind) * (int(within.max(initial=0)) + 1) + within, kind="stable")
     ordered = np.array(texts, dtype=object)[order].tolist()
     bounds = np.searchsorted(at[order], np.arange(len(sleeves) + 1)).tolist()
     return [tuple(ordered[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]

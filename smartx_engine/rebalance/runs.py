@@ -491,18 +491,20 @@ def _recent_trading(store: Store, policies: PolicySet, as_of: dt.date) -> Recent
 
 
 def _budgets(book: Book, resolution: Resolution, policies: PolicySet, in_scope: np.ndarray) -> dict[str, Decimal]:
-    """Each taxable account's yearly gain budget: the smallest of its sleeves' policies in scope."""
+    """Each taxable account's yearly gain budget: the smallest of its sleeves' policies in scope
+    (found over columns: each sleeve's budget by its rank among the policies' amounts)."""
     treatment, names = tax_treatment_codes(book)
     taxable = names[treatment[book.sleeve_account]] == "taxable"
-    budgets: dict[str, Decimal] = {}
-    for code, name in enumerate(resolution.names):
-        budget = policies.compiled[name].settings.gain_budget
-        if budget is None:
-            continue
-        sleeves = np.flatnonzero((resolution.policy_of == code) & in_scope & taxable)
-        for account_id in np.unique(book.account_ids[book.sleeve_account[sleeves]]):
-            budgets[str(account_id)] = min(budgets.get(str(account_id), budget), budget)
-    return budgets
+    budget_of = [policies.compiled[name].settings.gain_budget for name in resolution.names]
+    amounts = sorted({b: b for b in reversed(budget_of) if b is not None}.values())  # equal ones: the first policy's
+    if not amounts:
+        return {}
+    none = len(amounts)
+    rank = np.array([none if b is None else amounts.index(b) for b in budget_of] + [none])  # -1: no policy
+    smallest = np.full(len(book.account_ids), none)
+    np.minimum.at(smallest, book.sleeve_account, np.where(in_scope & taxable, rank[resolution.policy_of], none))
+    accounts = np.flatnonzero(smallest < none)
+    return dict(zip(book.account_ids[accounts].tolist(), [amounts[r] for r in smallest[accounts].tolist()]))
 
 
 def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> CashOf:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from smartx_engine.book import tax_treatment_codes
 from smartx_engine.dsl.policyset import load_rules
 from smartx_engine.fixedpoint import QUANTITY
 from smartx_engine.rebalance import runs
@@ -42,6 +43,21 @@ def reference_wash_warnings(block: Proposals, recent: RecentTrading) -> dict[int
     return notes
 
 
+def reference_budgets(book, resolution, policies, in_scope) -> dict:
+    """Each taxable account's yearly gain budget, policy by policy."""
+    treatment, names = tax_treatment_codes(book)
+    taxable = names[treatment[book.sleeve_account]] == "taxable"
+    budgets = {}
+    for code, name in enumerate(resolution.names):
+        budget = policies.compiled[name].settings.gain_budget
+        if budget is None:
+            continue
+        sleeves = np.flatnonzero((resolution.policy_of == code) & in_scope & taxable)
+        for account_id in np.unique(book.account_ids[book.sleeve_account[sleeves]]):
+            budgets[str(account_id)] = min(budgets.get(str(account_id), budget), budget)
+    return budgets
+
+
 @pytest.fixture(scope="module")
 def firm(tmp_path_factory):
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -66,3 +82,11 @@ def test_a_runs_budgets_wash_sales_and_crossings_are_the_references(firm, monkey
     monkeypatch.setattr(runs, "with_crossings", reference_with_crossings)
     assert list(runs.compute(inputs, policies).trades.json_texts()) == list(columns.json_texts())
 
+
+
+def test_the_accounts_budgets_are_the_references(firm):
+    inputs, policies = firm
+    resolution = policies.resolve(inputs.book)
+    for in_scope in (inputs.in_scope, np.arange(inputs.book.n_sleeves) % 3 == 0):
+        found = runs._budgets(inputs.book, resolution, policies, in_scope)
+        assert found == reference_budgets(inputs.book, resolution, policies, in_scope) and found
