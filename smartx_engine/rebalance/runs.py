@@ -20,7 +20,7 @@ import numpy as np
 
 from ..book import Book, tax_treatment_codes
 from ..bookread import gc_paused
-from ..domain import Trade
+from ..domain import TaxTreatment, Trade
 from ..dsl.compile import PolicyEvaluation
 from ..dsl.policyset import BookEvaluation, PolicySet, Resolution
 from ..fixedpoint import MONEY, PRICE, QUANTITY, round_money
@@ -30,7 +30,7 @@ from ..targets import restrictions
 from .cash import cash_events, shortfalls
 from .budget import SellContext, SleeveCash, Staged, relief_for
 from .budget_columns import Accounts, CashOf, Sells, budget_cuts, regular_sells, whole_lots
-from .details import account_rates, book_decimal, joined_runs, reason_columns, sale_lots, sleeve_values
+from .details import account_rates, book_decimal, joined_runs, reason_columns, sale_lots, sleeve_values, spans
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
 from ..tax.relief import OpenLot, Relief
@@ -453,28 +453,36 @@ class _LaterContext:
 def wash_warnings(block: Proposals, recent: RecentTrading) -> dict[int, list[str]]:
     """The loss sales of ``block`` that recent purchases in their household would wash, saying so.
 
-    Only a sale whose household bought the security (or an identical one) in the window is checked
-    exactly (the exact check is slower); those are found over columns."""
+    Only a sale in a taxable account whose household bought the security (or an identical one) in
+    the window, in a lot it does not sell itself, is checked exactly (the exact check is slower);
+    those are found over columns."""
     gains = block.lots.gain_per_trade(len(block))
     rows = np.flatnonzero((block.side < 0) & (gains < 0))
     accounts, account = np.unique(block.account[rows], return_inverse=True)
-    account_ids = np.asarray(block.accounts[accounts], dtype=str).tolist()
-    numbers: dict[str, int] = {}  # the households, numbered (-1: none)
-    household = np.array([-1 if (h := recent.household_of.get(a)) is None else numbers.setdefault(h, len(numbers))
-                          for a in account_ids], dtype=np.int64)[account.reshape(-1)]
+    account, account_ids = account.reshape(-1), np.asarray(block.accounts[accounts], dtype=str).tolist()
+    numbers: dict[str, int] = {}  # the households, numbered (-1: none, or not taxable: nothing to wash)
+    household = np.array([-1 if (h := recent.household_of.get(a)) is None
+                          or recent.treatment_of.get(a) != TaxTreatment.TAXABLE else numbers.setdefault(h, len(numbers))
+                          for a in account_ids], dtype=np.int64)[account]
     # a purchase washes a sale when of a security identical to it: the same first symbol of their identical groups
-    bought_by, bought, symbols = recent.bought_symbols_of_each(list(numbers))
+    bought_by, bought, symbols, bought_lots = recent.bought_of_each(list(numbers))
     sold = np.asarray(block.symbols[block.symbol[rows]], dtype=str)
     named = sorted({*symbols, *sold.tolist()})
     groups = np.unique([min(recent.identical(s)) for s in named], return_inverse=True)[1].reshape(-1)
     size = len(named) + 1
     bought = bought_by * size + groups[np.searchsorted(named, symbols).astype(np.int64)][bought]
-    washable = np.isin(household * size + groups[np.searchsorted(named, sold)], bought) & (household >= 0)
+    sales = np.flatnonzero(household >= 0)
+    key = household[sales] * size + groups[np.searchsorted(named, sold[sales])]
+    by_key = np.argsort(bought, kind="stable")
+    purchases, sale, _ = spans(np.searchsorted(bought[by_key], key), np.searchsorted(bought[by_key], key, side="right"))
     first, last = np.searchsorted(block.lots.trade, [rows, rows + 1])
+    own, of_sale, _ = spans(first[sales], last[sales])  # the lots each sale sells: none of them washes it
+    others = ~np.isin(np.strings.add(sale.astype(str), np.strings.add(":", bought_lots[by_key[purchases]])),
+                      np.strings.add(of_sale.astype(str), np.strings.add(":", block.lots.lot_id[own].astype(str))))
     notes = {}
-    for row, a, lo, hi in zip(rows[washable].tolist(), account.reshape(-1)[washable].tolist(),
-                              first[washable].tolist(), last[washable].tolist()):
-        washed = recent.washed_by_recent_buys(account_ids[a], str(block.symbols[block.symbol[row]]),
+    for i in np.unique(sales[sale[others]]).tolist():
+        row, lo, hi = int(rows[i]), int(first[i]), int(last[i])
+        washed = recent.washed_by_recent_buys(account_ids[account[i]], str(block.symbols[block.symbol[row]]),
                                               block.lots.lot_id[lo:hi].tolist())
         if washed:
             quantity = QUANTITY.to_decimal(int(block.quantity_e6[row]))

@@ -100,19 +100,20 @@ class RecentAcquisitions(Mapping[str, list[Acquisition]]):
         codes = self._columns[2][int(self._bounds[i]):int(self._bounds[i + 1])]
         return {self._symbols[c] for c in set(codes.tolist())}
 
-    def symbols_of_each(self, households: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def symbols_of_each(self, households: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
         """:meth:`symbols_of` of each of ``households`` as columns: for every lot they acquired, the
-        household's position in ``households`` and the symbol's code into the list of symbols returned
-        last (no :class:`Acquisition` values made)."""
+        household's position in ``households``, the symbol's code into the list of symbols returned,
+        and the lot id (no :class:`Acquisition` values made)."""
         known, wanted = self._household_array, np.asarray(households, dtype=str)
         if not len(known) or not len(wanted):
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), list(self._symbols)
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), list(self._symbols), np.empty(0, str)
         at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
         found = known[at] == wanted
         first, last = np.where(found, self._bounds[at], 0), np.where(found, self._bounds[at + 1], 0)
         count = last - first
         rows = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - first, count)
-        return np.repeat(np.arange(len(wanted)), count), self._columns[2][rows].astype(np.int64), list(self._symbols)
+        return (np.repeat(np.arange(len(wanted)), count), self._columns[2][rows].astype(np.int64), list(self._symbols),
+                self._columns[0][rows])
 
     @cached_property
     def _household_array(self) -> np.ndarray:
@@ -170,15 +171,16 @@ class RecentTrading:
             return self.acquisitions.symbols_of(household) if household is not None else set()
         return {a.symbol for a in self.acquisitions.get(household, [])}
 
-    def bought_symbols_of_each(self, households: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """:meth:`bought_symbols` of each of ``households`` as columns: (the household's position, a
-        symbol's code into the list returned last), a pair for each lot acquired."""
+    def bought_of_each(self, households: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+        """What each of ``households`` acquired in the window, as columns: for every lot, the household's
+        position, the symbol's code into the list of symbols returned, and the lot id."""
         if isinstance(self.acquisitions, RecentAcquisitions):
             return self.acquisitions.symbols_of_each(households)
-        pairs = [(i, a.symbol) for i, h in enumerate(households) for a in self.acquisitions.get(h, [])]
-        symbols = sorted({s for _, s in pairs})
-        return (np.array([i for i, _ in pairs], dtype=np.int64),
-                np.searchsorted(np.array(symbols, dtype=str), np.array([s for _, s in pairs], dtype=str)), symbols)
+        bought = [(i, a) for i, h in enumerate(households) for a in self.acquisitions.get(h, [])]
+        symbols = sorted({a.symbol for _, a in bought})
+        return (np.array([i for i, _ in bought], dtype=np.int64),
+                np.searchsorted(np.array(symbols, dtype=str), np.array([a.symbol for _, a in bought], dtype=str)),
+                symbols, np.array([a.lot_id for _, a in bought], dtype=str))
 
     def washed_by_recent_buys(self, account_id: str, symbol: str, sold_lots: Iterable[str]) -> Decimal:
         """Shares bought in the window before ``as_of`` that would wash a loss sale of ``symbol`` today."""

@@ -110,9 +110,10 @@ def test_the_symbols_each_household_bought_as_columns(firm):
     found, expected = recent_trading(firm, firm.as_of), reference_recent_trading(firm, firm.as_of)
     households = ["NO-SUCH-HOUSEHOLD", *sorted(expected.acquisitions)[::2], "A", "ZZZ"]
     for recent in (found, expected):
-        owner, codes, symbols = recent.bought_symbols_of_each(households)
+        owner, codes, symbols, lots = recent.bought_of_each(households)
         bought = [set() for _ in households]
-        for i, code in zip(owner.tolist(), codes.tolist()):
-            bought[i].add(symbols[code])
-        assert bought == [expected.bought_symbols(h) for h in households]
-    assert found.bought_symbols_of_each([])[0].tolist() == []
+        for i, code, lot in zip(owner.tolist(), codes.tolist(), lots.tolist()):
+            bought[i].add((symbols[code], lot))
+        assert bought == [{(a.symbol, a.lot_id) for a in expected.acquisitions.get(h, [])} for h in households]
+        assert [{s for s, _ in b} for b in bought] == [expected.bought_symbols(h) for h in households]
+    assert found.bought_of_each([])[0].tolist() == []
