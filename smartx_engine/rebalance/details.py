@@ -10,7 +10,7 @@ import numpy as np
 
 from ..book import Book
 from ..dsl import ast, fmt
-from ..dsl.compile import PolicyEvaluation
+from ..dsl.compile import CompiledPolicy, PolicyEvaluation
 from ..fixedpoint import QUANTITY, round_money
 from ..tax.relief import OpenLot, Relief, relieve
 from .generate import Blocks, CashEvents, TradeSet, restricted_buys, substitutes_of
@@ -176,8 +176,38 @@ def holding_reasons(trades: TradeSet, rows: np.ndarray, events: CashEvents, repl
     ``owner``: each row's among them): one text per distinct reason, shared."""
     if not len(rows):
         return np.empty(0, dtype=object)
+    policy, book = trades.evaluation.policy, trades.evaluation.book
+    kind, rule, sleeve, symbol, target = head_kinds(trades, rows, events, replaced)
+    codes: dict[str, int] = {}  # the sleeves' target notes, numbered
+    note = np.array([codes.setdefault(n, len(codes)) for n in book.sleeve_target_note[traded].tolist()],
+                    dtype=np.int64)[owner]
+    notes = list(codes)
+    code = np.where(kind == 0, rule, note)
+    if np.any(np.signbit(target) & (target == 0)):  # -0.0 shares a text with 0.0 as numpy's unique of rows finds it
+        distinct, which = np.unique(np.stack([kind, code, target]).T, axis=0, return_inverse=True)
+        kinds, codes_, targets = distinct.T
+    else:  # the distinct (kind, code, target) by integer keys, the targets by their bits
+        values, value = np.unique(target.view(np.int64), return_inverse=True)
+        n_codes = max(len(notes), len(policy.rules), 1)
+        present, which = dense_codes((kind * n_codes + code) * len(values) + value.reshape(-1),
+                                     4 * n_codes * len(values))
+        kinds, codes_ = np.divmod(present // len(values), n_codes)
+        targets = values.view(np.float64)[present % len(values)]
+    heads = np.array([head_text(policy, notes, k, c, t) for k, c, t in
+                      zip(kinds.astype(np.int64).tolist(), codes_.astype(np.int64).tolist(), targets.tolist())],
+                     dtype=object)[which.reshape(-1)]
+    for row in np.flatnonzero(kind == 1).tolist():
+        heads[row] = f"to {target[row]:.2%}, in place of {replaced[int(sleeve[row]), int(symbol[row])]}"
+    return heads
+
+
+def head_kinds(trades: TradeSet, rows: np.ndarray, events: CashEvents, replaced: dict[tuple[int, int], str]
+               ) -> tuple[np.ndarray, ...]:
+    """What set the target of each of ``rows``: its kind (0: a `sell to` rule, 1: in place of a
+    security it stands in for, 2: the edge of its band, 3: its target), the rule, and the rows'
+    sleeves, symbols and target weights."""
     evaluation = trades.evaluation
-    policy, book, path = evaluation.policy, evaluation.book, evaluation.policy.resolved.path
+    policy, book = evaluation.policy, evaluation.book
     holding, target = trades.holding[rows], trades.target_weight[rows].astype(np.float64)
     sleeve, symbol = book.holding_sleeve[holding], book.holding_symbol[holding]
     rule = evaluation.sell_rule[holding]
@@ -187,39 +217,18 @@ def holding_reasons(trades: TradeSet, rows: np.ndarray, events: CashEvents, repl
                 & np.isin(keys, np.array([s * len(book.symbols) + c for s, c in replaced], dtype=np.int64)))
     band = (~by_rule & ~in_place & (policy.settings.rebalance_to == "band") & evaluation.sleeve_out_of_band[sleeve]
             & ~events.any[sleeve])
-    codes: dict[str, int] = {}  # the sleeves' target notes, numbered
-    note = np.array([codes.setdefault(n, len(codes)) for n in book.sleeve_target_note[traded].tolist()],
-                    dtype=np.int64)[owner]
-    notes = list(codes)
-    kind = np.select([by_rule, in_place, band], [0, 1, 2], 3)
-    code = np.where(by_rule, rule, note)
-    if np.any(np.signbit(target) & (target == 0)):  # -0.0 shares a text with 0.0 as numpy's unique of rows finds it
-        parts = np.stack([kind, code, target])
-        distinct, which = np.unique(parts.T, axis=0, return_inverse=True)
-        kinds, codes_, targets = distinct.T
-        percents = [f"{t:.2%}" for t in targets.tolist()]
-    else:  # the distinct (kind, code, target) by integer keys, the targets by their bits
-        values, value = np.unique(target.view(np.int64), return_inverse=True)
-        combos = (kind * max(len(notes), len(policy.rules), 1) + code) * len(values) + value.reshape(-1)
-        present, which = dense_codes(combos, 4 * max(len(notes), len(policy.rules), 1) * len(values))
-        kinds, codes_ = np.divmod(present // len(values), max(len(notes), len(policy.rules), 1))
-        targets = values.view(np.float64)[present % len(values)]
-        percents = [f"{t:.2%}" for t in targets.tolist()]
+    return np.select([by_rule, in_place, band], [0, 1, 2], 3), rule, sleeve, symbol, target
 
-    def text(kind: int, code: int, percent: str) -> str:
-        origin = f" ({notes[code]})" if kind > 1 and notes[code] else ""
-        if kind == 0:
-            rule = policy.rules[code][0]
-            return f"sell to {percent}: rule {rule.name.value!r} ({_at(path, rule)})"
-        if kind == 2:
-            return f"to the edge of its band, {percent}{origin}"
-        return f"to target {percent}{origin}"
-    heads = np.array([text(k, c, p) for k, c, p in zip(kinds.astype(np.int64).tolist(),
-                                                       codes_.astype(np.int64).tolist(), percents)],
-                     dtype=object)[which.reshape(-1)]
-    for row in np.flatnonzero(in_place).tolist():
-        heads[row] = f"to {target[row]:.2%}, in place of {replaced[int(sleeve[row]), int(symbol[row])]}"
-    return heads
+
+def head_text(policy: CompiledPolicy, notes: list[str], kind: int, code: int, target: float) -> str:
+    """The text of a head of :func:`head_kinds`'s ``kind`` (``code``: its rule, or its sleeve's note in ``notes``)."""
+    origin = f" ({notes[code]})" if kind > 1 and notes[code] else ""
+    if kind == 0:
+        rule = policy.rules[code][0]
+        return f"sell to {target:.2%}: rule {rule.name.value!r} ({_at(policy.resolved.path, rule)})"
+    if kind == 2:
+        return f"to the edge of its band, {target:.2%}{origin}"
+    return f"to target {target:.2%}{origin}"
 
 
 def _replaced(trades: TradeSet, sleeves: np.ndarray, blocks: Blocks) -> dict[tuple[int, int], str]:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from smartx_engine.dsl import ast, fmt
 from smartx_engine.dsl.frame import Frame
-from smartx_engine.rebalance.details import _at, _replaced, citation, reasons, rows_of
+from smartx_engine.rebalance.details import _at, _replaced, citation, head_kinds, head_text, reasons, rows_of
 from smartx_engine.rebalance.generate import Blocks, CashEvents, generate_trades
 from tests.rebalance.test_generate import (
     PROPERTY, buy_blocks, cash_events, evaluate_text, rebalance_books, rebalance_policies,
@@ -67,33 +67,15 @@ def model_change_reasons(evaluation, sleeve) -> list[str]:
 
 
 def holding_reasons(trades, rows, events, replaced) -> np.ndarray:
-    """What set each trade's target weight: one text per distinct (kind, code, target) row."""
-    evaluation = trades.evaluation
-    policy, book, path = evaluation.policy, evaluation.book, evaluation.policy.resolved.path
-    holding, target = trades.holding[rows], trades.target_weight[rows]
-    sleeve, symbol = book.holding_sleeve[holding], book.holding_symbol[holding]
-    rule = evaluation.sell_rule[holding]
-    by_rule = (rule >= 0) & np.isclose(target, evaluation.sell_to[holding])
-    keys = sleeve.astype(np.int64) * len(book.symbols) + symbol
-    in_place = (~by_rule & (trades.side[rows] > 0)
-                & np.isin(keys, np.array([s * len(book.symbols) + c for s, c in replaced], dtype=np.int64)))
-    band = (~by_rule & ~in_place & (policy.settings.rebalance_to == "band") & evaluation.sleeve_out_of_band[sleeve]
-            & ~events.any[sleeve])
+    """What set each trade's target weight: one text per distinct (kind, code, target) row, as numpy finds them."""
+    policy, book = trades.evaluation.policy, trades.evaluation.book
+    kind, rule, sleeve, symbol, target = head_kinds(trades, rows, events, replaced)
     notes, note = np.unique(np.asarray(book.sleeve_target_note[sleeve], dtype=str), return_inverse=True)
-    kind = np.select([by_rule, in_place, band], [0, 1, 2], 3)
-    parts = np.stack([kind, np.where(by_rule, rule, note.reshape(-1)), target]) if len(rows) else np.empty((3, 0))
+    parts = np.stack([kind, np.where(kind == 0, rule, note.reshape(-1)), target]) if len(rows) else np.empty((3, 0))
     distinct, which = np.unique(parts.T, axis=0, return_inverse=True)
-
-    def text(kind: int, code: int, target: float) -> str:
-        origin = f" ({notes[code]})" if kind > 1 and notes[code] else ""
-        if kind == 0:
-            rule = policy.rules[code][0]
-            return f"sell to {target:.2%}: rule {rule.name.value!r} ({_at(path, rule)})"
-        if kind == 2:
-            return f"to the edge of its band, {target:.2%}{origin}"
-        return f"to target {target:.2%}{origin}"
-    heads = np.array([text(int(k), int(c), t) for k, c, t in distinct], dtype=object)[which.reshape(-1)]
-    for row in np.flatnonzero(in_place).tolist():
+    heads = np.array([head_text(policy, notes, int(k), int(c), t) for k, c, t in distinct],
+                     dtype=object)[which.reshape(-1)]
+    for row in np.flatnonzero(kind == 1).tolist():
         heads[row] = f"to {target[row]:.2%}, in place of {replaced[int(sleeve[row]), int(symbol[row])]}"
     return heads
 
