@@ -101,19 +101,19 @@ class Cuts:
         quantity[self.row] = self.quantity_e6
         changed = np.zeros(len(proposals), dtype=bool)
         changed[self.row] = True
-        lots, new = proposals.lots, self.lots.grouped()
-        kept = np.flatnonzero(~changed[lots.trade])
-        merged = ReliefColumns.concat([lots.select(kept, lots.trade[kept]), new])
-        at = np.empty(len(merged), dtype=np.int64)  # the new rows go in among the kept, by trade
-        at[:len(kept)] = np.arange(len(kept)) + np.searchsorted(new.trade, lots.trade[kept])
-        at[len(kept):] = np.arange(len(new)) + np.searchsorted(lots.trade[kept], new.trade)
-        order = np.empty(len(merged), dtype=np.int64)
-        order[at] = np.arange(len(merged))
-        result = attrs.evolve(proposals, quantity_e6=quantity, lots=merged.select(order, merged.trade[order]))
-        result = result.with_notes({r: [n] for r, n, q in zip(self.row.tolist(), self.notes, self.quantity_e6.tolist())
-                                    if q})
         rows = np.flatnonzero(~changed | (quantity != 0))
-        return (result.take(rows) if len(rows) < len(proposals) else result), rows
+        new_row = np.full(len(proposals), -1, dtype=np.int64)
+        new_row[rows] = np.arange(len(rows))
+        lots, new = proposals.lots, self.lots.grouped()
+        kept = np.flatnonzero(~changed[lots.trade])  # the lots of the rows not changed, then the cut sells' new lots
+        source = np.empty(len(kept) + len(new), dtype=np.int64)  # in trade order: each new one among the kept
+        source[np.arange(len(kept)) + np.searchsorted(new.trade, lots.trade[kept])] = kept
+        source[np.arange(len(new)) + np.searchsorted(lots.trade[kept], new.trade)] = len(lots) + np.arange(len(new))
+        merged = ReliefColumns.concat([lots, new])
+        result = attrs.evolve(proposals, quantity_e6=quantity, lots=ReliefColumns.empty()).with_notes(
+            {r: [n] for r, n, q in zip(self.row.tolist(), self.notes, self.quantity_e6.tolist()) if q})
+        result = result.take(rows) if len(rows) < len(proposals) else result
+        return attrs.evolve(result, lots=merged.select(source, new_row[merged.trade[source]])), rows
 
 
 def budget_cuts(proposals: Proposals, accounts: Accounts, sells: Sells, regular: np.ndarray,
