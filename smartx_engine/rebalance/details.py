@@ -83,6 +83,28 @@ def citation(path: str) -> Callable[[ast.Statement], str]:
     return cite
 
 
+#: the texts of 0.00% to 100.00%, by hundredths of a percent
+_PERCENTS = [f"{i // 100}.{i % 100:02d}%" for i in range(10001)]
+
+
+def percent_texts(values: np.ndarray) -> list[str]:
+    """Each float as ``f"{value:.2%}"`` writes it, looked up by its hundredths of a percent.
+
+    Python's format multiplies the float by 100 and rounds that exactly (half to even); the float
+    product times 100 is within 10**-11 of the exact one up to 100%, so its nearest integer is the
+    rounding wherever it is not within a millionth of a half. Those, negatives, values past 100%
+    and NaN are formatted by Python."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        percent = np.asarray(values, dtype=np.float64) * 100.0
+        hundredths = percent * 100.0
+        rounded = np.rint(hundredths)
+        looked_up = (np.abs(hundredths - rounded) < 0.5 - 1e-6) & (rounded <= 10000) & ~np.signbit(percent)
+    texts = [_PERCENTS[i] for i in np.where(looked_up, rounded, 0).astype(np.int64).tolist()]
+    for i in np.flatnonzero(~looked_up).tolist():
+        texts[i] = f"{values[i]:.2%}"
+    return texts
+
+
 def sleeve_values(book: Book, sleeves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The holdings of ``sleeves`` (see :func:`rows_of_each`: the rows, and each one's sleeve among
     ``sleeves``), their values, and the sleeves' values, as the policies' frame computes them (the
@@ -125,9 +147,9 @@ def sleeve_reason_lists(trades: TradeSet, sleeves: np.ndarray, events: CashEvent
         h = holding[rows]
         cites = {b: cite(policy.bands[b].statement) for b in np.unique(band[h]).tolist()}
         add(owner[rows], 2, 2 * rows + side,
-            [f"{s} {w:.2%} vs target {t:.2%} breaks {cites[b]}" for s, w, t, b in
-             zip(book.symbols[book.holding_symbol[h]].tolist(), weight[rows].tolist(), target[rows].tolist(),
-                 band[h].tolist())])
+            [f"{s} {w} vs target {t} breaks {cites[b]}" for s, w, t, b in
+             zip(book.symbols[book.holding_symbol[h]].tolist(), percent_texts(weight[rows]),
+                 percent_texts(target[rows]), band[h].tolist())])
     for i, (trigger, mask) in enumerate(evaluation.triggers):
         fired = np.flatnonzero(mask[sleeves])
         add(fired, 3, i, [cite(trigger)] * len(fired))
@@ -135,7 +157,7 @@ def sleeve_reason_lists(trades: TradeSet, sleeves: np.ndarray, events: CashEvent
     for kind, (fired, words, limit) in enumerate(((evaluation.cash_low, "below the minimum", settings.cash_min),
                                                   (evaluation.cash_high, "above the maximum", settings.cash_max))):
         at = np.flatnonzero(fired[sleeves])
-        add(at, 5 + kind, 0, [f"cash {w:.2%} {words} {limit:.2%}" for w in cash_weight[at].tolist()])
+        add(at, 5 + kind, 0, [f"cash {w} {words} {limit:.2%}" for w in percent_texts(cash_weight[at])])
     capped = np.flatnonzero(evaluation.sell_rule[holding] >= 0)
     n_rules = max(len(policy.rules), 1)
     pairs = distinct(np.sort(owner[capped].astype(np.int64) * n_rules + evaluation.sell_rule[holding[capped]]))[0]
@@ -159,12 +181,12 @@ def _model_changes(evaluation: PolicyEvaluation, sleeves: np.ndarray) -> tuple[n
     statement = policy.resolved.first(ast.Realign)
     realigned = f"(`{fmt.statement(statement)}`, {_at(policy.resolved.path, statement)})" if statement else ""
     texts = []
-    for change, move, realign in zip(changes[at].tolist(), book.sleeve_model_move[sleeves[at]].tolist(),
+    for change, move, realign in zip(changes[at].tolist(), percent_texts(book.sleeve_model_move[sleeves[at]]),
                                      evaluation.realign[sleeves[at]].tolist()):
         if realign:
-            texts.append(f"model change {change}: realigned to target, largest weight move {move:.2%} {realigned}")
+            texts.append(f"model change {change}: realigned to target, largest weight move {move} {realigned}")
         else:
-            texts.append(f"model change {change}: largest weight move {move:.2%}, "
+            texts.append(f"model change {change}: largest weight move {move}, "
                          + ("within the realignment threshold: " if statement else "") + "its bands decide")
     return at, 4, 0, texts
 

@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from smartx_engine.dsl import ast, fmt
 from smartx_engine.dsl.frame import Frame
-from smartx_engine.rebalance.details import _at, _replaced, citation, head_kinds, head_text, reasons, rows_of
+from smartx_engine.rebalance.details import (
+    _at, _replaced, citation, head_kinds, head_text, percent_texts, reasons, rows_of,
+)
 from smartx_engine.rebalance.generate import Blocks, CashEvents, generate_trades
 from tests.rebalance.test_generate import (
     PROPERTY, buy_blocks, cash_events, evaluate_text, rebalance_books, rebalance_policies,
@@ -101,3 +103,11 @@ def test_the_reasons_over_columns_are_the_references(body, book, data):
     events, blocks = data.draw(cash_events(book)), data.draw(buy_blocks(book))
     trades = generate_trades(evaluation, events, blocks)
     assert reasons(trades, events, blocks) == reference_reasons(trades, events, blocks), body
+
+
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(-2, 2),
+                          st.integers(-10 ** 6, 10 ** 6).map(lambda i: i / 10 ** 5),
+                          st.sampled_from([0.0, -0.0, 0.125, 0.000125, 0.00005, 1e-9, -1e-9, 0.1 + 0.2, 1.0, 1.00005])),
+                max_size=30))
+def test_percent_texts_are_what_python_formats(values):
+    assert percent_texts(np.array(values, dtype=np.float64)) == [f"{v:.2%}" for v in values]
