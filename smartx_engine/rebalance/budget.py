@@ -53,6 +53,26 @@ def tax_cost(reliefs: Sequence[Relief], rates: tuple[Decimal, Decimal]) -> Decim
     return sum((r.gain * (rates[0] if r.term == Term.SHORT else rates[1]) for r in reliefs), Decimal(0))
 
 
+def cost_per_dollar(reliefs: Sequence[Relief], rates: tuple[Decimal, Decimal]) -> Decimal:
+    """Estimated tax per dollar sold: what orders an account's gain sells (the cheapest kept first)."""
+    return tax_cost(reliefs, rates) / sum((r.proceeds for r in reliefs), Decimal(0))
+
+
+def cut_note(quantity: Decimal, of: Decimal, budget: Decimal, account_id: str, realized: Decimal) -> str:
+    """What a sell cut to fit its account's budget says."""
+    return (f"gain budget: {quantity.normalize():f} of {of.normalize():f} sold (budget {budget:,.2f} USD per year "
+            f"for {account_id}, {realized:,.2f} realised this year)")
+
+
+#: what a buy scaled down after its sleeve's sells were cut says
+BOUGHT_LESS = "gain budget: bought less, the sells that fund it were cut"
+
+
+def scaled_down(quantity: Decimal, available: Decimal, wanted: Decimal, step: Decimal) -> Decimal:
+    """A buy's quantity scaled by ``available / wanted``, rounded down to the share step."""
+    return floor_to_step(quantity * (available / wanted), step)
+
+
 def most_within(context: SellContext, quantity: Decimal, room: Decimal) -> tuple[Decimal, list[Relief]]:
     """The most shares (≤ ``quantity``, in steps) whose relief realises at most ``room``, with that relief."""
     best = Decimal(0)
@@ -82,7 +102,7 @@ def trim_to_budget(sells: Sequence[tuple[Trade, list[Relief], SellContext]], roo
         return {}
     room -= sum((gain(r) for _, r, _ in sells if gain(r) <= 0), Decimal(0))  # losses make room
     gains = [i for i, (_, r, _) in enumerate(sells) if gain(r) > 0]
-    gains.sort(key=lambda i: (tax_cost(sells[i][1], rates) / sum((r.proceeds for r in sells[i][1]), Decimal(0)), i))
+    gains.sort(key=lambda i: (cost_per_dollar(sells[i][1], rates), i))
     changed = {}
     for i in gains:
         trade, reliefs, context = sells[i]
@@ -101,10 +121,9 @@ def rescale_buys(buys: Sequence[Trade], sells_proceeds: Decimal, sleeve: SleeveC
     wanted = sum((t.est_value for t in buys), Decimal(0))
     if wanted <= available:
         return [t.quantity for t in buys]
-    scale = available / wanted
     quantities = []
     for t in buys:
-        q = floor_to_step(t.quantity * scale, sleeve.step)
+        q = scaled_down(t.quantity, available, wanted, sleeve.step)
         quantities.append(q if q > 0 and round_money(q * t.est_price) >= sleeve.min_trade else Decimal(0))
     return quantities
 
@@ -153,9 +172,7 @@ def budget_changes(staged: Mapping[int, Staged] | Sequence[Staged], sells: dict[
                                                             rates[account_id]).items():
             i = indices[position]
             trade, _, context = staged[i]
-            note = (f"gain budget: {quantity.normalize():f} of {trade.quantity.normalize():f} sold "
-                    f"(budget {budget:,.2f} USD per year for "
-                    f"{account_id}, {realized.get(account_id, Decimal(0)):,.2f} realised this year)")
+            note = cut_note(quantity, trade.quantity, budget, account_id, realized.get(account_id, Decimal(0)))
             changes[i] = (attrs.evolve(trade, quantity=quantity.quantize(QUANTITY.unit), reasons=(*trade.reasons, note)),
                           reliefs, context) if quantity else None
             cut_sleeves[trade.sleeve_id] = None
@@ -166,7 +183,6 @@ def budget_changes(staged: Mapping[int, Staged] | Sequence[Staged], sells: dict[
         buys = [(i, s[0]) for i, s in own if s[2] is None]
         for (i, trade), quantity in zip(buys, rescale_buys([t for _, t in buys], proceeds, cash_of(sleeve_id))):
             if quantity != trade.quantity:
-                note = "gain budget: bought less, the sells that fund it were cut"
                 changes[i] = (attrs.evolve(trade, quantity=quantity.quantize(QUANTITY.unit),
-                                           reasons=(*trade.reasons, note)), [], None) if quantity else None
+                                           reasons=(*trade.reasons, BOUGHT_LESS)), [], None) if quantity else None
     return changes

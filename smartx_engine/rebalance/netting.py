@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import attrs
+import numpy as np
 
 from ..domain import Lot, Side, Transaction, TransactionType
 from ..errors import ConflictError
@@ -133,6 +134,45 @@ def _cross(sells: Sequence[TradeLike], buys: Sequence[TradeLike]) -> Iterable[Cr
             buy_left[b] -= quantity
             if not buy_left[b]:
                 b += 1
+
+
+def cross_columns(group: np.ndarray, side: np.ndarray, quantity: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`net`'s crossings over columns, for trades sorted by ``group`` (each group's in matching
+    order) with their ``side`` (+1 buy, -1 sell) and ``quantity`` (integers, above 0): the row of
+    the sell and of the buy of every crossing, and its quantity, in the order ``net`` makes them.
+
+    The greedy crossing is the overlap of the sells' and the buys' running totals: each group is
+    laid on one line (after the groups before it), and every stretch between two consecutive
+    totals (up to the smaller of the group's two sums) is one crossing of the sell and the buy
+    whose totals span it."""
+    sells, buys = np.flatnonzero(side < 0), np.flatnonzero(side > 0)
+    if not len(sells) or not len(buys):
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    number = np.cumsum(np.r_[True, group[1:] != group[:-1]]) - 1  # the groups, numbered in order
+    sold, bought = np.zeros(number[-1] + 1, dtype=np.int64), np.zeros(number[-1] + 1, dtype=np.int64)
+    np.add.at(sold, number[sells], quantity[sells])
+    np.add.at(bought, number[buys], quantity[buys])
+    length = np.maximum(sold, bought)
+    start = np.cumsum(length) - length
+    end = start + np.minimum(sold, bought)  # where the group's crossings end
+    sell_ends = start[number[sells]] + _running(quantity[sells], number[sells])
+    buy_ends = start[number[buys]] + _running(quantity[buys], number[buys])
+    points = np.sort(np.concatenate([start, end, sell_ends[sell_ends < end[number[sells]]],
+                                     buy_ends[buy_ends < end[number[buys]]]]))
+    points = points[np.r_[True, points[1:] != points[:-1]]]
+    low, high = points[:-1], points[1:]
+    crossing = low < end[np.searchsorted(start, low, side="right") - 1]
+    low, high = low[crossing], high[crossing]
+    return (sells[np.searchsorted(sell_ends, low, side="right")], buys[np.searchsorted(buy_ends, low, side="right")],
+            high - low)
+
+
+def _running(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The running totals of ``values`` within each run of equal ``group``."""
+    total = np.cumsum(values)
+    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    return total - np.repeat(total[first] - values[first], np.diff(np.r_[first, len(values)]))
 
 
 def crossed_quantities(netting: Netting) -> dict[str, Decimal]:

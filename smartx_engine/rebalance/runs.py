@@ -21,25 +21,25 @@ import numpy as np
 
 from ..book import Book, tax_treatment_codes
 from ..bookread import gc_paused
-from ..domain import Side
+from ..domain import TaxTreatment
 from ..dsl.compile import PolicyEvaluation
-from ..dsl.frame import Frame
 from ..dsl.policyset import BookEvaluation, PolicySet, Resolution
 from ..fixedpoint import MONEY, PRICE, QUANTITY, round_money
 from ..plugins import call_event
 from ..store import Store
 from ..targets import restrictions
 from .cash import cash_events, shortfalls
-from .budget import SellContext, SleeveCash, Staged, budget_changes, relief_for
-from .details import account_rates, book_decimal, reason_columns, sale_lots
+from .budget import SellContext, SleeveCash, Staged, relief_for
+from .budget_columns import Accounts, CashOf, Sells, budget_cuts, regular_sells, whole_lots
+from .details import account_rates, book_decimal, joined_runs, reason_columns, sale_lots, sleeve_values, spans
 from ..tax.recent import RecentTrading, recent_trading
 from ..tax.reports import net_realized
 from ..tax.relief import OpenLot
 from .generate import Blocks, CashEvents, TradeSet, generate_trades
 from .harvest import Harvests, SwapBack, blocked_by, harvests, swap_backs
 from .lots import relieve_exact
-from .netting import net
-from .proposals import ProposedTrade, Proposals
+from .netting import cross_columns
+from .proposals import ProposedTrade, Proposals, decimal_texts
 
 if TYPE_CHECKING:
     from ..executors import Executor
@@ -380,43 +380,58 @@ class _Run:
                                                                      price, self.inputs.as_of), settings.share_step)
 
     def within_budgets(self, proposals: Proposals, order: TradeOrder, budgets: dict[str, Decimal],
-                       cash_of: Callable[[str], SleeveCash]) -> tuple[Proposals, TradeOrder]:
+                       cash_of: CashOf, by_objects: bool = False) -> tuple[Proposals, TradeOrder]:
         """The proposals with the sells of every account over its gain budget trimmed (:mod:`.budget`).
 
-        Only the trades of accounts whose sells would realise more than their budget leaves are made
-        into objects and trimmed; the others stay columns, as they are."""
+        Only the accounts whose sells would realise more than their budget leaves are trimmed, over
+        columns (:mod:`.budget_columns`; the few it leaves, and all with ``by_objects``, as objects)."""
         book, realized = self.book, self.inputs.realized
-        accounts = np.asarray(proposals.accounts, dtype=str)
-        gains = np.zeros(len(accounts), dtype=np.int64)
-        np.add.at(gains, proposals.account, proposals.lots.gain_per_trade(len(proposals)))
-        index = {a: i for i, a in enumerate(accounts.tolist())}
-        over = {a: b for a, b in budgets.items()
-                if a in index and MONEY.to_decimal(int(gains[index[a]])) > b - realized.get(a, Decimal(0))}
-        if not over:
+        gain = proposals.lots.gain_per_trade(len(proposals))
+        gains = np.zeros(len(proposals.accounts), dtype=np.int64)
+        np.add.at(gains, proposals.account, gain)
+        selling = np.zeros(len(proposals.accounts), dtype=bool)  # only an account that sells at a gain is trimmed
+        selling[proposals.account[gain > 0]] = True
+        selling = np.flatnonzero(selling)
+        codes = [c for a, c, g in zip(np.asarray(proposals.accounts[selling], dtype=str).tolist(), selling.tolist(),
+                                      gains[selling].tolist())  # gains in cents: over when above 100 x the room
+                 if a in budgets and g > (budgets[a] - realized.get(a, Decimal(0))).scaleb(MONEY.places)]
+        if not codes:
             return proposals, order
-        rows = np.flatnonzero(np.isin(np.asarray(book.account_ids, dtype=str), list(over)))
-        rates = {str(book.account_ids[a]): (book_decimal(book.account_st_rate[a]), book_decimal(book.account_lt_rate[a]))
-                 for a in rows.tolist()}
-        sold = _rows_by(proposals.account, len(accounts), proposals.side < 0)
-        sells = {a: sold(index[a]) for a in over}
-        of_sleeve = _rows_by(proposals.sleeve, len(proposals.sleeves))
-        sleeve_codes = {str(s): c for c, s in enumerate(proposals.sleeves)}
-        changes = budget_changes(_StagedRows(self, proposals), sells, lambda s: of_sleeve(sleeve_codes[s]), over, {a: realized[a] for a in over if a in realized},
-                                 rates, cash_of)
-        changed = sorted((row, s) for row, s in changes.items() if s is not None)
-        untouched = np.setdiff1d(np.arange(len(proposals)), np.fromiter(changes, dtype=np.int64, count=len(changes)))
-        block = Proposals.of_objects([(t, r, proposals.model_version[row]) for row, (t, r, _) in changed])
-        positions = np.concatenate([untouched, np.array([row for row, _ in changed], dtype=np.int64)])
-        ordered = np.argsort(positions, kind="stable")
-        return Proposals.concat([proposals.take(untouched), block]).take(ordered), order.take(positions[ordered])
+        over = [str(proposals.accounts[c]) for c in codes]
+        rows = np.searchsorted(book.account_ids, over)  # account ids are sorted
+        over_budget = Accounts(over, [budgets[a] for a in over], [realized.get(a, Decimal(0)) for a in over],
+                               [(book_decimal(book.account_st_rate[r]), book_decimal(book.account_lt_rate[r]))
+                                for r in rows.tolist()])
+        number = np.full(len(proposals.accounts), -1, dtype=np.int64)
+        number[codes] = np.arange(len(over))
+        sold = np.flatnonzero((proposals.side < 0) & (number[proposals.account] >= 0))
+        sold = sold[np.argsort(number[proposals.account[sold]], kind="stable")]
+        last_lots = proposals.lots.lot_id[np.maximum(np.searchsorted(proposals.lots.trade, sold + 1) - 1, 0)]
+        price, step, whole, whole_basis, named = self.sell_terms(sold, last_lots)
+        sells = Sells(sold, number[proposals.account[sold]], price, step, whole, whole_basis)
+        irregular = np.bincount(sells.account[~regular_sells(proposals, sells, named)], minlength=len(over)) > 0
+        whole_cents = np.array([r == r.quantize(MONEY.unit) for r in over_budget.room()], dtype=bool)
+        regular = ~irregular & whole_cents & (not by_objects)
+        cuts = budget_cuts(proposals, over_budget, sells, regular, _StagedRows(self, proposals), cash_of)
+        proposals, kept = cuts.applied(proposals)
+        return proposals, order.take(kept)
 
-
-def _rows_by(codes: np.ndarray, n_codes: int, where: np.ndarray | None = None) -> Callable[[int], list[int]]:
-    """The rows (in order) of each code, among the rows ``where`` is true: found by one stable sort."""
-    rows = np.flatnonzero(where) if where is not None else np.arange(len(codes))
-    rows = rows[np.argsort(codes[rows], kind="stable")]
-    bounds = np.searchsorted(codes[rows], np.arange(n_codes + 1))
-    return lambda code: rows[bounds[code]:bounds[code + 1]].tolist()
+    def sell_terms(self, rows: np.ndarray, last_lots: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Of each sell staged in ``rows``: the price its lots are relieved at (millionths), its share
+        step (millionths), the quantity (millionths) and basis (cents) of the whole of ``last_lots``
+        (its relief's last lot), and whether it sells a pair's named lots (whose others are not read)."""
+        price, whole, basis = (np.zeros(len(rows), dtype=np.int64) for _ in range(3))
+        step = np.full(len(rows), QUANTITY.to_int(Decimal(1)), dtype=np.int64)
+        for first, trades, source in self.sources:
+            at = np.flatnonzero((rows >= first) & (rows < first + len(source)))
+            local = source[rows[at] - first]
+            price[at] = np.rint(trades.price[local] * 10 ** PRICE.places)
+            step[at] = QUANTITY.to_int(trades.evaluation.policy.settings.share_step)
+            whole[at], basis[at] = whole_lots(trades.evaluation.book, trades.holding[local], last_lots[at])
+        named = np.zeros(len(rows), dtype=bool)
+        for first, block in self.pair_blocks:
+            named |= (rows >= first) & (rows < first + len(block))
+        return price, step, whole, basis, named
 
 
 class _StagedRows(dict):
@@ -425,7 +440,10 @@ class _StagedRows(dict):
     def __init__(self, run: _Run, proposals: Proposals):
         super().__init__()
         self.run, self.proposals = run, proposals
-        self.bounds = proposals.lots.bounds(len(proposals))
+
+    @functools.cached_property
+    def bounds(self) -> np.ndarray:
+        return self.proposals.lots.bounds(len(self.proposals))
 
     def __missing__(self, row: int) -> Staged:
         p = self.proposals
@@ -449,19 +467,39 @@ class _LaterContext:
 
 
 def wash_warnings(block: Proposals, recent: RecentTrading) -> dict[int, list[str]]:
-    """The loss sales of ``block`` that recent purchases in their household would wash, saying so."""
+    """The loss sales of ``block`` that recent purchases in their household would wash, saying so.
+
+    Only a sale in a taxable account whose household bought the security (or an identical one) in
+    the window, in a lot it does not sell itself, is checked exactly (the exact check is slower);
+    those are found over columns."""
     gains = block.lots.gain_per_trade(len(block))
-    bounds = block.lots.bounds(len(block))
-    bought: dict[str | None, set[str]] = {}
+    rows = np.flatnonzero((block.side < 0) & (gains < 0))
+    accounts, account = np.unique(block.account[rows], return_inverse=True)
+    account, account_ids = account.reshape(-1), np.asarray(block.accounts[accounts], dtype=str).tolist()
+    numbers: dict[str, int] = {}  # the households, numbered (-1: none, or not taxable: nothing to wash)
+    household = np.array([-1 if (h := recent.household_of.get(a)) is None
+                          or recent.treatment_of.get(a) != TaxTreatment.TAXABLE else numbers.setdefault(h, len(numbers))
+                          for a in account_ids], dtype=np.int64)[account]
+    # a purchase washes a sale when of a security identical to it: the same first symbol of their identical groups
+    bought_by, bought, symbols, bought_lots = recent.bought_of_each(list(numbers))
+    sold = np.asarray(block.symbols[block.symbol[rows]], dtype=str)
+    named = sorted({*symbols, *sold.tolist()})
+    groups = np.unique([min(recent.identical(s)) for s in named], return_inverse=True)[1].reshape(-1)
+    size = len(named) + 1
+    bought = bought_by * size + groups[np.searchsorted(named, symbols).astype(np.int64)][bought]
+    sales = np.flatnonzero(household >= 0)
+    key = household[sales] * size + groups[np.searchsorted(named, sold[sales])]
+    by_key = np.argsort(bought, kind="stable")
+    purchases, sale, _ = spans(np.searchsorted(bought[by_key], key), np.searchsorted(bought[by_key], key, side="right"))
+    first, last = np.searchsorted(block.lots.trade, [rows, rows + 1])
+    own, of_sale, _ = spans(first[sales], last[sales])  # the lots each sale sells: none of them washes it
+    others = ~np.isin(np.strings.add(sale.astype(str), np.strings.add(":", bought_lots[by_key[purchases]])),
+                      np.strings.add(of_sale.astype(str), np.strings.add(":", block.lots.lot_id[own].astype(str))))
     notes = {}
-    for row in np.flatnonzero((block.side < 0) & (gains < 0)).tolist():
-        account, symbol = str(block.accounts[block.account[row]]), str(block.symbols[block.symbol[row]])
-        household = recent.household_of.get(account)
-        if household not in bought:
-            bought[household] = recent.bought_symbols(household)
-        if not bought[household] & recent.identical(symbol):
-            continue  # nothing identical bought recently: nothing to wash (the exact check below is slower)
-        washed = recent.washed_by_recent_buys(account, symbol, block.lots.lot_id[bounds[row]:bounds[row + 1]].tolist())
+    for i in np.unique(sales[sale[others]]).tolist():
+        row, lo, hi = int(rows[i]), int(first[i]), int(last[i])
+        washed = recent.washed_by_recent_buys(account_ids[account[i]], str(block.symbols[block.symbol[row]]),
+                                              block.lots.lot_id[lo:hi].tolist())
         if washed:
             quantity = QUANTITY.to_decimal(int(block.quantity_e6[row]))
             notes[row] = [f"wash sale: {min(washed, quantity)} of these shares' loss would be disallowed ({washed} "
@@ -477,31 +515,35 @@ def _recent_trading(store: Store, policies: PolicySet, as_of: dt.date) -> Recent
 
 
 def _budgets(book: Book, resolution: Resolution, policies: PolicySet, in_scope: np.ndarray) -> dict[str, Decimal]:
-    """Each taxable account's yearly gain budget: the smallest of its sleeves' policies in scope."""
+    """Each taxable account's yearly gain budget: the smallest of its sleeves' policies in scope
+    (found over columns: each sleeve's budget by its rank among the policies' amounts)."""
     treatment, names = tax_treatment_codes(book)
     taxable = names[treatment[book.sleeve_account]] == "taxable"
-    budgets: dict[str, Decimal] = {}
-    for code, name in enumerate(resolution.names):
-        budget = policies.compiled[name].settings.gain_budget
-        if budget is None:
-            continue
-        sleeves = np.flatnonzero((resolution.policy_of == code) & in_scope & taxable)
-        for account_id in np.unique(book.account_ids[book.sleeve_account[sleeves]]):
-            budgets[str(account_id)] = min(budgets.get(str(account_id), budget), budget)
-    return budgets
+    budget_of = [policies.compiled[name].settings.gain_budget for name in resolution.names]
+    amounts = sorted({b: b for b in reversed(budget_of) if b is not None}.values())  # equal ones: the first policy's
+    if not amounts:
+        return {}
+    none = len(amounts)
+    rank = np.array([none if b is None else amounts.index(b) for b in budget_of] + [none])  # -1: no policy
+    smallest = np.full(len(book.account_ids), none)
+    np.minimum.at(smallest, book.sleeve_account, np.where(in_scope & taxable, rank[resolution.policy_of], none))
+    accounts = np.flatnonzero(smallest < none)
+    return dict(zip(book.account_ids[accounts].tolist(), [amounts[r] for r in smallest[accounts].tolist()]))
 
 
-def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> Callable[[str], SleeveCash]:
-    """The cash a sleeve's buys may use (asked only for the sleeves whose sells a budget cut)."""
-    frame = Frame(book)  # its sleeve values are computed on first use, over whole columns
-
-    def cash_of(sleeve_id: str) -> SleeveCash:
-        sleeve = int(np.searchsorted(book.sleeve_ids, sleeve_id))  # sleeve ids are sorted
-        settings = evaluation.of_sleeve(sleeve)[0].policy.settings
-        value = frame.sleeve_value[sleeve] - events.withdraw[sleeve]
-        floor = (settings.cash_min or 0.0) * value + events.withdraw[sleeve]
-        return SleeveCash(round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))),
-                          round_money(Decimal(repr(float(floor)))), settings.share_step, settings.min_trade)
+def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> CashOf:
+    """The cash the buys of some sleeves may use (asked only for the sleeves whose sells a budget cut)."""
+    def cash_of(sleeve_ids: Sequence[str]) -> list[SleeveCash]:
+        sleeves = np.searchsorted(book.sleeve_ids, sleeve_ids)  # sleeve ids are sorted
+        values = sleeve_values(book, sleeves)[3] - events.withdraw[sleeves]
+        names = evaluation.resolution.names
+        cash = []
+        for sleeve, value, code in zip(sleeves.tolist(), values, evaluation.resolution.policy_of[sleeves].tolist()):
+            settings = evaluation.evaluations[names[code]].policy.settings
+            floor = (settings.cash_min or 0.0) * value + events.withdraw[sleeve]
+            cash.append(SleeveCash(round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))),
+                                   round_money(Decimal(repr(float(floor)))), settings.share_step, settings.min_trade))
+        return cash
     return cash_of
 
 
@@ -514,33 +556,35 @@ def _harvested_days(store: Store, as_of: dt.date) -> dict[tuple[str, str], list[
     return days
 
 
-@attrs.frozen
-class _Crossing:
-    """What netting reads of a proposal (:class:`.netting.TradeLike`), named by its row."""
-
-    trade_id: str
-    account_id: str
-    sleeve_id: str
-    symbol: str
-    side: Side
-    quantity: Decimal
-    est_price: Decimal
-
-
 def with_crossings(proposals: Proposals) -> Proposals:
-    """The proposals, each that would cross with another sleeve of its account saying so."""
+    """The proposals, each that would cross with another sleeve of its account saying so (:func:`.netting.net`'s
+    crossings: each (account, security)'s sells and buys taken in (sleeve id, trade id ``P<row>``) order)."""
     group = proposals.account.astype(np.int64) * len(proposals.symbols) + proposals.symbol
-    both = np.intersect1d(group[proposals.side > 0], group[proposals.side < 0])  # buys and sells of one security
-    staged = [_Crossing(f"P{row}", str(proposals.accounts[proposals.account[row]]), proposals.sleeve_id(row),
-                        str(proposals.symbols[proposals.symbol[row]]), Side.BUY if proposals.side[row] > 0 else Side.SELL,
-                        QUANTITY.to_decimal(int(proposals.quantity_e6[row])),
-                        PRICE.to_decimal(int(proposals.price_e6[row])))
-              for row in np.flatnonzero(np.isin(group, both)).tolist()]
+    rows = np.argsort(group, kind="stable")  # a merge sort: the rows come mostly by account, each sleeve by symbol
+    new = np.r_[True, group[rows[1:]] != group[rows[:-1]]] if len(rows) else np.empty(0, bool)
+    run = np.cumsum(new) - 1
+    buying, selling = np.zeros(len(rows), dtype=bool), np.zeros(len(rows), dtype=bool)
+    buying[run[proposals.side[rows] > 0]] = True
+    selling[run[proposals.side[rows] < 0]] = True
+    rows = rows[(buying & selling)[run]]  # the trades of a security an account both buys and sells, by group
+    codes, sleeve = np.unique(proposals.sleeve[rows], return_inverse=True)
+    rank = np.argsort(np.argsort(np.asarray(proposals.sleeves[codes], dtype=str)))[sleeve.reshape(-1)]
+    order = np.lexsort((rank, group[rows]))  # then by sleeve id; a sleeve's own rows by row: P10 comes before P9
+    rows = rows[order]
+    rank = rank[order]
+    for first, last in joined_runs((group[rows[1:]] == group[rows[:-1]]) & (rank[1:] == rank[:-1])):
+        rows[first:last] = sorted(rows[first:last].tolist(), key=lambda row: f"P{row}")
+    sell, buy, quantity = cross_columns(group[rows], proposals.side[rows], proposals.quantity_e6[rows])
+    sell, buy = rows[sell], rows[buy]
     notes: dict[int, list[str]] = {}
-    for c in net(staged).crossings:
-        words = f"{c.quantity} shares cross inside {c.account_id} (lots move, no sale)"
-        notes.setdefault(int(c.sell_trade_id[1:]), []).append(f"nets with {c.to_sleeve}'s buy: {words}")
-        notes.setdefault(int(c.buy_trade_id[1:]), []).append(f"nets with {c.from_sleeve}'s sell: {words}")
+    for s, b, q, account, seller, buyer in zip(
+            sell.tolist(), buy.tolist(), decimal_texts(quantity, QUANTITY.places).tolist(),
+            np.asarray(proposals.accounts[proposals.account[sell]], dtype=str).tolist(),
+            np.asarray(proposals.sleeves[proposals.sleeve[sell]], dtype=str).tolist(),
+            np.asarray(proposals.sleeves[proposals.sleeve[buy]], dtype=str).tolist()):
+        words = f"{q} shares cross inside {account} (lots move, no sale)"
+        notes.setdefault(s, []).append(f"nets with {buyer}'s buy: {words}")
+        notes.setdefault(b, []).append(f"nets with {seller}'s sell: {words}")
     return proposals.with_notes(notes)
 
 

@@ -100,6 +100,13 @@ class RecentAcquisitions(Mapping[str, list[Acquisition]]):
         codes = self._columns[2][int(self._bounds[i]):int(self._bounds[i + 1])]
         return {self._symbols[c] for c in set(codes.tolist())}
 
+    def symbols_of_each(self, households: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+        """:meth:`symbols_of` of each of ``households`` as columns: for every lot they acquired, the
+        household's position in ``households``, the symbol's code into the list of symbols returned,
+        and the lot id (no :class:`Acquisition` values made)."""
+        query, row = self.rows(np.asarray(households, dtype=str))
+        return query, self._columns[2][row].astype(np.int64), list(self._symbols), self._columns[0][row]
+
     def bought(self, households: np.ndarray, symbols: np.ndarray) -> np.ndarray:
         """Whether each household acquired each symbol (two columns of ids, pair by pair), over columns."""
         household = _codes_in(self._household_table, households)
@@ -236,6 +243,17 @@ class RecentTrading:
             if lot_id not in sold_lots[i]:
                 found[i] += QUANTITY.to_decimal(shares)
         return found
+
+    def bought_of_each(self, households: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+        """What each of ``households`` acquired in the window, as columns: for every lot, the household's
+        position, the symbol's code into the list of symbols returned, and the lot id."""
+        if isinstance(self.acquisitions, RecentAcquisitions):
+            return self.acquisitions.symbols_of_each(households)
+        bought = [(i, a) for i, h in enumerate(households) for a in self.acquisitions.get(h, [])]
+        symbols = sorted({a.symbol for _, a in bought})
+        return (np.array([i for i, _ in bought], dtype=np.int64),
+                np.searchsorted(np.array(symbols, dtype=str), np.array([a.symbol for _, a in bought], dtype=str)),
+                symbols, np.array([a.lot_id for _, a in bought], dtype=str))
 
     def washed_by_recent_buys(self, account_id: str, symbol: str, sold_lots: Iterable[str]) -> Decimal:
         """Shares bought in the window before ``as_of`` that would wash a loss sale of ``symbol`` today."""

@@ -104,3 +104,16 @@ def test_the_recent_trading_of_some_households(firm):
         part.acquisitions["NO-SUCH-HOUSEHOLD"]
     empty = found.of_households(set())
     assert len(empty.acquisitions) == 0 and dict(empty.acquisitions) == {}
+
+
+def test_the_symbols_each_household_bought_as_columns(firm):
+    found, expected = recent_trading(firm, firm.as_of), reference_recent_trading(firm, firm.as_of)
+    households = ["NO-SUCH-HOUSEHOLD", *sorted(expected.acquisitions)[::2], "A", "ZZZ"]
+    for recent in (found, expected):
+        owner, codes, symbols, lots = recent.bought_of_each(households)
+        bought = [set() for _ in households]
+        for i, code, lot in zip(owner.tolist(), codes.tolist(), lots.tolist()):
+            bought[i].add((symbols[code], lot))
+        assert bought == [{(a.symbol, a.lot_id) for a in expected.acquisitions.get(h, [])} for h in households]
+        assert [{s for s, _ in b} for b in bought] == [expected.bought_symbols(h) for h in households]
+    assert found.bought_of_each([])[0].tolist() == []
