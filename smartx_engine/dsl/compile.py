@@ -302,9 +302,10 @@ class PolicyEvaluation:
     def limit_rel(self) -> np.ndarray:
         return self.policy.band_limits[self.band_rel]
 
-    @cached_property
+    @property
     def sell_to(self) -> np.ndarray:
-        """Per holding, the weight a `sell to` rule caps it at (NaN for none)."""
+        """Per holding, the weight a `sell to` rule caps it at (NaN for none); made on each use (not kept
+        with the evaluation)."""
         return self.policy.rule_caps[self.sell_rule]
 
     @cached_property

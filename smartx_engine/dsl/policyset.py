@@ -98,11 +98,10 @@ class PolicySet:
         """Resolve every sleeve, then evaluate each policy over its own sleeves at once."""
         resolution = self.resolve(book)
         evaluations = {}
-        for code, name in enumerate(resolution.names):
-            sleeves = np.flatnonzero(resolution.policy_of == code)
-            if len(sleeves):
-                own = book if len(sleeves) == book.n_sleeves else book.select(sleeves)
-                evaluations[name] = self.compiled[name].evaluate(own, sleeves)
+        parts = book.parts(resolution.policy_of, len(resolution.names))  # sharing the book's holdings and lots
+        for code, (name, own) in enumerate(zip(resolution.names, parts)):
+            if own.n_sleeves:
+                evaluations[name] = self.compiled[name].evaluate(own, np.flatnonzero(resolution.policy_of == code))
         return BookEvaluation(book, resolution, evaluations)
 
     def book_diagnostics(self, book: Book) -> list[Diagnostic]:

@@ -172,7 +172,7 @@ class TradeOrder:
     """The order keys of a run's trades as columns (with each trade's sleeve id: see :class:`Computed`)."""
 
     step: np.ndarray      # int8
-    policy: np.ndarray    # str
+    policy: np.ndarray    # int16: the policy's place among the policy set's names (sorted: codes sort as names do)
     position: np.ndarray  # int64: the trade's place among those its part staged
 
     def take(self, rows: np.ndarray) -> TradeOrder:
@@ -221,7 +221,7 @@ def _computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None 
     for done, (name, result) in enumerate(() if inputs.harvest_only else evaluation.evaluations.items()):
         report(f"proposing trades ({name})", done, len(evaluation.evaluations))
         run.stage_rebalance(name, result)
-    proposals, order = run.proposals()
+    proposals, order = run.proposals(evaluation.resolution.names)
     budgets = _budgets(book, evaluation.resolution, policies, in_scope)
     proposals, order = run.within_budgets(proposals, order, budgets, _sleeve_cash(book, evaluation, run.events))
     resolution = evaluation.resolution
@@ -343,12 +343,13 @@ class _Run:
         self.sources.append((self.rows, trades, rows))
         self._stage(block.with_notes(wash_warnings(block, inputs.recent)), 2, name)
 
-    def proposals(self) -> tuple[Proposals, TradeOrder]:
-        """Every trade staged, in staging order, with its order keys."""
+    def proposals(self, names: Sequence[str]) -> tuple[Proposals, TradeOrder]:
+        """Every trade staged, in staging order, with its order keys (``names``: the policy set's, sorted)."""
         self._stage_pairs()
         sizes = [len(b) for b, _, _ in self.staged]
+        code = {name: i for i, name in enumerate(names)}
         order = TradeOrder(np.repeat(np.array([s for _, s, _ in self.staged], dtype=np.int8), sizes),
-                           np.repeat(np.array([p for _, _, p in self.staged], dtype=str), sizes),
+                           np.repeat(np.array([code[p] for _, _, p in self.staged], dtype=np.int16), sizes),
                            np.arange(sum(sizes), dtype=np.int64))
         return Proposals.concat([b for b, _, _ in self.staged]), order
 
@@ -479,12 +480,14 @@ def _budgets(book: Book, resolution: Resolution, policies: PolicySet, in_scope: 
 
 def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> Callable[[str], SleeveCash]:
     """The cash a sleeve's buys may use (asked only for the sleeves whose sells a budget cut)."""
-    frame = Frame(book)  # its sleeve values are computed on first use, over whole columns
+    @functools.cache
+    def sleeve_values() -> np.ndarray:  # on first use, over whole columns (not kept: the frame's holding columns)
+        return Frame(book).sleeve_value
 
     def cash_of(sleeve_id: str) -> SleeveCash:
         sleeve = int(np.searchsorted(book.sleeve_ids, sleeve_id))  # sleeve ids are sorted
         settings = evaluation.of_sleeve(sleeve)[0].policy.settings
-        value = frame.sleeve_value[sleeve] - events.withdraw[sleeve]
+        value = sleeve_values()[sleeve] - events.withdraw[sleeve]
         floor = (settings.cash_min or 0.0) * value + events.withdraw[sleeve]
         return SleeveCash(round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))),
                           round_money(Decimal(repr(float(floor)))), settings.share_step, settings.min_trade)
