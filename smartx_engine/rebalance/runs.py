@@ -218,20 +218,22 @@ def _computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None 
     for step, pairs in enumerate([harvested, swapped]):
         for name, result, pair in pairs:
             run.stage_pair(name, result, pair, step)
-    for done, (name, result) in enumerate(() if inputs.harvest_only else evaluation.evaluations.items()):
-        report(f"proposing trades ({name})", done, len(evaluation.evaluations))
-        run.stage_rebalance(name, result)
-    proposals, order = run.proposals(evaluation.resolution.names)
-    budgets = _budgets(book, evaluation.resolution, policies, in_scope)
-    proposals, order = run.within_budgets(proposals, order, budgets, _sleeve_cash(book, evaluation, run.events))
-    resolution = evaluation.resolution
+    harvests = tuple(h for _, _, h in harvested)
+    resolution, evaluations = evaluation.resolution, dict(evaluation.evaluations)
+    del evaluation, harvested, swapped  # so that each policy's evaluation goes once its trades (which keep theirs) are staged
+    for done, name in enumerate(() if inputs.harvest_only else list(evaluations)):
+        report(f"proposing trades ({name})", done, len(evaluations))
+        run.stage_rebalance(name, evaluations.pop(name))
+    proposals, order = run.proposals(resolution.names)
+    budgets = _budgets(book, resolution, policies, in_scope)
+    proposals, order = run.within_budgets(proposals, order, budgets, _sleeve_cash(book, resolution, policies, run.events))
     problems = sorted((0 if resolution.assigned[i] else 1, str(book.sleeve_ids[i]), p)
                       for i, p in resolution.problems.items() if in_scope[i])
     used = sorted({resolution.names[c] for c in resolution.policy_of[in_scope] if c >= 0})
     result = RunResult(None, as_of, inputs.book_digest, {n: policies.digests[n] for n in used},
                        int(in_scope.sum()), run.triggered, {s: p for _, s, p in problems},
                        with_crossings(proposals),
-                       harvests=tuple(h for _, _, h in harvested),
+                       harvests=harvests,
                        shortfalls=shortfalls(book, run.events, run.cash_after),
                        settled={str(book.sleeve_ids[s]): run.version(s) for s in sorted(run.settled)})
     return Computed(result, order, tuple(run.harvest_keys), tuple((k, s) for k, s, _ in problems))
@@ -344,14 +346,16 @@ class _Run:
         self._stage(block.with_notes(wash_warnings(block, inputs.recent)), 2, name)
 
     def proposals(self, names: Sequence[str]) -> tuple[Proposals, TradeOrder]:
-        """Every trade staged, in staging order, with its order keys (``names``: the policy set's, sorted)."""
+        """Every trade staged, in staging order, with its order keys (``names``: the policy set's, sorted);
+        the staged blocks are let go (their trades are now in the one block returned)."""
         self._stage_pairs()
-        sizes = [len(b) for b, _, _ in self.staged]
+        staged, self.staged = self.staged, []
+        sizes = [len(b) for b, _, _ in staged]
         code = {name: i for i, name in enumerate(names)}
-        order = TradeOrder(np.repeat(np.array([s for _, s, _ in self.staged], dtype=np.int8), sizes),
-                           np.repeat(np.array([code[p] for _, _, p in self.staged], dtype=np.int16), sizes),
+        order = TradeOrder(np.repeat(np.array([s for _, s, _ in staged], dtype=np.int8), sizes),
+                           np.repeat(np.array([code[p] for _, _, p in staged], dtype=np.int16), sizes),
                            np.arange(sum(sizes), dtype=np.int64))
-        return Proposals.concat([b for b, _, _ in self.staged]), order
+        return Proposals.concat([b for b, _, _ in staged]), order
 
     def sell_context(self, row: int) -> SellContext:
         """What trimming the sell staged in ``row`` to a gain budget needs: its lots and how they are relieved."""
@@ -478,7 +482,8 @@ def _budgets(book: Book, resolution: Resolution, policies: PolicySet, in_scope: 
     return budgets
 
 
-def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> Callable[[str], SleeveCash]:
+def _sleeve_cash(book: Book, resolution: Resolution, policies: PolicySet, events: CashEvents
+                 ) -> Callable[[str], SleeveCash]:
     """The cash a sleeve's buys may use (asked only for the sleeves whose sells a budget cut)."""
     @functools.cache
     def sleeve_values() -> np.ndarray:  # on first use, over whole columns (not kept: the frame's holding columns)
@@ -486,7 +491,7 @@ def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> 
 
     def cash_of(sleeve_id: str) -> SleeveCash:
         sleeve = int(np.searchsorted(book.sleeve_ids, sleeve_id))  # sleeve ids are sorted
-        settings = evaluation.of_sleeve(sleeve)[0].policy.settings
+        settings = policies.compiled[resolution.names[resolution.policy_of[sleeve]]].settings
         value = sleeve_values()[sleeve] - events.withdraw[sleeve]
         floor = (settings.cash_min or 0.0) * value + events.withdraw[sleeve]
         return SleeveCash(round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))),
