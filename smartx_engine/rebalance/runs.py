@@ -215,9 +215,7 @@ def _computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None 
     run = _Run(inputs, cash_events(book, evaluation, in_scope, withdrawal=inputs.withdrawal, invest=inputs.invest))
     harvested, swapped = run.harvests(evaluation, inputs.harvest_only)
     run.blocks = Blocks.of(book, run.blocked, inputs.restricted)  # with this run's harvests
-    for step, pairs in enumerate([harvested, swapped]):
-        for name, result, pair in pairs:
-            run.stage_pair(name, result, pair, step)
+    _stage_pairs(run, [harvested, swapped])
     harvests = tuple(h for _, _, h in harvested)
     resolution, evaluations = evaluation.resolution, dict(evaluation.evaluations)
     del evaluation, harvested, swapped  # so that each policy's evaluation goes once its trades (which keep theirs) are staged
@@ -237,6 +235,13 @@ def _computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None 
                        shortfalls=shortfalls(book, run.events, run.cash_after),
                        settled={str(book.sleeve_ids[s]): run.version(s) for s in sorted(run.settled)})
     return Computed(result, order, tuple(run.harvest_keys), tuple((k, s) for k, s, _ in problems))
+
+
+def _stage_pairs(run: _Run, steps: Sequence[list[tuple[str, PolicyEvaluation, Harvest | SwapBack]]]) -> None:
+    """Stage the harvests, then the swap backs (a function, so that no evaluation stays bound to a name)."""
+    for step, pairs in enumerate(steps):
+        for name, result, pair in pairs:
+            run.stage_pair(name, result, pair, step)
 
 
 @attrs.define
