@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import os
 import weakref
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import attrs
@@ -140,12 +140,14 @@ class Book:
         return [tuple(int(x) for x in (*bounds[i:i + 2], *holdings[i:i + 2], *lots[i:i + 2]))
                 for i in range(len(bounds) - 1)] or [(0, 0, 0, 0, 0, 0)]
 
-    def chunks(self, size: int) -> list[Book]:
-        """Consecutive sub-books of about ``size`` sleeves each, sharing this book's memory (the rows of
-        columns read through :class:`Rows` are taken, a chunk at a time)."""
+    def chunks(self, size: int) -> Iterator[Book]:
+        """Consecutive sub-books of about ``size`` sleeves each, made one at a time and sharing this book's
+        memory (the rows of columns read through :class:`Rows` are taken then)."""
         if self.n_sleeves <= size and not self.indirect:
-            return [self]
-        return [self.slice_rows(*bounds) for bounds in self.chunk_bounds(size)]
+            yield self
+            return
+        for bounds in self.chunk_bounds(size):
+            yield self.slice_rows(*bounds)
 
     @property
     def indirect(self) -> bool:
@@ -189,22 +191,22 @@ class Book:
             holdings = np.flatnonzero(holding_owner == code).astype(index)
             rank[sleeves] = np.arange(len(sleeves))
             counts = lot_counts[holdings]
-            lots = np.repeat(lot_starts[holdings] - (np.cumsum(counts, dtype=index) - counts), counts)
-            lots += np.arange(len(lots), dtype=index)
+            lot_holding = np.repeat(np.arange(len(holdings), dtype=np.int32), counts)
+            lots = LotRows(lot_holding, lot_starts[holdings] - (np.cumsum(counts, dtype=index) - counts))
             columns = {field.name: getattr(self, field.name)[sleeves] for field in attrs.fields(type(self))
                        if field.name.startswith("sleeve_")}
             columns.update({name: _rows_of(getattr(self, name), holdings if name.startswith("holding_") else lots)
                             for name in _ROW_COLUMNS})
-            found.append(attrs.evolve(
-                self, **columns, holding_sleeve=rank[self.holding_sleeve[holdings]],
-                lot_holding=np.repeat(np.arange(len(holdings), dtype=np.int32), counts)))
+            found.append(attrs.evolve(self, **columns, holding_sleeve=rank[self.holding_sleeve[holdings]],
+                                      lot_holding=lot_holding))
         return found
 
     def _rows(self, sleeves, holdings, lots, holding_sleeve: np.ndarray, lot_holding: np.ndarray) -> Book:
         """The book of some rows of each grain (every ``sleeve_*``, ``holding_*`` and ``lot_*`` column
         indexed alike), with the two join columns given renumbered."""
         rows = {"sleeve_": sleeves, "holding_": holdings, "lot_": lots}
-        columns = {field.name: _take(getattr(self, field.name), rows[prefix]) for field in attrs.fields(type(self))
+        taken: dict[int, np.ndarray] = {}
+        columns = {field.name: _take(getattr(self, field.name), rows[prefix], taken) for field in attrs.fields(type(self))
                    for prefix in rows if field.name.startswith(prefix)}
         return attrs.evolve(self, **{**columns, "holding_sleeve": holding_sleeve, "lot_holding": lot_holding})
 
@@ -228,12 +230,14 @@ class Book:
         new_rows = at + np.arange(len(at))
         sleeve, symbol = keys // len(self.symbols), keys % len(self.symbols)
         target = np.where(self.sleeve_model[sleeve] >= 0, 0.0, np.nan)  # like any holding out of the model
+        lot_holding = old_to_new[self.lot_holding].astype(self.lot_holding.dtype)
         book = attrs.evolve(
             self,
             holding_sleeve=np.insert(self.holding_sleeve, at, sleeve.astype(self.holding_sleeve.dtype)),
             **_inserted(self, at, holding_symbol=symbol.astype(self.holding_symbol.dtype), holding_quantity=0.0,
                         holding_cost=0.0, holding_target=target, holding_in_model=False),
-            lot_holding=old_to_new[self.lot_holding].astype(self.lot_holding.dtype),
+            **_relinked(self, lot_holding, old_to_new, self.n_holdings + len(at)),
+            lot_holding=lot_holding,
         )
         return book, old_to_new, new_rows
 
@@ -352,12 +356,14 @@ class Rows(NDArrayOperatorsMixin):
     then (``x[key]`` is ``column[rows[key]]``); anything else (arithmetic, ``np.asarray``, ``.astype``
     ...) works on the rows taken whole. How a part of the book (:meth:`Book.parts`) shares the
     book's holdings and lots. Rows from ``len(column)`` on are those of ``extra`` (holdings added
-    to a part: :meth:`Book.with_holdings`)."""
+    to a part: :meth:`Book.with_holdings`). With ``keep`` (a chunk's few rows), the rows taken whole
+    are kept (read-only) for the next reads."""
 
-    __slots__ = ("column", "rows", "extra")
+    __slots__ = ("column", "rows", "extra", "keep", "kept")
 
-    def __init__(self, column: np.ndarray, rows: np.ndarray, extra: np.ndarray | None = None):
-        self.column, self.rows, self.extra = column, rows, extra
+    def __init__(self, column: np.ndarray, rows: np.ndarray | LotRows, extra: np.ndarray | None = None,
+                 keep: bool = False):
+        self.column, self.rows, self.extra, self.keep, self.kept = column, rows, extra, keep, None
 
     @property
     def dtype(self) -> np.dtype:
@@ -373,6 +379,8 @@ class Rows(NDArrayOperatorsMixin):
         return len(self.rows)
 
     def __getitem__(self, key):
+        if self.kept is not None:
+            return self.kept[key]
         at = self.rows[key]
         if self.extra is None:
             return self.column[at]
@@ -404,6 +412,9 @@ class Rows(NDArrayOperatorsMixin):
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         values = self[:]
+        if self.keep and self.kept is None:
+            values.flags.writeable = False
+            self.kept = values
         return values if dtype is None else values.astype(dtype, copy=False)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -416,7 +427,35 @@ class Rows(NDArrayOperatorsMixin):
         return getattr(self.__array__(), name)
 
 
-def _rows_of(column: np.ndarray | Rows, rows: np.ndarray) -> np.ndarray | Rows:
+class LotRows:
+    """The rows in a book of the lots of a part of it (:meth:`Book.parts`), made when read: the part's
+    lot ``i`` is the book's ``i + offset[holding[i]]`` (``holding``: the part's ``lot_holding``), since
+    each holding's lots are consecutive in both. Four bytes a holding, not a lot."""
+
+    __slots__ = ("holding", "offset")
+
+    def __init__(self, holding: np.ndarray, offset: np.ndarray):
+        self.holding, self.offset = holding, offset
+
+    def __len__(self) -> int:
+        return len(self.holding)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            index = np.arange(*key.indices(len(self.holding)), dtype=self.offset.dtype)
+        elif np.ndim(key) == 0:
+            index = range(len(self.holding))[key]
+        else:
+            key = np.asarray(key)
+            index = np.flatnonzero(key) if key.dtype == bool else np.where(key < 0, key + len(self.holding), key)
+        return index + self.offset[self.holding[index]]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        rows = self[:]
+        return rows if dtype is None else rows.astype(dtype, copy=False)
+
+
+def _rows_of(column: np.ndarray | Rows, rows: np.ndarray | LotRows) -> np.ndarray | Rows:
     """``column[rows]`` for sorted ``rows``: a view when they are consecutive, else :class:`Rows`."""
     if isinstance(column, Rows):
         if column.extra is not None:
@@ -428,12 +467,29 @@ def _rows_of(column: np.ndarray | Rows, rows: np.ndarray) -> np.ndarray | Rows:
     return Rows(column, rows)
 
 
-def _take(column: np.ndarray | Rows, rows) -> np.ndarray | Rows:
-    """``column[rows]``; but text read through :class:`Rows` stays so for a slice of its rows (a chunk
-    of a part of the book, which seldom reads its lot ids)."""
-    if isinstance(column, Rows) and isinstance(rows, slice) and column.dtype.kind in "OUS":
-        return column.taken(rows)
+def _take(column: np.ndarray | Rows, rows, taken: dict[int, np.ndarray]) -> np.ndarray | Rows:
+    """``column[rows]``; but a column read through :class:`Rows` stays so for a slice of its rows (a
+    chunk of a part of the book), each taken when first read and kept (a chunk reads only some);
+    ``taken``: the row numbers sliced so far, by the ``id`` of those they came from."""
+    if isinstance(column, Rows) and isinstance(rows, slice):
+        if id(column.rows) not in taken:
+            taken[id(column.rows)] = column.rows[rows]
+        return Rows(column.column, taken[id(column.rows)], column.extra, keep=True)
     return column[rows]
+
+
+def _relinked(book: Book, lot_holding: np.ndarray, old_to_new: np.ndarray, n_holdings: int) -> dict[str, Rows]:
+    """The lot columns of ``book`` read through :class:`LotRows`, for its lots' new ``lot_holding``
+    (holdings were inserted: ``old_to_new`` gives each old holding's new index of ``n_holdings``)."""
+    columns = {name: getattr(book, name) for name in _ROW_COLUMNS if name.startswith("lot_")}
+    linked: dict[int, LotRows] = {}
+    for column in columns.values():
+        if isinstance(column, Rows) and isinstance(column.rows, LotRows) and id(column.rows) not in linked:
+            offset = np.zeros(n_holdings, dtype=column.rows.offset.dtype)
+            offset[old_to_new] = column.rows.offset
+            linked[id(column.rows)] = LotRows(lot_holding, offset)
+    return {name: Rows(column.column, linked[id(column.rows)], column.extra) for name, column in columns.items()
+            if isinstance(column, Rows) and id(column.rows) in linked}
 
 
 def _inserted(book: Book, at: np.ndarray, **values) -> dict[str, np.ndarray | Rows]:
@@ -515,9 +571,10 @@ def _ascii_joined(part: np.ndarray) -> bytes | None:
     return grid[keep].tobytes()[:-1]
 
 
-def tax_treatment_codes(book: Book) -> tuple[np.ndarray, np.ndarray]:
-    """Per account, a code into (taxable, tax_deferred, tax_exempt)."""
+def tax_treatment_codes(book: Book, sleeves: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per account (per sleeve, by its account, with ``sleeves``), a code into (taxable, tax_deferred, tax_exempt)."""
     vocab = np.array(["taxable", "tax_deferred", "tax_exempt"], dtype=object)
     by_registration = np.array([list(vocab).index(Registration(r).tax_treatment.value) for r in book.registrations],
                                dtype=np.int32)
-    return by_registration[book.account_registration], vocab
+    registration = book.account_registration[book.sleeve_account] if sleeves else book.account_registration
+    return by_registration[registration], vocab

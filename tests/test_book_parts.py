@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from smartx_engine.book import Book, Rows
+from smartx_engine.book import Book, LotRows, Rows
 from smartx_engine.dsl.policyset import load_rules
 from tests.dsl.test_chunks import columns
 from tests.rebalance.test_generate import rebalance_books
@@ -92,3 +92,18 @@ def test_rows_read_like_the_rows_taken():
     np.testing.assert_array_equal(added.taken(slice(0, 3))[:], np.insert(taken, [0, 3], [1.5, 2.5])[:3])
     ids = Rows(np.array([b"L1", b"L22", b"L333"]), np.array([2, 0]))
     assert ids[0] == b"L333" and ids[:].astype(str).tolist() == ["L333", "L1"]
+
+
+def test_lot_rows_are_each_holdings_offset():
+    holding = np.array([0, 0, 1, 3, 3, 3], dtype=np.int32)  # a part's lots: holding 2 has none
+    offset = np.array([4, 7, 0, 10], dtype=np.int32)
+    rows = LotRows(holding, offset)
+    expected = np.arange(6) + offset[holding]
+    assert len(rows) == 6 and rows[0] == 4 and rows[-1] == 15 and rows[2] == 9
+    np.testing.assert_array_equal(rows[:], expected)
+    np.testing.assert_array_equal(rows[1:5:2], expected[1:5:2])
+    np.testing.assert_array_equal(rows[np.array([5, 0, -1])], expected[[5, 0, -1]])
+    np.testing.assert_array_equal(rows[expected > 8], expected[expected > 8])
+    np.testing.assert_array_equal(np.asarray(rows), expected)
+    column = np.arange(100.0)
+    np.testing.assert_array_equal(Rows(column, rows)[2:4], column[expected[2:4]])

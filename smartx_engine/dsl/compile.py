@@ -380,9 +380,8 @@ class CompiledPolicy:
         Large books are evaluated in chunks of sleeves (every decision is local to its sleeve), so
         that the temporary columns stay small and in cache.
         """
-        chunks = book.chunks(CHUNK_SLEEVES)
-        evaluation = (self._evaluate(book) if len(chunks) == 1  # each chunk's columns are freed once copied
-                      else PolicyEvaluation.gather(((chunk, self._evaluate(chunk)) for chunk in chunks), book))
+        evaluation = PolicyEvaluation.gather(  # each chunk's columns are freed once copied
+            ((chunk, self._evaluate(chunk)) for chunk in book.chunks(CHUNK_SLEEVES)), book)
         return attrs.evolve(evaluation, sleeves=np.arange(book.n_sleeves) if sleeves is None else sleeves)
 
     def _evaluate(self, book: Book) -> PolicyEvaluation:

@@ -250,7 +250,7 @@ class Frame:
         return self._account(self.book.account_registration, self.book.registrations)
 
     def _account_tax_treatment(self):
-        return self._account(*tax_treatment_codes(self.book))
+        return Categorical(*tax_treatment_codes(self.book, sleeves=True))  # not every account's first
 
     def _account_custodian(self):
         return self._account(self.book.account_custodian, self.book.custodians)
