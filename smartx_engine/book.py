@@ -12,12 +12,12 @@ import datetime as dt
 import hashlib
 import os
 import weakref
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property
 
 import attrs
 import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from .domain import CASH_SYMBOL, Registration
 from .store import Store
@@ -83,7 +83,7 @@ class Book:
     holding_target: np.ndarray     # target weight; 0 when not in the target; NaN without a target
     holding_in_model: np.ndarray
     # lots
-    lot_ids: np.ndarray
+    lot_ids: np.ndarray            # text; read from the store, ASCII ids are bytes (``S``: a quarter of ``str``'s size)
     lot_holding: np.ndarray
     lot_quantity: np.ndarray
     lot_cost: np.ndarray
@@ -101,9 +101,20 @@ class Book:
     def n_lots(self) -> int:
         return len(self.lot_holding)
 
-    @cached_property
+    @property
     def lot_sleeve(self) -> np.ndarray:
+        """Each lot's sleeve (made on each use: not kept beside the book)."""
         return self.holding_sleeve[self.lot_holding]
+
+    def lot_id(self, lot: int) -> str:
+        """The id of lot ``lot``."""
+        value = self.lot_ids[lot]
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    def lot_id_texts(self, lots: np.ndarray) -> np.ndarray:
+        """The ids of ``lots`` (indices or a mask) as text (``str`` or ``object``), not bytes."""
+        ids = self.lot_ids[lots]
+        return ids.astype(str) if ids.dtype.kind == "S" else ids
 
     def digest(self) -> str:
         """A content hash of the snapshot, recorded with each run: the SHA-256 of ``as_of`` and, field
@@ -116,7 +127,7 @@ class Book:
             hashes = list(pool.map(field_digest, arrays))
         digest = hashlib.sha256(f"book\0{self.as_of}".encode())
         for field, array, content in zip(fields, arrays, hashes):
-            kind = "text" if array.dtype == object or array.dtype.kind == "U" else array.dtype.str
+            kind = "text" if _is_text(array) else array.dtype.str
             digest.update(f"\0{field.name}\0{kind}\0{array.shape}\0{content}".encode())
         return digest.hexdigest()
 
@@ -129,11 +140,19 @@ class Book:
         return [tuple(int(x) for x in (*bounds[i:i + 2], *holdings[i:i + 2], *lots[i:i + 2]))
                 for i in range(len(bounds) - 1)] or [(0, 0, 0, 0, 0, 0)]
 
-    def chunks(self, size: int) -> list[Book]:
-        """Consecutive sub-books of about ``size`` sleeves each, sharing this book's memory."""
-        if self.n_sleeves <= size:
-            return [self]
-        return [self.slice_rows(*bounds) for bounds in self.chunk_bounds(size)]
+    def chunks(self, size: int) -> Iterator[Book]:
+        """Consecutive sub-books of about ``size`` sleeves each, made one at a time and sharing this book's
+        memory (the rows of columns read through :class:`Rows` are taken then)."""
+        if self.n_sleeves <= size and not self.indirect:
+            yield self
+            return
+        for bounds in self.chunk_bounds(size):
+            yield self.slice_rows(*bounds)
+
+    @property
+    def indirect(self) -> bool:
+        """Whether some holding or lot column is read through :class:`Rows` (a part of a book, :meth:`parts`)."""
+        return any(isinstance(getattr(self, name), Rows) for name in _ROW_COLUMNS)
 
     def slice_rows(self, s0: int, s1: int, h0: int, h1: int, l0: int, l1: int) -> Book:
         """The sub-book of sleeves ``s0:s1`` (whose holdings are ``h0:h1`` and lots ``l0:l1``), as views."""
@@ -153,11 +172,41 @@ class Book:
         return self._rows(sleeves, holdings, lots, sleeve_map[self.holding_sleeve[holdings]].astype(np.int32),
                           holding_map[self.lot_holding[lots]].astype(np.int32))
 
+    def parts(self, owner: np.ndarray, n: int) -> list[Book]:
+        """The sub-books of the sleeves of each code ``0 <= c < n`` of ``owner`` (per sleeve; -1: in none),
+        indices renumbered, as :meth:`select` gives them, without copying the holdings and lots: their
+        columns are this book's, read through their rows (:class:`Rows`; views where those are
+        consecutive). Only the sleeves' columns and the two join columns are new."""
+        owner = np.asarray(owner)
+        if n == 1 and (owner == 0).all():
+            return [self]
+        rank = np.zeros(self.n_sleeves, dtype=np.int32)  # each sleeve's row in its part
+        holding_owner = owner[self.holding_sleeve]
+        index = np.int32 if max(self.n_holdings, self.n_lots) < 1 << 31 else np.int64  # row numbers
+        lot_counts = np.bincount(self.lot_holding, minlength=self.n_holdings).astype(index)
+        lot_starts = np.cumsum(lot_counts, dtype=index) - lot_counts
+        found = []
+        for code in range(n):
+            sleeves = np.flatnonzero(owner == code)
+            holdings = np.flatnonzero(holding_owner == code).astype(index)
+            rank[sleeves] = np.arange(len(sleeves))
+            counts = lot_counts[holdings]
+            lot_holding = np.repeat(np.arange(len(holdings), dtype=np.int32), counts)
+            lots = LotRows(lot_holding, lot_starts[holdings] - (np.cumsum(counts, dtype=index) - counts))
+            columns = {field.name: getattr(self, field.name)[sleeves] for field in attrs.fields(type(self))
+                       if field.name.startswith("sleeve_")}
+            columns.update({name: _rows_of(getattr(self, name), holdings if name.startswith("holding_") else lots)
+                            for name in _ROW_COLUMNS})
+            found.append(attrs.evolve(self, **columns, holding_sleeve=rank[self.holding_sleeve[holdings]],
+                                      lot_holding=lot_holding))
+        return found
+
     def _rows(self, sleeves, holdings, lots, holding_sleeve: np.ndarray, lot_holding: np.ndarray) -> Book:
         """The book of some rows of each grain (every ``sleeve_*``, ``holding_*`` and ``lot_*`` column
         indexed alike), with the two join columns given renumbered."""
         rows = {"sleeve_": sleeves, "holding_": holdings, "lot_": lots}
-        columns = {field.name: getattr(self, field.name)[rows[prefix]] for field in attrs.fields(type(self))
+        taken: dict[int, np.ndarray] = {}
+        columns = {field.name: _take(getattr(self, field.name), rows[prefix], taken) for field in attrs.fields(type(self))
                    for prefix in rows if field.name.startswith(prefix)}
         return attrs.evolve(self, **{**columns, "holding_sleeve": holding_sleeve, "lot_holding": lot_holding})
 
@@ -166,7 +215,8 @@ class Book:
         return self.holding_sleeve.astype(np.int64) * len(self.symbols) + self.holding_symbol
 
     def with_holdings(self, sleeves: np.ndarray, symbols: np.ndarray) -> tuple[Book, np.ndarray, np.ndarray]:
-        """This book with empty holdings (quantity 0, target 0, not in the model) for new (sleeve, symbol) pairs.
+        """This book with empty holdings (quantity 0, target 0, not in the model) for new (sleeve, symbol) pairs
+        (a part of a book keeps reading its holdings through their rows, the new ones beside them).
 
         Returns the new book, the new index of every old holding, and where the new ones went.
         """
@@ -180,15 +230,14 @@ class Book:
         new_rows = at + np.arange(len(at))
         sleeve, symbol = keys // len(self.symbols), keys % len(self.symbols)
         target = np.where(self.sleeve_model[sleeve] >= 0, 0.0, np.nan)  # like any holding out of the model
+        lot_holding = old_to_new[self.lot_holding].astype(self.lot_holding.dtype)
         book = attrs.evolve(
             self,
             holding_sleeve=np.insert(self.holding_sleeve, at, sleeve.astype(self.holding_sleeve.dtype)),
-            holding_symbol=np.insert(self.holding_symbol, at, symbol.astype(self.holding_symbol.dtype)),
-            holding_quantity=np.insert(self.holding_quantity, at, 0.0),
-            holding_cost=np.insert(self.holding_cost, at, 0.0),
-            holding_target=np.insert(self.holding_target, at, target),
-            holding_in_model=np.insert(self.holding_in_model, at, False),
-            lot_holding=old_to_new[self.lot_holding].astype(self.lot_holding.dtype),
+            **_inserted(self, at, holding_symbol=symbol.astype(self.holding_symbol.dtype), holding_quantity=0.0,
+                        holding_cost=0.0, holding_target=target, holding_in_model=False),
+            **_relinked(self, lot_holding, old_to_new, self.n_holdings + len(at)),
+            lot_holding=lot_holding,
         )
         return book, old_to_new, new_rows
 
@@ -297,20 +346,176 @@ class Book:
         return read_book(store, as_of)
 
 
+#: the holding and lot columns a part of a book reads through its rows (:meth:`Book.parts`)
+_ROW_COLUMNS = ("holding_symbol", "holding_quantity", "holding_cost", "holding_target", "holding_in_model",
+                "lot_ids", "lot_quantity", "lot_cost", "lot_acquired")
+
+
+class Rows(NDArrayOperatorsMixin):
+    """Some rows of a column, ``column[rows]``, without copying them: what is read of it is taken
+    then (``x[key]`` is ``column[rows[key]]``); anything else (arithmetic, ``np.asarray``, ``.astype``
+    ...) works on the rows taken whole. How a part of the book (:meth:`Book.parts`) shares the
+    book's holdings and lots. Rows from ``len(column)`` on are those of ``extra`` (holdings added
+    to a part: :meth:`Book.with_holdings`). With ``keep`` (a chunk's few rows), the rows taken whole
+    are kept (read-only) for the next reads."""
+
+    __slots__ = ("column", "rows", "extra", "keep", "kept")
+
+    def __init__(self, column: np.ndarray, rows: np.ndarray | LotRows, extra: np.ndarray | None = None,
+                 keep: bool = False):
+        self.column, self.rows, self.extra, self.keep, self.kept = column, rows, extra, keep, None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.column.dtype
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (len(self.rows),)
+
+    ndim = 1
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, key):
+        if self.kept is not None:
+            return self.kept[key]
+        at = self.rows[key]
+        if self.extra is None:
+            return self.column[at]
+        n = len(self.column)
+        if np.ndim(at) == 0:
+            return self.column[at] if at < n else self.extra[at - n]
+        added = at >= n
+        values = np.empty(at.shape, dtype=self.dtype)
+        values[~added] = self.column[at[~added]]
+        values[added] = self.extra[at[added] - n]
+        return values
+
+    def taken(self, rows) -> Rows:
+        """Some of these rows (``rows[rows]``), still without copying them."""
+        return Rows(self.column, self.rows[rows], self.extra)
+
+    def inserted(self, at: np.ndarray, values, rows: dict[int, np.ndarray]) -> Rows:
+        """``np.insert(self, at, values)``, the new values kept in ``extra`` (``rows``: the row numbers
+        inserted into so far, by the ``id`` of the ones before, for columns that share them)."""
+        old = self.extra if self.extra is not None else np.zeros(0, dtype=self.dtype)
+        first = len(self.column) + len(old)
+        if id(self.rows) not in rows:
+            rows[id(self.rows)] = np.insert(self.rows, at, np.arange(first, first + len(at), dtype=self.rows.dtype))
+        values = np.broadcast_to(np.asarray(values, dtype=self.dtype), np.shape(at))
+        return Rows(self.column, rows[id(self.rows)], np.concatenate([old, values]))
+
+    def __iter__(self):
+        return iter(self.__array__())
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        values = self[:]
+        if self.keep and self.kept is None:
+            values.flags.writeable = False
+            self.kept = values
+        return values if dtype is None else values.astype(dtype, copy=False)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = tuple(np.asarray(x) if isinstance(x, Rows) else x for x in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __getattr__(self, name: str):  # the rest of an array's interface (size, astype, view, tolist ...)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.__array__(), name)
+
+
+class LotRows:
+    """The rows in a book of the lots of a part of it (:meth:`Book.parts`), made when read: the part's
+    lot ``i`` is the book's ``i + offset[holding[i]]`` (``holding``: the part's ``lot_holding``), since
+    each holding's lots are consecutive in both. Four bytes a holding, not a lot."""
+
+    __slots__ = ("holding", "offset")
+
+    def __init__(self, holding: np.ndarray, offset: np.ndarray):
+        self.holding, self.offset = holding, offset
+
+    def __len__(self) -> int:
+        return len(self.holding)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            index = np.arange(*key.indices(len(self.holding)), dtype=self.offset.dtype)
+        elif np.ndim(key) == 0:
+            index = range(len(self.holding))[key]
+        else:
+            key = np.asarray(key)
+            index = np.flatnonzero(key) if key.dtype == bool else np.where(key < 0, key + len(self.holding), key)
+        return index + self.offset[self.holding[index]]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        rows = self[:]
+        return rows if dtype is None else rows.astype(dtype, copy=False)
+
+
+def _rows_of(column: np.ndarray | Rows, rows: np.ndarray | LotRows) -> np.ndarray | Rows:
+    """``column[rows]`` for sorted ``rows``: a view when they are consecutive, else :class:`Rows`."""
+    if isinstance(column, Rows):
+        if column.extra is not None:
+            return column.taken(rows)
+        column, rows = column.column, column.rows[rows]
+    if not len(rows) or int(rows[-1]) - int(rows[0]) + 1 == len(rows):
+        start = int(rows[0]) if len(rows) else 0
+        return column[start:start + len(rows)]
+    return Rows(column, rows)
+
+
+def _take(column: np.ndarray | Rows, rows, taken: dict[int, np.ndarray]) -> np.ndarray | Rows:
+    """``column[rows]``; but a column read through :class:`Rows` stays so for a slice of its rows (a
+    chunk of a part of the book), each taken when first read and kept (a chunk reads only some);
+    ``taken``: the row numbers sliced so far, by the ``id`` of those they came from."""
+    if isinstance(column, Rows) and isinstance(rows, slice):
+        if id(column.rows) not in taken:
+            taken[id(column.rows)] = column.rows[rows]
+        return Rows(column.column, taken[id(column.rows)], column.extra, keep=True)
+    return column[rows]
+
+
+def _relinked(book: Book, lot_holding: np.ndarray, old_to_new: np.ndarray, n_holdings: int) -> dict[str, Rows]:
+    """The lot columns of ``book`` read through :class:`LotRows`, for its lots' new ``lot_holding``
+    (holdings were inserted: ``old_to_new`` gives each old holding's new index of ``n_holdings``)."""
+    columns = {name: getattr(book, name) for name in _ROW_COLUMNS if name.startswith("lot_")}
+    linked: dict[int, LotRows] = {}
+    for column in columns.values():
+        if isinstance(column, Rows) and isinstance(column.rows, LotRows) and id(column.rows) not in linked:
+            offset = np.zeros(n_holdings, dtype=column.rows.offset.dtype)
+            offset[old_to_new] = column.rows.offset
+            linked[id(column.rows)] = LotRows(lot_holding, offset)
+    return {name: Rows(column.column, linked[id(column.rows)], column.extra) for name, column in columns.items()
+            if isinstance(column, Rows) and id(column.rows) in linked}
+
+
+def _inserted(book: Book, at: np.ndarray, **values) -> dict[str, np.ndarray | Rows]:
+    """``np.insert(column, at, value)`` of each named column of ``book``; columns read through
+    :class:`Rows` keep doing so (sharing their row numbers as they did)."""
+    rows: dict[int, np.ndarray] = {}
+    columns = {name: getattr(book, name) for name in values}
+    return {name: column.inserted(at, values[name], rows) if isinstance(column, Rows) else
+            np.insert(column, at, values[name]) for name, column in columns.items()}
+
+
 #: content hashes known without reading the array: id -> (a weak reference to it, its field_digest)
 _KNOWN_DIGESTS: dict[int, tuple[weakref.ref, str]] = {}
 
 
 def field_digest(array: np.ndarray) -> str:
-    """The SHA-256 of one column's content: text (``object`` or ``str`` arrays) as the UTF-8 of its
-    values joined by NUL (``"\\0".join(map(str, array))``, hashed a piece at a time), anything else as
-    its bytes in C order. Known for a read-only column given to :func:`remember_digest`."""
+    """The SHA-256 of one column's content: text (``object`` or ``str`` arrays, and ``bytes`` ones of
+    ASCII text) as the UTF-8 of its values joined by NUL (``"\\0".join(map(str, array))``, hashed a
+    piece at a time), anything else as its bytes in C order. Known for a read-only column given to
+    :func:`remember_digest`."""
     known = _KNOWN_DIGESTS.get(id(array))
     if known is not None and known[0]() is array and not array.flags.writeable:
         return known[1]
     digest = hashlib.sha256()
-    if array.dtype == object or array.dtype.kind == "U":
-        _update_with_text(digest, array.reshape(-1))
+    if _is_text(array):
+        _update_with_text(digest, np.asarray(array).reshape(-1))
     elif array.size:
         digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
     return digest.hexdigest()
@@ -326,38 +531,50 @@ def remember_digest(array: np.ndarray, digest: str) -> None:
     _KNOWN_DIGESTS[key] = (weakref.ref(array, lambda _, key=key: _KNOWN_DIGESTS.pop(key, None)), digest)
 
 
+def _is_text(array: np.ndarray) -> bool:
+    return array.dtype == object or array.dtype.kind in "US"
+
+
 def _update_with_text(digest, array: np.ndarray, piece: int = 1 << 20) -> None:
-    """``digest.update("\\0".join(map(str, array)).encode())``, a piece at a time; an ASCII ``str``
-    array (the lot ids) is joined in numpy, without a Python string per element."""
+    """``digest.update("\\0".join(map(str, array)).encode())``, a piece at a time (``bytes`` values
+    decoded); an ASCII ``str`` or ``bytes`` array (the lot ids) is joined in numpy, without a Python
+    string per element."""
     for start in range(0, len(array), piece):
         part = array[start:start + piece]
         if start:
             digest.update(b"\0")
-        digest.update(_ascii_joined(part) if part.dtype.kind == "U" else "\0".join(map(str, part)).encode())
+        joined = _ascii_joined(part) if part.dtype.kind in "US" else None
+        digest.update(joined if joined is not None else "\0".join(_strings(part)).encode())
 
 
-def _ascii_joined(part: np.ndarray) -> bytes:
-    """``"\0".join(part).encode()`` for a ``str`` array: by numpy when it is ASCII without NUL inside."""
-    width = part.dtype.itemsize // 4
-    if not len(part) or not width:
-        return "\0".join(map(str, part)).encode()
-    chars = np.ascontiguousarray(part).view(np.uint32).reshape(len(part), width)
+def _strings(part: np.ndarray) -> list[str]:
+    return [v.decode() for v in part.tolist()] if part.dtype.kind == "S" else list(map(str, part))
+
+
+def _ascii_joined(part: np.ndarray) -> bytes | None:
+    """``"\0".join(part).encode()`` for a ``str`` or ``bytes`` array that is ASCII without NUL inside,
+    by numpy; else None."""
+    unit = part.dtype.itemsize // max(np.dtype(f"{part.dtype.kind}1").itemsize, 1)  # characters
+    if not len(part) or not unit:
+        return None
+    chars = np.ascontiguousarray(part).view(np.uint32 if part.dtype.kind == "U" else np.uint8).reshape(len(part), unit)
     if chars.max() >= 128:
-        return "\0".join(part.tolist()).encode()
-    grid = np.zeros((len(part), width + 1), dtype=np.uint8)
-    grid[:, :width] = chars
+        return None
+    grid = np.zeros((len(part), unit + 1), dtype=np.uint8)
+    grid[:, :unit] = chars
     lengths = np.count_nonzero(grid, axis=1)
     rows = np.arange(len(part))
     if (np.argmin(grid, axis=1) != lengths).any():  # a NUL inside an element
-        return "\0".join(part.tolist()).encode()
+        return None
     keep = grid != 0
     keep[rows, lengths] = True  # the separator after each element
     return grid[keep].tobytes()[:-1]
 
 
-def tax_treatment_codes(book: Book) -> tuple[np.ndarray, np.ndarray]:
-    """Per account, a code into (taxable, tax_deferred, tax_exempt)."""
+def tax_treatment_codes(book: Book, sleeves: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per account (per sleeve, by its account, with ``sleeves``), a code into (taxable, tax_deferred, tax_exempt)."""
     vocab = np.array(["taxable", "tax_deferred", "tax_exempt"], dtype=object)
     by_registration = np.array([list(vocab).index(Registration(r).tax_treatment.value) for r in book.registrations],
                                dtype=np.int32)
-    return by_registration[book.account_registration], vocab
+    registration = book.account_registration[book.sleeve_account] if sleeves else book.account_registration
+    return by_registration[registration], vocab

@@ -276,7 +276,7 @@ class LotColumns(NamedTuple):
     lot_quantity: np.ndarray   # float64
     lot_cost: np.ndarray       # float64
     lot_acquired: np.ndarray   # datetime64[D]: the holding-period start
-    lot_ids: np.ndarray        # str
+    lot_ids: np.ndarray        # str, or bytes when ASCII
 
 
 def _grouped(sleeve: np.ndarray, symbol: np.ndarray, day: np.ndarray, qty: np.ndarray, cost: np.ndarray,
@@ -308,25 +308,39 @@ def _read_lots(store: Store, securities: list[tuple]) -> tuple[np.ndarray, int]:
 
 
 def _read_lot_ids(store: Store, order: np.ndarray, piece: int = 1 << 20) -> np.ndarray:
-    """The lot ids as a ``str`` array, the lots (in rowid order) taken in ``order``: read a piece at a
-    time and put in place, without a Python string kept per lot (50 M of them would take 3 GB)."""
+    """The lot ids, the lots (in rowid order) taken in ``order``: read a piece at a time and put in
+    place, without a Python string kept per lot (50 M of them would take 3 GB); as ASCII ``bytes``
+    (a quarter of a ``str`` array's size) unless some id is not ASCII."""
     n = len(order)
     to = np.empty(n, dtype=np.int32 if n < 1 << 31 else np.int64)  # where the lot of each rowid rank goes
     to[order] = np.arange(n, dtype=to.dtype)
-    ids = np.zeros(0, dtype=str)
+    ids = np.zeros(0, dtype="S1")
     done = 0
     cursor = store.db.conn.execute("select lot_id from lots order by rowid")
     while rows := cursor.fetchmany(piece):
-        part = np.array([r[0] for r in rows], dtype=str)
+        part = _compact(np.array([r[0] for r in rows], dtype=str))
         if not done:
             ids = np.empty(n, dtype=part.dtype)
-        elif part.dtype.itemsize > ids.dtype.itemsize:  # a longer id than so far: widen
-            ids = ids.astype(part.dtype)
+        elif part.dtype.kind != ids.dtype.kind or part.dtype.itemsize > ids.dtype.itemsize:  # widen
+            chars = max(_chars(part.dtype), _chars(ids.dtype))
+            ids = ids.astype(f"U{chars}") if "U" in (part.dtype.kind, ids.dtype.kind) else ids.astype(f"S{chars}")
         ids[to[done:done + len(part)]] = part
         done += len(part)
     if done != n:
         raise RuntimeError(f"read {done} lot ids for {n} lots")
     return ids
+
+
+def _compact(texts: np.ndarray) -> np.ndarray:
+    """A ``str`` array as ``bytes`` when it is ASCII (each character a byte, not four), else as it is."""
+    try:
+        return texts.astype(f"S{max(_chars(texts.dtype), 1)}")
+    except UnicodeEncodeError:
+        return texts
+
+
+def _chars(dtype: np.dtype) -> int:
+    return dtype.itemsize // (4 if dtype.kind == "U" else 1)
 
 
 def _order_lots(lots: np.ndarray, scale: int, sleeve_rowids: np.ndarray, security_rowids: np.ndarray, n_symbols: int,
@@ -366,7 +380,7 @@ def _order_lots(lots: np.ndarray, scale: int, sleeve_rowids: np.ndarray, securit
 
 #: a store with fewer lots reads them from SQLite every time (a snapshot would not pay)
 SNAPSHOT_MIN_LOTS = 1_000_000
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3  # 3: lot ids as ASCII bytes
 
 
 def _lots(store: Store, securities: list[tuple], sleeve_rowids: np.ndarray, sleeve_ids: Sequence[str]) -> LotColumns:

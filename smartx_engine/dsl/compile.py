@@ -302,9 +302,10 @@ class PolicyEvaluation:
     def limit_rel(self) -> np.ndarray:
         return self.policy.band_limits[self.band_rel]
 
-    @cached_property
+    @property
     def sell_to(self) -> np.ndarray:
-        """Per holding, the weight a `sell to` rule caps it at (NaN for none)."""
+        """Per holding, the weight a `sell to` rule caps it at (NaN for none); made on each use (not kept
+        with the evaluation)."""
         return self.policy.rule_caps[self.sell_rule]
 
     @cached_property
@@ -379,9 +380,8 @@ class CompiledPolicy:
         Large books are evaluated in chunks of sleeves (every decision is local to its sleeve), so
         that the temporary columns stay small and in cache.
         """
-        chunks = book.chunks(CHUNK_SLEEVES)
-        evaluation = (self._evaluate(book) if len(chunks) == 1  # each chunk's columns are freed once copied
-                      else PolicyEvaluation.gather(((chunk, self._evaluate(chunk)) for chunk in chunks), book))
+        evaluation = PolicyEvaluation.gather(  # each chunk's columns are freed once copied
+            ((chunk, self._evaluate(chunk)) for chunk in book.chunks(CHUNK_SLEEVES)), book)
         return attrs.evolve(evaluation, sleeves=np.arange(book.n_sleeves) if sleeves is None else sleeves)
 
     def _evaluate(self, book: Book) -> PolicyEvaluation:

@@ -107,7 +107,7 @@ def _holdings(result: PolicyEvaluation, frame: Frame, row: int, path: str) -> li
     symbols = frame.column("holding", "symbol").strings()
     weight, target = frame.column("holding", "weight"), frame.column("holding", "target")
     drift_rel = frame.column("holding", "drift_rel")
-    holdings = []
+    holdings, sell_to = [], result.sell_to
     for h in rows:
         out = [kind for kind, mask in (("absolute", result.out_abs), ("relative", result.out_rel)) if mask[h]]
         holdings.append({
@@ -116,7 +116,7 @@ def _holdings(result: PolicyEvaluation, frame: Frame, row: int, path: str) -> li
             "absolute_band": _number(result.limit_abs[h]), "absolute_band_from": _band_text(result, result.band_abs[h]),
             "relative_band": _number(result.limit_rel[h]), "relative_band_from": _band_text(result, result.band_rel[h]),
             "out_of_band": " and ".join(out) if out else None,
-            "hold": bool(result.hold[h]), "sell_to": _number(result.sell_to[h]),
+            "hold": bool(result.hold[h]), "sell_to": _number(sell_to[h]),
         })
     return holdings
 
@@ -139,5 +139,5 @@ def _rules(result: PolicyEvaluation, frame: Frame, row: int, path: str) -> list[
 def _lots(result: PolicyEvaluation, frame: Frame, row: int) -> dict[str, list[str]]:
     book = result.book
     mine = book.lot_sleeve == row
-    return {"harvest": [str(i) for i in book.lot_ids[mine & result.harvest]],
-            "avoid_short_term_gain": [str(i) for i in book.lot_ids[mine & result.avoid_short_term]]}
+    return {"harvest": [str(i) for i in book.lot_id_texts(mine & result.harvest)],
+            "avoid_short_term_gain": [str(i) for i in book.lot_id_texts(mine & result.avoid_short_term)]}

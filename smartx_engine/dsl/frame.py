@@ -57,7 +57,7 @@ class Frame:
         if (finer, coarser) == (Grain.HOLDING, Grain.SLEEVE):
             return self.book.holding_sleeve
         if (finer, coarser) == (Grain.LOT, Grain.SLEEVE):
-            return self.book.lot_sleeve
+            return self.lot_sleeve
         if (finer, coarser) == (Grain.LOT, Grain.HOLDING):
             return self.book.lot_holding
         raise ValueError(f"no owner from {finer.noun} to {coarser.noun}")
@@ -95,6 +95,10 @@ class Frame:
             ufunc = np.maximum if how == "max" else np.minimum
             result[present] = ufunc.reduceat(values, starts)
         return result
+
+    @cached_property
+    def lot_sleeve(self) -> np.ndarray:
+        return self.book.lot_sleeve
 
     # ------------------------------------------------------------------ fields
 
@@ -246,7 +250,7 @@ class Frame:
         return self._account(self.book.account_registration, self.book.registrations)
 
     def _account_tax_treatment(self):
-        return self._account(*tax_treatment_codes(self.book))
+        return Categorical(*tax_treatment_codes(self.book, sleeves=True))  # not every account's first
 
     def _account_custodian(self):
         return self._account(self.book.account_custodian, self.book.custodians)

@@ -74,7 +74,7 @@ class PolicySet:
         selected = np.stack([self.compiled[n].selects(frame) for n in names]) if names else \
             np.zeros((0, book.n_sleeves), dtype=bool)
         policy_of = np.full(book.n_sleeves, -1, dtype=np.int32)
-        assigned = np.array([p is not None for p in book.sleeve_policy], dtype=bool)
+        assigned = np.not_equal(book.sleeve_policy, None).astype(bool)
         problems: dict[int, str] = {}
         index = {n: i for i, n in enumerate(names)}
         for i in np.flatnonzero(assigned):
@@ -95,14 +95,14 @@ class PolicySet:
         return Resolution(names, policy_of, assigned, problems)
 
     def evaluate(self, book: Book) -> BookEvaluation:
-        """Resolve every sleeve, then evaluate each policy over its own sleeves at once."""
+        """Resolve every sleeve, then evaluate each policy over its own sleeves at once (its part of the
+        book: :meth:`Book.parts`)."""
         resolution = self.resolve(book)
         evaluations = {}
-        for code, name in enumerate(resolution.names):
-            sleeves = np.flatnonzero(resolution.policy_of == code)
-            if len(sleeves):
-                own = book if len(sleeves) == book.n_sleeves else book.select(sleeves)
-                evaluations[name] = self.compiled[name].evaluate(own, sleeves)
+        parts = book.parts(resolution.policy_of, len(resolution.names))  # sharing the book's holdings and lots
+        for code, (name, own) in enumerate(zip(resolution.names, parts)):
+            if own.n_sleeves:
+                evaluations[name] = self.compiled[name].evaluate(own, np.flatnonzero(resolution.policy_of == code))
         return BookEvaluation(book, resolution, evaluations)
 
     def book_diagnostics(self, book: Book) -> list[Diagnostic]:

@@ -302,15 +302,16 @@ def decisions_of(evaluation: PolicyEvaluation, selected: np.ndarray | None = Non
     lots_of: dict[int, list[LotDecision]] = {}
     for i in range(book.n_lots):
         lots_of.setdefault(int(book.lot_holding[i]), []).append(
-            LotDecision(str(book.lot_ids[i]), bool(evaluation.harvest[i]), bool(evaluation.avoid_short_term[i])))
+            LotDecision(book.lot_id(i), bool(evaluation.harvest[i]), bool(evaluation.avoid_short_term[i])))
     holdings_of: dict[int, list[HoldingDecision]] = {}
+    sell_to = evaluation.sell_to
     for h in range(book.n_holdings):
         holdings_of.setdefault(int(book.holding_sleeve[h]), []).append(HoldingDecision(
             symbol=str(book.symbols[book.holding_symbol[h]]),
             limit_abs=float(evaluation.limit_abs[h]), limit_rel=float(evaluation.limit_rel[h]),
             band_abs=int(evaluation.band_abs[h]), band_rel=int(evaluation.band_rel[h]),
             out_abs=bool(evaluation.out_abs[h]), out_rel=bool(evaluation.out_rel[h]),
-            hold=bool(evaluation.hold[h]), sell_to=float(evaluation.sell_to[h]),
+            hold=bool(evaluation.hold[h]), sell_to=float(sell_to[h]),
             rules=tuple(None if isinstance(rule.action, SLEEVE_ACTIONS) else bool(mask[h]) for rule, mask in rules),
             lots=tuple(lots_of.get(h, ())),
         ))

@@ -79,7 +79,7 @@ def sleeve_rows(book: Book) -> list[SleeveRow]:
     for i in range(book.n_lots):
         acquired = dt.date.fromisoformat(str(book.lot_acquired[i]))
         lots_of.setdefault(int(book.lot_holding[i]), []).append(
-            LotRow(str(book.lot_ids[i]), float(book.lot_quantity[i]), float(book.lot_cost[i]), acquired))
+            LotRow(book.lot_id(i), float(book.lot_quantity[i]), float(book.lot_cost[i]), acquired))
     holdings_of: dict[int, list[HoldingRow]] = {}
     for h in range(book.n_holdings):
         symbol = int(book.holding_symbol[h])

@@ -350,7 +350,7 @@ def whole_lots(book: Book, holdings: np.ndarray, lot_ids: np.ndarray) -> tuple[n
     """The quantity (millionths) and basis (cents) of the lots of the book named by (holding, lot id),
     as relief reads them (0 and 0 for a lot not found)."""
     index, group, _ = rows_of_each(book.lot_holding, holdings)
-    match = np.flatnonzero(np.asarray(book.lot_ids[index], dtype=str) == np.asarray(lot_ids, dtype=str)[group])
+    match = np.flatnonzero(book.lot_id_texts(index) == np.asarray(lot_ids, dtype=str)[group])
     lot = np.full(len(lot_ids), -1, dtype=np.int64)
     lot[group[match]] = index[match]
     quantity = np.where(lot >= 0, np.rint(book.lot_quantity[lot] * 10 ** QUANTITY.places), 0).astype(np.int64)

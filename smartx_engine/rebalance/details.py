@@ -305,7 +305,7 @@ def book_decimal(value: float) -> Decimal:
 
 def open_lot(book: Book, lot: int) -> OpenLot:
     """Lot ``lot`` of the book as exact relief reads it (basis to the cent)."""
-    return OpenLot(str(book.lot_ids[lot]), book_quantity(book.lot_quantity[lot]),
+    return OpenLot(book.lot_id(lot), book_quantity(book.lot_quantity[lot]),
                    round_money(book_decimal(book.lot_cost[lot])), book.lot_acquired[lot].astype(dt.date))
 
 

@@ -304,7 +304,7 @@ def _washed(book: Book, recent: RecentTrading, lots_of: Callable[[int], np.ndarr
         if len(sizes) else []
     washed = recent.washed_by_recent_buys_of([str(book.account_ids[account[r]]) for r in rows],
                                              [symbols[symbol[r]] for r in rows],
-                                             [set(book.lot_ids[lots_of(r)].tolist()) for r in rows])
+                                             [set(book.lot_id_texts(lots_of(r)).tolist()) for r in rows])
     return {r: shares for r, shares in zip(rows, washed) if shares}
 
 

@@ -191,7 +191,7 @@ def relieve_lots(book: Book, method: str, lots: np.ndarray, trade: np.ndarray, q
     basis[partial] = [half_even(b * t, q) for b, t, q in
                       zip(basis[partial].tolist(), taken[partial].tolist(), lot_e6[partial].tolist())]
     proceeds = value_cents(taken, price[trade])
-    columns = ReliefColumns(trade, book.lot_ids[lots], taken, basis, book.lot_acquired[lots].astype("datetime64[D]"),
+    columns = ReliefColumns(trade, book.lot_id_texts(lots), taken, basis, book.lot_acquired[lots].astype("datetime64[D]"),
                             _long_term(book, lots), proceeds)
     if not by_relieve.any():
         return columns

@@ -173,7 +173,7 @@ class TradeOrder:
     """The order keys of a run's trades as columns (with each trade's sleeve id: see :class:`Computed`)."""
 
     step: np.ndarray      # int8
-    policy: np.ndarray    # str
+    policy: np.ndarray    # int16: the policy's place among the policy set's names (sorted: codes sort as names do)
     position: np.ndarray  # int64: the trade's place among those its part staged
 
     def take(self, rows: np.ndarray) -> TradeOrder:
@@ -216,20 +216,22 @@ def _computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None 
     run = _Run(inputs, cash_events(book, evaluation, in_scope, withdrawal=inputs.withdrawal, invest=inputs.invest))
     harvested, swapped = run.harvests(evaluation, inputs.harvest_only)
     run.stage_pairs(harvested, swapped)
-    for done, (name, result) in enumerate(() if inputs.harvest_only else evaluation.evaluations.items()):
-        report(f"proposing trades ({name})", done, len(evaluation.evaluations))
-        run.stage_rebalance(name, result)
-    proposals, order = run.proposals()
-    budgets = _budgets(book, evaluation.resolution, policies, in_scope)
-    proposals, order = run.within_budgets(proposals, order, budgets, _sleeve_cash(book, evaluation, run.events))
-    resolution = evaluation.resolution
+    harvests = Harvests.concat([h for _, _, h in harvested])
+    resolution, evaluations = evaluation.resolution, dict(evaluation.evaluations)
+    del evaluation, harvested, swapped  # so that each policy's evaluation goes once its trades (which keep theirs) are staged
+    for done, name in enumerate(() if inputs.harvest_only else list(evaluations)):
+        report(f"proposing trades ({name})", done, len(evaluations))
+        run.stage_rebalance(name, evaluations.pop(name))
+    proposals, order = run.proposals(resolution.names)
+    budgets = _budgets(book, resolution, policies, in_scope)
+    proposals, order = run.within_budgets(proposals, order, budgets, _sleeve_cash(book, resolution, policies, run.events))
     problems = sorted((0 if resolution.assigned[i] else 1, str(book.sleeve_ids[i]), p)
                       for i, p in resolution.problems.items() if in_scope[i])
     used = sorted({resolution.names[c] for c in resolution.policy_of[in_scope] if c >= 0})
     result = RunResult(None, as_of, inputs.book_digest, {n: policies.digests[n] for n in used},
                        int(in_scope.sum()), run.triggered, {s: p for _, s, p in problems},
                        with_crossings(proposals),
-                       harvests=Harvests.concat([h for _, _, h in harvested]),
+                       harvests=harvests,
                        shortfalls=shortfalls(book, run.events, run.cash_after),
                        settled={str(book.sleeve_ids[s]): run.version(s) for s in sorted(run.settled)})
     return Computed(result, order, tuple(run.harvest_keys), tuple((k, s) for k, s, _ in problems))
@@ -355,13 +357,16 @@ class _Run:
         self.sources.append((self.rows, trades, rows))
         self._stage(block.with_notes(wash_warnings(block, inputs.recent)), 2, name)
 
-    def proposals(self) -> tuple[Proposals, TradeOrder]:
-        """Every trade staged, in staging order, with its order keys."""
-        sizes = [len(b) for b, _, _ in self.staged]
-        order = TradeOrder(np.repeat(np.array([s for _, s, _ in self.staged], dtype=np.int8), sizes),
-                           np.repeat(np.array([p for _, _, p in self.staged], dtype=str), sizes),
+    def proposals(self, names: Sequence[str]) -> tuple[Proposals, TradeOrder]:
+        """Every trade staged, in staging order, with its order keys (``names``: the policy set's, sorted);
+        the staged blocks are let go (their trades are now in the one block returned)."""
+        staged, self.staged = self.staged, []
+        sizes = [len(b) for b, _, _ in staged]
+        code = {name: i for i, name in enumerate(names)}
+        order = TradeOrder(np.repeat(np.array([s for _, s, _ in staged], dtype=np.int8), sizes),
+                           np.repeat(np.array([code[p] for _, _, p in staged], dtype=np.int16), sizes),
                            np.arange(sum(sizes), dtype=np.int64))
-        return Proposals.concat([b for b, _, _ in self.staged]), order
+        return Proposals.concat([b for b, _, _ in staged]), order
 
     def sell_context(self, row: int) -> SellContext:
         """What trimming the sell staged in ``row`` to a gain budget needs: its lots and how they are relieved."""
@@ -531,15 +536,14 @@ def _budgets(book: Book, resolution: Resolution, policies: PolicySet, in_scope: 
     return dict(zip(book.account_ids[accounts].tolist(), [amounts[r] for r in smallest[accounts].tolist()]))
 
 
-def _sleeve_cash(book: Book, evaluation: BookEvaluation, events: CashEvents) -> CashOf:
+def _sleeve_cash(book: Book, resolution: Resolution, policies: PolicySet, events: CashEvents) -> CashOf:
     """The cash the buys of some sleeves may use (asked only for the sleeves whose sells a budget cut)."""
     def cash_of(sleeve_ids: Sequence[str]) -> list[SleeveCash]:
         sleeves = np.searchsorted(book.sleeve_ids, sleeve_ids)  # sleeve ids are sorted
         values = sleeve_values(book, sleeves)[3] - events.withdraw[sleeves]
-        names = evaluation.resolution.names
         cash = []
-        for sleeve, value, code in zip(sleeves.tolist(), values, evaluation.resolution.policy_of[sleeves].tolist()):
-            settings = evaluation.evaluations[names[code]].policy.settings
+        for sleeve, value, code in zip(sleeves.tolist(), values, resolution.policy_of[sleeves].tolist()):
+            settings = policies.compiled[resolution.names[code]].settings
             floor = (settings.cash_min or 0.0) * value + events.withdraw[sleeve]
             cash.append(SleeveCash(round_money(Decimal(repr(float(book.sleeve_cash[sleeve])))),
                                    round_money(Decimal(repr(float(floor)))), settings.share_step, settings.min_trade))
