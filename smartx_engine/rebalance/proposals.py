@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii
 from typing import Any, overload
 
 import attrs
@@ -64,6 +65,11 @@ def json_strings(values: np.ndarray, codes: np.ndarray | None = None) -> np.ndar
     if _PLAIN.match("".join(values.tolist())):
         return _cat('"', values, '"')
     return np.array([json.dumps(v) for v in values.tolist()], dtype=str)
+
+
+def json_items(texts: Iterable[str]) -> str:
+    """The strings as the items of a JSON list, as ``json.dumps`` writes them (``"a", "b"``)."""
+    return ", ".join(map(encode_basestring_ascii, texts))
 
 
 def _cat(*parts: np.ndarray | str) -> np.ndarray:
@@ -439,7 +445,8 @@ class _Texts:
 
     def tail(self, index: int) -> str:
         """The JSON of the shared reasons ``tails[index]``, each after a comma."""
-        text = self.tails[index] = "".join(", " + json.dumps(r) for r in self.proposals.tails[index])
+        tail = self.proposals.tails[index]
+        text = self.tails[index] = ", " + json_items(tail) if tail else ""
         return text
 
     def reasons(self, start: int, stop: int) -> list[str]:

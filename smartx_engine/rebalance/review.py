@@ -66,7 +66,7 @@ def decide(store: Store, trade_ids: Sequence[str], status: TradeStatus, note: st
                 raise ConflictError(f"four-eyes approval is on: {store.actor} proposed or edited {', '.join(own)}; "
                                     "another operator must approve them")
         decision = (str(status), store.actor, now, note)
-        written = materialize(store.db, trade_ids=trade_ids, decision=decision)  # pending ones: rows, decided
+        written = materialize(store.db, trade_ids=trade_ids, decision=decision)  # pending: rows, so decided
         store.db.execute(
             "update trades set status = ?, decided_by = ?, decided_at = ?, note = ?"
             " where trade_id in (select value from json_each(?))",

@@ -21,13 +21,12 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import attrs
 import numpy as np
 
-from .proposals import Proposals, ReliefColumns
+from .proposals import Proposals, ReliefColumns, json_items
 
 #: trades per chunk (a trade read by its id unpacks its chunk: about 1 MB)
 CHUNK = 16_384
@@ -99,7 +98,7 @@ class Packer:
         """``json.dumps(reasons)``, made once."""
         text = self.tails.get(reasons)
         if text is None:
-            text = self.tails[reasons] = "[" + ", ".join(map(encode_basestring_ascii, reasons)) + "]"
+            text = self.tails[reasons] = "[" + json_items(reasons) + "]"
         return text
 
 
