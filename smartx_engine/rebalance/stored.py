@@ -336,13 +336,18 @@ class _Pending:
         return np.where((at >= 0) & (numbers < self.first[at.clip(min=0)] + self.size[at.clip(min=0)]), at, -1)
 
     def groups(self, numbers: np.ndarray) -> set[tuple[str, str]]:
-        """(run, sleeve) of each trade numbered ``numbers``."""
+        """(run, sleeve) of each trade numbered ``numbers`` (sorted)."""
         found = set()
-        chunk = self.holding(numbers)
-        for index in np.unique(chunk[chunk >= 0]).tolist():
-            codes = np.unique(self.chunk(index).sleeve[numbers[chunk == index] - self.first[index]])
-            found |= {(self.run[index], self.chunk_sleeves(index)[c]) for c in codes.tolist()}
+        for index in np.unique(self.holding(numbers)).tolist():
+            if index >= 0:
+                codes = np.unique(self.chunk(index).sleeve[self.rows_of(index, numbers)])
+                found |= {(self.run[index], self.chunk_sleeves(index)[c]) for c in codes.tolist()}
         return found
+
+    def rows_of(self, index: int, numbers: np.ndarray) -> np.ndarray:
+        """The rows of chunk ``index`` numbered ``numbers`` (sorted)."""
+        first = self.first[index]
+        return numbers[slice(*np.searchsorted(numbers, [first, first + self.size[index]]))] - first
 
     def rows(self, status: str | None, run_id: str | None, numbers: np.ndarray | None,
              groups: set[tuple[str, str]] | None = None) -> Iterator[tuple[_Status, tuple[str, str], tuple]]:
@@ -365,7 +370,9 @@ class _Pending:
             p = self.chunk(index)
             chosen = wanted[p.sleeve]
             if numbers is not None:
-                chosen &= np.isin(np.arange(len(p)) + p.first_number, numbers)
+                numbered = np.zeros(len(p), dtype=bool)
+                numbered[self.rows_of(index, numbers)] = True
+                chosen &= numbered
             actor, as_of, created = self.state(run)[2]
             by_sleeve = dict(zip(sleeves, statuses))
             for start, stop in _ranges(chosen):
