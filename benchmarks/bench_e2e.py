@@ -28,6 +28,7 @@ import math
 import os
 import pstats
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -95,9 +96,9 @@ STORE = ("load", "scope", "recent trading", "run inputs", "realized gains", "rec
 
 
 def _peak() -> int:
-    """The process's peak resident memory so far (VmHWM), in bytes."""
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+    """The process's peak resident memory so far, in bytes (``ru_maxrss``: VmHWM without reading
+    /proc, which took 20 µs a call: timers around a function called 200,000 times cost seconds)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _install_timers(times: dict[str, float]) -> None:

@@ -487,3 +487,33 @@ def m012_book_reads(db: sqlite_utils.Database) -> None:
     create trigger book_epoch_lot_delete after delete on lots
     begin update book_epoch set lots = random() where id = 1; end
     """)
+
+
+@migration
+def m013_proposal_chunks(db: sqlite_utils.Database) -> None:
+    """A run's proposals as it computed them (``rebalance/stored.py``): ``proposal_chunks``, its trades
+    numbered ``first_trade`` on as one blob of columns, and the sleeves they are for (JSON);
+    ``proposal_runs``, the sleeves of a run whose pending trades are still proposed (JSON: sleeve ->
+    trades); ``proposal_cancels``, sleeves of a run whose pending trades a later run cancelled, with
+    the note and time. A sleeve's trades in a run become rows of ``trades`` when one is decided."""
+    _run(db, """
+    create table proposal_chunks (
+        first_trade integer primary key,
+        run_id text not null references runs (run_id),
+        trades integer not null check (trades > 0),
+        sleeves text not null,
+        data blob not null
+    ) strict;
+    create index proposal_chunks_run on proposal_chunks (run_id);
+    create table proposal_runs (
+        run_id text primary key references runs (run_id),
+        proposed text not null
+    ) strict;
+    create table proposal_cancels (
+        run_id text not null references runs (run_id),
+        sleeves text not null,
+        note text not null,
+        decided_at text not null
+    ) strict;
+    create index proposal_cancels_run on proposal_cancels (run_id)
+    """)

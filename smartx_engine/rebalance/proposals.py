@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii
 from typing import Any, TypeVar, overload
 
 import attrs
@@ -85,12 +86,21 @@ def decimal_texts(units: np.ndarray, places: int) -> np.ndarray:
 _PLAIN = re.compile(r'^[^"\\\x00-\x1f\x7f-\U0010ffff]*$')  # needs no JSON escape
 
 
-def json_strings(values: np.ndarray) -> np.ndarray:
-    """Each string as a JSON string literal (numpy strings), as ``json.dumps`` writes it."""
+def json_strings(values: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
+    """Each string as a JSON string literal (numpy strings), as ``json.dumps`` writes it; with
+    ``codes``, those of ``values[codes]`` (each distinct one encoded once)."""
+    if codes is not None:
+        used, inverse = np.unique(codes, return_inverse=True)
+        return json_strings(values[used])[inverse]
     values = np.asarray(values, dtype=str)
     if _PLAIN.match("".join(values.tolist())):
         return _cat('"', values, '"')
     return np.array([json.dumps(v) for v in values.tolist()], dtype=str)
+
+
+def json_items(texts: Iterable[str]) -> str:
+    """The strings as the items of a JSON list, as ``json.dumps`` writes them (``"a", "b"``)."""
+    return ", ".join(map(encode_basestring_ascii, texts))
 
 
 def _cat(*parts: np.ndarray | str) -> np.ndarray:
@@ -160,7 +170,7 @@ class ReliefColumns:
         np.add.at(gains, self.trade, self.gain_cents)
         return gains
 
-    def select(self, rows: np.ndarray, trade: np.ndarray) -> ReliefColumns:
+    def select(self, rows: np.ndarray | slice, trade: np.ndarray) -> ReliefColumns:
         """Rows ``rows`` (in that order), renumbered to trades ``trade``."""
         return ReliefColumns(trade, *(getattr(self, f.name)[rows] for f in attrs.fields(ReliefColumns)[1:]))
 
@@ -209,13 +219,26 @@ class ReliefColumns:
 
 
 def _codes(tables: Sequence[np.ndarray], codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """One table for several (table, codes) pairs, and the codes into it (sorted: code order is text order)."""
-    if all(t is tables[0] for t in tables):
-        table = tables[0]
-        return table, np.concatenate(codes) if codes else np.empty(0, np.int32)
-    merged = np.unique(np.concatenate([np.asarray(t, dtype=str) for t in tables]))
-    return merged, np.concatenate([np.searchsorted(merged, np.asarray(t, dtype=str)).astype(np.int32)[c]
-                                   for t, c in zip(tables, codes)])
+    """One table for several (table, codes) pairs, and the codes into it (sorted: code order is text order).
+
+    The blocks of a run mostly share one table (the book's sleeve ids): each distinct table is
+    mapped once, and when the widest is sorted and holds all the others it is the merged table."""
+    unique = {id(t): t for t in tables}
+    if len(unique) == 1:
+        return tables[0], np.concatenate(codes)
+    texts = {key: np.asarray(t, dtype=str) for key, t in unique.items()}
+    merged = max(texts.values(), key=len)
+    if not (np.all(merged[1:] > merged[:-1]) and all(_within(merged, t) for t in texts.values())):
+        merged = np.unique(np.concatenate(list(texts.values())))
+    mapped = {key: np.searchsorted(merged, t).astype(np.int32) for key, t in texts.items()}
+    return merged, np.concatenate([mapped[id(t)][c] for t, c in zip(tables, codes)])
+
+
+def _within(table: np.ndarray, values: np.ndarray) -> bool:
+    """Whether every one of ``values`` is in ``table`` (sorted)."""
+    if not len(values) or not len(table):
+        return not len(values)
+    return bool(np.all(table[np.searchsorted(table, values).clip(max=len(table) - 1)] == values))
 
 
 @attrs.frozen(eq=False)
@@ -310,6 +333,27 @@ class Proposals(Rows[ProposedTrade]):
     def recorded(self, run_id: str, first_number: int) -> Proposals:
         return attrs.evolve(self, run_id=run_id, first_number=first_number)
 
+    def window(self, start: int, stop: int, notes: dict[int, tuple[str, ...]] | None = None) -> Proposals:
+        """Rows ``start:stop`` (views of the columns, the same tables), with their trade ids; ``notes``
+        are theirs when the caller found them already (renumbered from ``start``)."""
+        first, last = np.searchsorted(self.lots.trade, [start, stop]).tolist()
+        if notes is None:
+            notes = {row - start: n for row, n in self.notes.items() if start <= row < stop}
+        rows = slice(start, stop)
+        return attrs.evolve(self, sleeve=self.sleeve[rows], account=self.account[rows], symbol=self.symbol[rows],
+                            side=self.side[rows], quantity_e6=self.quantity_e6[rows], price_e6=self.price_e6[rows],
+                            model_version=self.model_version[rows], head=self.head[rows], tail=self.tail[rows],
+                            notes=notes, lots=self.lots.select(slice(first, last), self.lots.trade[first:last] - start),
+                            first_number=None if self.first_number is None else self.first_number + start)
+
+    def windows(self, size: int) -> Iterator[Proposals]:
+        """The rows as consecutive windows of ``size`` (:meth:`window`), the notes sorted out once."""
+        noted = sorted(self.notes)
+        for start in range(0, len(self), size):
+            stop = min(start + size, len(self))
+            rows = noted[bisect.bisect_left(noted, start):bisect.bisect_left(noted, stop)]
+            yield self.window(start, stop, {row - start: self.notes[row] for row in rows})
+
     # ------------------------------------------------------------ reading rows
 
     def __len__(self) -> int:
@@ -350,7 +394,8 @@ class Proposals(Rows[ProposedTrade]):
 
     def traded_sleeves(self) -> list[str]:
         """The ids of the sleeves with a trade, sorted."""
-        return [str(s) for s in np.sort(np.asarray(self.sleeves[np.unique(self.sleeve)], dtype=str))]
+        traded = np.bincount(self.sleeve, minlength=len(self.sleeves)) > 0
+        return np.sort(np.asarray(self.sleeves, dtype=str)[traded]).tolist()
 
     def trade_rows(self, status: str, now: str) -> Iterator[tuple]:
         """The ``trades`` table's rows (trade_id, run_id, account_id, sleeve_id, symbol, side, quantity_e6,
@@ -361,9 +406,8 @@ class Proposals(Rows[ProposedTrade]):
         for start, stop in texts.chunks():
             rows = slice(start, stop)
             yield from zip(texts.trade_ids(start, stop).tolist(), itertools.repeat(self.run_id),
-                           texts.plain_accounts[self.account[rows]].tolist(),
-                           texts.plain_sleeves[self.sleeve[rows]].tolist(),
-                           texts.plain_symbols[self.symbol[rows]].tolist(),
+                           texts.accounts[self.account[rows]].tolist(), texts.sleeves[self.sleeve[rows]].tolist(),
+                           texts.symbols[self.symbol[rows]].tolist(),
                            np.where(self.side[rows] > 0, "buy", "sell").tolist(), self.quantity_e6[rows].tolist(),
                            self.price_e6[rows].tolist(), itertools.repeat(status), texts.reasons(start, stop),
                            self.lots.json_lists(start, stop), itertools.repeat(now), self.model_version[rows].tolist())
@@ -377,8 +421,9 @@ class Proposals(Rows[ProposedTrade]):
             quantity, price = self.quantity_e6[rows], self.price_e6[rows]
             trade_ids = _cat('"', texts.trade_ids(start, stop), '"') if self.first_number is not None \
                 else np.full(stop - start, "null")
-            columns = (trade_ids, texts.accounts[self.account[rows]], texts.sleeves[self.sleeve[rows]],
-                       texts.symbols[self.symbol[rows]], np.where(self.side[rows] > 0, "buy", "sell"),
+            columns = (trade_ids, *(json_strings(table, codes[rows]) for table, codes in (
+                           (texts.accounts, self.account), (texts.sleeves, self.sleeve), (texts.symbols, self.symbol))),
+                       np.where(self.side[rows] > 0, "buy", "sell"),
                        decimal_texts(quantity, QUANTITY.places), decimal_texts(price, PRICE.places),
                        decimal_texts(value_cents(quantity, price), MONEY.places))
             for (trade_id, account, sleeve, symbol, side, q, p, v), reasons, lots in zip(
@@ -389,35 +434,43 @@ class Proposals(Rows[ProposedTrade]):
 
 
 class _Texts:
-    """What writing proposals as text shares between chunks of rows: the encoded tables and reasons."""
+    """What writing proposals as text shares between chunks of rows: the tables, and each reason's
+    JSON text, made when a row first needs it (a run's table shows 200 of its millions of trades)."""
 
     CHUNK = 20_000  # rows turned into text at a time (numpy strings are fixed-width: keep them small)
+    FIRST = 250  # the first chunk's rows (then 4x more each time up to CHUNK): a table wants 200 trades
 
     def __init__(self, proposals: Proposals):
         self.proposals = proposals
-        self.plain_accounts, self.plain_sleeves, self.plain_symbols = (
-            np.asarray(t, dtype=str) for t in (proposals.accounts, proposals.sleeves, proposals.symbols))
         self.accounts, self.sleeves, self.symbols = (
-            json_strings(t) for t in (self.plain_accounts, self.plain_sleeves, self.plain_symbols))
+            np.asarray(t, dtype=str) for t in (proposals.accounts, proposals.sleeves, proposals.symbols))
         self.noted = sorted(proposals.notes)  # rows with notes, found per chunk by bisection
-        self.tails = ["".join(", " + json.dumps(r) for r in tail) for tail in proposals.tails]
+        self.tails: dict[int, str] = {}
         self.heads: dict[str, str] = {}
 
     def chunks(self) -> Iterator[tuple[int, int]]:
-        n = len(self.proposals)
-        return ((start, min(start + self.CHUNK, n)) for start in range(0, n, self.CHUNK))
+        n, start, size = len(self.proposals), 0, self.FIRST
+        while start < n:
+            yield start, min(start + size, n)
+            start, size = start + size, min(size * 4, self.CHUNK)
 
     def trade_ids(self, start: int, stop: int) -> np.ndarray:
         numbers = np.arange(start, stop, dtype=np.int64) + self.proposals.first_number
         return np.strings.add("T-", np.strings.zfill(numbers.astype(str), 8))
 
+    def tail(self, index: int) -> str:
+        """The JSON of the shared reasons ``tails[index]``, each after a comma."""
+        tail = self.proposals.tails[index]
+        text = self.tails[index] = ", " + json_items(tail) if tail else ""
+        return text
+
     def reasons(self, start: int, stop: int) -> list[str]:
         """The reasons of rows ``start:stop`` as JSON lists."""
-        p, heads = self.proposals, self.heads
+        p, heads, tails = self.proposals, self.heads, self.tails
         encoded = [heads.get(h) or heads.setdefault(h, json.dumps(h)) if h is not None else "" for h in
                    p.head[start:stop].tolist()]
-        tails = self.tails
-        texts = ["[" + head + tails[tail] + "]" for head, tail in zip(encoded, p.tail[start:stop].tolist())]
+        texts = ["[" + head + (tails[tail] if tail in tails else self.tail(tail)) + "]"
+                 for head, tail in zip(encoded, p.tail[start:stop].tolist())]
         noted = self.noted[bisect.bisect_left(self.noted, start):bisect.bisect_left(self.noted, stop)]
         for row in noted + [start + i for i, h in enumerate(encoded) if not h]:
             texts[row - start] = json.dumps(list(p.reasons(row)))

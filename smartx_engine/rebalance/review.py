@@ -20,18 +20,25 @@ from ..fixedpoint import PRICE, QUANTITY, round_money
 from ..store import Store, where
 from ..tax.relief import Method, OpenLot, relieve
 from .netting import Netting, net
+from .stored import materialize, pending_trades
 
 
 def stored_trades(store: Store, *, status: str | None = None, run_id: str | None = None,
                   trade_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Stored trades as rows, with their run's proposer and as-of (newest run first, then by trade id)."""
+    """Stored trades as rows, with their run's proposer and as-of (newest run first, then by trade id):
+    the rows of ``trades`` and the pending proposals of runs (:mod:`.stored`), alike."""
     clause, params = where(status=status, run_id=run_id)
     if trade_ids:
         clause += (" and " if clause else "where ") + "trade_id in (select value from json_each(?))"
         params.append(json.dumps(list(trade_ids)))
-    return list(store.db.query(
+    rows = list(store.db.query(
         "select * from (select t.*, r.actor as proposed_by, r.as_of from trades t join runs r using (run_id))"
         f" {clause} order by run_id desc, trade_id", params))
+    if pending := pending_trades(store.db, status=status, run_id=run_id, trade_ids=trade_ids):
+        rows += pending
+        rows.sort(key=lambda row: row["trade_id"])
+        rows.sort(key=lambda row: row["run_id"], reverse=True)
+    return rows
 
 
 def _proposed(store: Store, trade_ids: Sequence[str], verb: str) -> dict[str, dict[str, Any]]:
@@ -58,10 +65,12 @@ def decide(store: Store, trade_ids: Sequence[str], status: TradeStatus, note: st
             if own:
                 raise ConflictError(f"four-eyes approval is on: {store.actor} proposed or edited {', '.join(own)}; "
                                     "another operator must approve them")
+        decision = (str(status), store.actor, now, note)
+        written = materialize(store.db, trade_ids=trade_ids, decision=decision)  # pending: rows, so decided
         store.db.execute(
             "update trades set status = ?, decided_by = ?, decided_at = ?, note = ?"
             " where trade_id in (select value from json_each(?))",
-            [str(status), store.actor, now, note, json.dumps(list(trade_ids))])
+            [*decision, json.dumps([t for t in trade_ids if t not in written])])
         store.audit(f"trades.{'approve' if approving else 'reject'}", ",".join(trade_ids),
                     trades=list(trade_ids), note=note)
         if approving:
@@ -105,6 +114,7 @@ def edit(store: Store, trade_id: str, quantity: Decimal) -> dict[str, Any]:
         raise DataError(f"{trade_id}: {exc}") from None
     with store.transaction():  # validated and written in one transaction: no edit on a stale read
         row = _proposed(store, [trade_id], "edited")[trade_id]
+        materialize(store.db, sleeve_id=row["sleeve_id"])  # the sleeve's live trades, as rows
         relieved = _validate_edit(store, row, quantity)
         old, new = (f"{q.normalize():f}" for q in (QUANTITY.to_decimal(row["quantity_e6"]), quantity))
         reasons = [*json.loads(row["reasons"]), f"quantity edited from {old} to {new} by {store.actor}"]

@@ -40,6 +40,7 @@ from .harvest import Harvests, SwapBack, blocked_by, harvests, swap_backs
 from .lots import relieve_exact
 from .netting import cross_columns
 from .proposals import ProposedTrade, Proposals, decimal_texts
+from .stored import next_trade_number, record_proposals, supersede
 
 if TYPE_CHECKING:
     from ..executors import Executor
@@ -227,7 +228,7 @@ def _computed(inputs: RunInputs, policies: PolicySet, progress: Progress | None 
     proposals, order = run.within_budgets(proposals, order, budgets, _sleeve_cash(book, resolution, policies, run.events))
     problems = sorted((0 if resolution.assigned[i] else 1, str(book.sleeve_ids[i]), p)
                       for i, p in resolution.problems.items() if in_scope[i])
-    used = sorted({resolution.names[c] for c in resolution.policy_of[in_scope] if c >= 0})
+    used = sorted(resolution.names[c] for c in np.unique(resolution.policy_of[in_scope]).tolist() if c >= 0)
     result = RunResult(None, as_of, inputs.book_digest, {n: policies.digests[n] for n in used},
                        int(in_scope.sum()), run.triggered, {s: p for _, s, p in problems},
                        with_crossings(proposals),
@@ -593,12 +594,14 @@ def with_crossings(proposals: Proposals) -> Proposals:
 
 
 def record_run(store: Store, result: RunResult) -> RunResult:
-    """Store a run and its proposals in one transaction, superseding older proposals of the same sleeves."""
+    """Store a run and its proposals in one transaction, superseding older proposals of the same sleeves.
+
+    The proposals are stored as the run computed them, in column chunks (:mod:`.stored`); a sleeve's
+    become rows of ``trades`` when one of its trades is decided."""
     db = store.db
     now = store.clock().isoformat(timespec="seconds")
     proposals = result.trades if isinstance(result.trades, Proposals) else Proposals.of_proposed(result.trades)
-    db.execute("pragma cache_size = -262144")
-    with store.transaction():
+    with store.transaction(), gc_paused():
         run_id = f"R-{_next_number(db, 'runs', 'run_id'):06d}"
         db.table("runs").insert({
             "run_id": run_id, "as_of": result.as_of.isoformat(), "created_at": now, "actor": store.actor,
@@ -606,16 +609,9 @@ def record_run(store: Store, result: RunResult) -> RunResult:
             "sleeves_evaluated": result.sleeves_evaluated, "sleeves_triggered": result.sleeves_triggered,
             "trades": len(proposals), "problems": json.dumps(result.problems, sort_keys=True),
         })
-        superseded = db.execute(
-            "update trades set status = 'cancelled', note = ?, decided_at = ? where status = 'proposed'"
-            " and sleeve_id in (select value from json_each(?))",
-            [f"superseded by {run_id}", now, json.dumps(proposals.traded_sleeves())]).rowcount
-        stored = proposals.recorded(run_id, _next_number(db, "trades", "trade_id"))
-        with gc_paused():
-            db.conn.executemany(
-                "insert into trades (trade_id, run_id, account_id, sleeve_id, symbol, side, quantity_e6, est_price_e6,"
-                " status, reasons, lots, created_at, model_version) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                stored.trade_rows("proposed", now))
+        superseded = supersede(db, run_id, proposals.traded_sleeves(), now)
+        stored = proposals.recorded(run_id, next_trade_number(db))
+        record_proposals(db, stored)
         store.mark_rebalanced(result.settled, result.as_of)
         store.audit("rebalance.run", run_id, as_of=result.as_of.isoformat(), book_digest=result.book_digest,
                     policies=result.policies, trades=len(stored), superseded=superseded,

@@ -10,6 +10,7 @@ from smartx_engine.executors import executors
 from smartx_engine.executors import dask as dask_executor
 from smartx_engine.executors.dask import DaskExecutor
 from smartx_engine.executors.local import LocalExecutor
+from smartx_engine.rebalance import review
 from smartx_engine.rebalance.runs import rebalance
 
 from .conftest import AS_OF, RULES
@@ -19,7 +20,7 @@ from .killing import KillsItsWorkerOnce
 def stored_trades(store, run_id):
     return [(r["trade_id"], r["account_id"], r["sleeve_id"], r["symbol"], r["side"], r["quantity_e6"],
              r["est_price_e6"], r["reasons"], r["lots"], r["model_version"])
-            for r in store.db.query("select * from trades where run_id = ? order by trade_id", [run_id])]
+            for r in review.stored_trades(store, run_id=run_id)]
 
 
 def test_both_executors_are_registered():

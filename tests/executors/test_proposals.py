@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import attrs
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from smartx_engine.fixedpoint import round_money
 from smartx_engine.rebalance.proposals import Proposals, value_cents, decimal_texts
 from smartx_engine.rebalance.runs import compute, read_inputs
+from smartx_engine.rebalance.stored import Packer, unpack
 
 from .conftest import AS_OF
 
@@ -51,3 +53,22 @@ def test_rows_taken_and_joined_are_the_rows(firm, policies):
     assert Proposals.concat([trades.take(rows[:half]), trades.take(rows[half:])]) == list(trades)
     assert list(trades.take(rows[::-1])) == list(trades)[::-1]
     assert Proposals.of_proposed(list(trades)) == list(trades)
+
+
+def test_blocks_with_tables_of_their_own_join_to_the_rows(firm, policies):
+    trades = compute(read_inputs(firm, policies, AS_OF), policies).trades
+    half = len(trades) // 2
+    own = Proposals.of_proposed(list(trades)[half:])  # its own tables: smaller, sorted
+    shuffled = attrs.evolve(own, sleeves=own.sleeves[::-1], sleeve=(len(own.sleeves) - 1 - own.sleeve).astype(np.int32))
+    for tail in (own, shuffled):  # held by the first block's sorted table, or not
+        joined = Proposals.concat([trades.take(np.arange(half)), tail])
+        assert joined == list(trades)
+        assert list(joined.sleeves) == sorted(set(joined.sleeves.tolist()))
+
+
+def test_chunks_of_the_firms_run_read_back_as_its_rows(firm, policies):
+    trades = compute(read_inputs(firm, policies, AS_OF), policies).trades.recorded("R-000001", 7)
+    rows = []
+    for number, _, sleeves, data in Packer(trades).chunks(50):
+        rows += unpack(data, sleeves, "R-000001", number).trade_rows("proposed", "now")
+    assert rows == list(trades.trade_rows("proposed", "now"))
